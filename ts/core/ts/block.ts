@@ -1,0 +1,226 @@
+/**
+ * Data and index blocks (docs/FORMAT.md §4.2): prefix-compressed entries with a
+ * restart point every `restartInterval` entries, then the restart offsets and
+ * their count. A reader binary-searches the restart points (whose keys are
+ * stored whole) and scans forward from there, so a 4 KiB block costs a few
+ * key comparisons plus at most `restartInterval` decodes per seek.
+ */
+import { ByteWriter, DecodeError, getFixed32, getVarint } from './coding.js'
+import { compareInternalKeys } from './internal-key.js'
+import type { InternalIterator } from './iterator.js'
+
+/** Builds one block; reset and reuse it for the next. */
+export class BlockBuilder {
+  private readonly out = new ByteWriter(8192)
+  private readonly restarts: number[] = [0]
+  private counter = 0
+  private lastKey: Uint8Array = new Uint8Array(0)
+  private finished = false
+
+  constructor(readonly restartInterval = 16) {
+    if (!(restartInterval >= 1)) throw new RangeError('restartInterval must be ≥ 1')
+  }
+
+  /** True before the first `add` since construction or `reset`. */
+  get empty(): boolean {
+    return this.out.length === 0
+  }
+
+  /** Size the finished block would have: entries + restart array + count (FORMAT.md §4.2). */
+  get estimatedSize(): number {
+    return this.out.length + 4 * this.restarts.length + 4
+  }
+
+  /** Appends an entry; keys must arrive in strictly ascending order (the caller's job). */
+  add(key: Uint8Array, value: Uint8Array): void {
+    let shared = 0
+    if (this.counter < this.restartInterval) {
+      const last = this.lastKey
+      const n = Math.min(last.length, key.length)
+      while (shared < n && last[shared] === key[shared]) shared++
+    } else {
+      this.restarts.push(this.out.length)
+      this.counter = 0
+    }
+    this.out.varint(shared).varint(key.length - shared).varint(value.length)
+    this.out.bytes(key.subarray(shared)).bytes(value)
+    this.lastKey = key
+    this.counter++
+  }
+
+  /** The finished block contents (without trailer). */
+  finish(): Uint8Array {
+    if (this.finished) throw new Error('block already finished')
+    for (const r of this.restarts) this.out.fixed32(r)
+    this.out.fixed32(this.restarts.length)
+    this.finished = true
+    return this.out.finish()
+  }
+
+  reset(): void {
+    this.out.reset()
+    this.restarts.length = 1
+    this.restarts[0] = 0
+    this.counter = 0
+    this.lastKey = new Uint8Array(0)
+    this.finished = false
+  }
+}
+
+/** A parsed, validated block. Cheap to create; entries are decoded lazily. */
+export class Block {
+  readonly restartsOffset: number
+  readonly numRestarts: number
+
+  /** Validates the restart array; throws DecodeError when it is malformed. */
+  constructor(readonly data: Uint8Array) {
+    if (data.length < 4) throw new DecodeError('block shorter than its restart count')
+    const n = getFixed32(data, data.length - 4)
+    if (n < 1 || n > (data.length - 4) / 4) throw new DecodeError(`block restart count ${n} does not fit`)
+    this.numRestarts = n
+    this.restartsOffset = data.length - 4 - 4 * n
+    let prev = -1
+    for (let i = 0; i < n; i++) {
+      const r = getFixed32(data, this.restartsOffset + 4 * i)
+      const bad = i === 0 ? r !== 0 : r <= prev || r >= this.restartsOffset
+      if (bad) throw new DecodeError(`block restart ${i} at ${r} is out of order or range`)
+      prev = r
+    }
+  }
+
+  restartPoint(i: number): number {
+    return getFixed32(this.data, this.restartsOffset + 4 * i)
+  }
+
+  iterator(compare: (a: Uint8Array, b: Uint8Array) => number = compareInternalKeys): BlockIterator {
+    return new BlockIterator(this, compare)
+  }
+}
+
+/** Iterates a block's entries; keys are materialized (prefix + suffix) per entry. */
+export class BlockIterator implements InternalIterator {
+  private readonly data: Uint8Array
+  private readonly limit: number
+  /** Offset of the current entry; `limit` when invalid. */
+  private current: number
+  private nextOffset = 0
+  private restartIndex = 0
+  private curKey: Uint8Array = new Uint8Array(0)
+  private valStart = 0
+  private valEnd = 0
+
+  constructor(private readonly block: Block, private readonly compare: (a: Uint8Array, b: Uint8Array) => number) {
+    this.data = block.data
+    this.limit = block.restartsOffset
+    this.current = this.limit
+  }
+
+  valid(): boolean {
+    return this.current < this.limit
+  }
+
+  key(): Uint8Array {
+    return this.curKey
+  }
+
+  value(): Uint8Array {
+    return this.data.subarray(this.valStart, this.valEnd)
+  }
+
+  /** Decodes the entry at `nextOffset`, making it current; false at the end of the entries. */
+  private parseNext(): boolean {
+    this.current = this.nextOffset
+    if (this.current >= this.limit) {
+      this.current = this.limit
+      return false
+    }
+    const d = this.data
+    let p = this.current
+    let shared: number, unshared: number, vlen: number
+    ;[shared, p] = getVarint(d, p, 5)
+    ;[unshared, p] = getVarint(d, p, 5)
+    ;[vlen, p] = getVarint(d, p, 5)
+    if (shared > this.curKey.length) throw new DecodeError(`block entry at ${this.current} shares more than the previous key`)
+    if (p + unshared + vlen > this.limit) throw new DecodeError(`block entry at ${this.current} runs past the entries`)
+    const key = new Uint8Array(shared + unshared)
+    if (shared > 0) key.set(this.curKey.subarray(0, shared), 0)
+    key.set(d.subarray(p, p + unshared), shared)
+    this.curKey = key
+    this.valStart = p + unshared
+    this.valEnd = this.valStart + vlen
+    this.nextOffset = this.valEnd
+    while (this.restartIndex + 1 < this.block.numRestarts && this.block.restartPoint(this.restartIndex + 1) <= this.current) {
+      this.restartIndex++
+    }
+    return true
+  }
+
+  private seekToRestart(i: number): void {
+    this.restartIndex = i
+    this.nextOffset = this.block.restartPoint(i)
+    this.curKey = new Uint8Array(0)
+  }
+
+  seekToFirst(): void {
+    this.seekToRestart(0)
+    this.parseNext()
+  }
+
+  seekToLast(): void {
+    this.seekToRestart(this.block.numRestarts - 1)
+    while (this.parseNext() && this.nextOffset < this.limit) { /* advance to the last entry */ }
+  }
+
+  /** Key stored whole at restart point i. */
+  private restartKey(i: number): Uint8Array {
+    const d = this.data
+    let p = this.block.restartPoint(i)
+    let shared: number, unshared: number
+    ;[shared, p] = getVarint(d, p, 5)
+    ;[unshared, p] = getVarint(d, p, 5)
+    ;[, p] = getVarint(d, p, 5)
+    if (shared !== 0) throw new DecodeError(`restart entry ${i} does not store its whole key`)
+    if (p + unshared > this.limit) throw new DecodeError(`restart entry ${i} runs past the entries`)
+    return d.subarray(p, p + unshared)
+  }
+
+  seek(target: Uint8Array): void {
+    // Last restart whose key is < target; the answer lies at or after it.
+    let lo = 0
+    let hi = this.block.numRestarts - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.compare(this.restartKey(mid), target) < 0) lo = mid
+      else hi = mid - 1
+    }
+    this.seekToRestart(lo)
+    while (this.parseNext()) {
+      if (this.compare(this.curKey, target) >= 0) return
+    }
+  }
+
+  seekForPrev(target: Uint8Array): void {
+    this.seek(target)
+    if (!this.valid()) this.seekToLast()
+    else if (this.compare(this.curKey, target) > 0) this.prev()
+  }
+
+  next(): void {
+    this.parseNext()
+  }
+
+  prev(): void {
+    const original = this.current
+    // Back up to the restart point before the current entry, then scan to just before it.
+    while (this.block.restartPoint(this.restartIndex) >= original) {
+      if (this.restartIndex === 0) {
+        this.current = this.limit
+        this.nextOffset = this.limit
+        return
+      }
+      this.restartIndex--
+    }
+    this.seekToRestart(this.restartIndex)
+    while (this.parseNext() && this.nextOffset < original) { /* advance */ }
+  }
+}

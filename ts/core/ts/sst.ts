@@ -1,0 +1,427 @@
+/**
+ * Table files (docs/FORMAT.md §4): the builder that turns a sorted run of
+ * internal keys into SST bytes, and the reader that serves point lookups
+ * (bloom → index → one data block) and two-level iteration from them.
+ *
+ * The reader keeps the index block, filter and properties in memory (the
+ * "meta cache" of the design) and reads data blocks on demand through a
+ * {@link RandomAccess} source, verifying each block's checksum before use.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { basename } from 'node:path'
+import { corruption } from '../../errors.js'
+import { Block, BlockBuilder, type BlockIterator } from './block.js'
+import { buildBloomDistinct, bloomMayContain } from './bloom.js'
+import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
+import { mcrc } from './crc32c.js'
+import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, userKeyOf } from './internal-key.js'
+import type { InternalIterator } from './iterator.js'
+
+export const FOOTER_SIZE = 64
+export const BLOCK_TRAILER_SIZE = 5
+export const TABLE_FORMAT_VERSION = 1
+export const SST_MAGIC = new TextEncoder().encode('LSMR-SST')
+/** Compression types (FORMAT.md §4.1). Never renumber. */
+export const COMPRESSION_NONE = 0
+
+/** Where a block lives: offset of its contents and their size (trailer excluded). */
+export interface BlockHandle {
+  offset: number
+  size: number
+}
+
+/** The properties block (FORMAT.md §4.4). */
+export interface TableProperties {
+  entryCount: number
+  deletionCount: number
+  dataBlockCount: number
+  rawKeyBytes: number
+  rawValueBytes: number
+  dataBytes: number
+  minSeq: number
+  maxSeq: number
+  smallest: Uint8Array
+  largest: Uint8Array
+}
+
+export interface TableBuilderOptions {
+  blockSize?: number
+  restartInterval?: number
+  /** 0 disables the filter. */
+  bitsPerKey?: number
+}
+
+export function encodeProperties(p: TableProperties): Uint8Array {
+  return new ByteWriter(64 + p.smallest.length + p.largest.length)
+    .varint(1).varint(p.entryCount).varint(p.deletionCount).varint(p.dataBlockCount)
+    .varint(p.rawKeyBytes).varint(p.rawValueBytes).varint(p.dataBytes)
+    .varint(p.minSeq).varint(p.maxSeq).lpbytes(p.smallest).lpbytes(p.largest)
+    .finish()
+}
+
+export function decodeProperties(b: Uint8Array): TableProperties {
+  const c = new Cursor(b)
+  const version = c.varint32()
+  if (version !== 1) throw new DecodeError(`unsupported properties version ${version}`)
+  const p: TableProperties = {
+    entryCount: c.varint64(), deletionCount: c.varint64(), dataBlockCount: c.varint64(),
+    rawKeyBytes: c.varint64(), rawValueBytes: c.varint64(), dataBytes: c.varint64(),
+    minSeq: c.varint64(), maxSeq: c.varint64(),
+    smallest: c.lpbytes().slice(), largest: c.lpbytes().slice(),
+  }
+  if (c.remaining !== 0) throw new DecodeError('trailing bytes after the properties')
+  return p
+}
+
+/**
+ * Builds one table in memory. Entries must be added in strictly ascending
+ * internal-key order. `finish()` returns the complete file bytes.
+ */
+export class TableBuilder {
+  private readonly out = new ByteWriter(64 * 1024)
+  private readonly data: BlockBuilder
+  private readonly index = new BlockBuilder(1)
+  private readonly blockSize: number
+  private readonly bitsPerKey: number
+  private readonly filterKeys: Uint8Array[] = []
+  private lastUserKey: Uint8Array | undefined
+  private lastKey: Uint8Array | undefined
+  private smallest: Uint8Array | undefined
+  private props = { entryCount: 0, deletionCount: 0, dataBlockCount: 0, rawKeyBytes: 0, rawValueBytes: 0, minSeq: Infinity, maxSeq: 0 }
+
+  constructor(options: TableBuilderOptions = {}) {
+    this.blockSize = options.blockSize ?? 4096
+    this.bitsPerKey = options.bitsPerKey ?? 10
+    this.data = new BlockBuilder(options.restartInterval ?? 16)
+  }
+
+  get entryCount(): number {
+    return this.props.entryCount
+  }
+
+  /** Bytes of the file so far, counting the open data block. */
+  get estimatedSize(): number {
+    return this.out.length + this.data.estimatedSize + this.filterKeys.length * 2
+  }
+
+  /** Adds an entry (internal key, value). */
+  add(ikey: Uint8Array, value: Uint8Array): void {
+    if (this.lastKey !== undefined && compareInternalKeys(this.lastKey, ikey) >= 0) {
+      throw new RangeError('table keys must be added in strictly ascending order')
+    }
+    const ukey = userKeyOf(ikey)
+    if (this.lastUserKey === undefined || Buffer.compare(ukey, this.lastUserKey) !== 0) {
+      if (this.bitsPerKey > 0) this.filterKeys.push(ukey)
+      this.lastUserKey = ukey
+    }
+    this.smallest ??= ikey
+    this.lastKey = ikey
+    const seq = seqOf(ikey)
+    const p = this.props
+    p.entryCount++
+    if (kindOf(ikey) === Kind.Delete) p.deletionCount++
+    p.rawKeyBytes += ukey.length
+    p.rawValueBytes += value.length
+    if (seq < p.minSeq) p.minSeq = seq
+    if (seq > p.maxSeq) p.maxSeq = seq
+    this.data.add(ikey, value)
+    if (this.data.estimatedSize >= this.blockSize) this.flushDataBlock()
+  }
+
+  private writeBlock(contents: Uint8Array): BlockHandle {
+    const handle = { offset: this.out.length, size: contents.length }
+    this.out.bytes(contents)
+    const trailer = new Uint8Array(BLOCK_TRAILER_SIZE)
+    trailer[0] = COMPRESSION_NONE
+    const withType = new Uint8Array(contents.length + 1)
+    withType.set(contents)
+    withType[contents.length] = COMPRESSION_NONE
+    putFixed32(trailer, 1, mcrc(withType))
+    this.out.bytes(trailer)
+    return handle
+  }
+
+  private flushDataBlock(): void {
+    if (this.data.empty) return
+    const handle = this.writeBlock(this.data.finish())
+    this.data.reset()
+    this.props.dataBlockCount++
+    const hv = new ByteWriter(20).varint(handle.offset).varint(handle.size).finish()
+    this.index.add(this.lastKey!, hv)
+  }
+
+  /** Finishes the table and returns its bytes and properties. */
+  finish(): { bytes: Uint8Array; properties: TableProperties } {
+    if (this.props.entryCount === 0) throw new RangeError('a table must hold at least one entry')
+    this.flushDataBlock()
+    const dataBytes = this.out.length
+    let filter: BlockHandle = { offset: 0, size: 0 }
+    if (this.bitsPerKey > 0) filter = this.writeBlock(buildBloomDistinct(this.filterKeys, this.bitsPerKey))
+    const properties: TableProperties = {
+      ...this.props,
+      dataBytes,
+      smallest: this.smallest!.slice(),
+      largest: this.lastKey!.slice(),
+    }
+    const propsHandle = this.writeBlock(encodeProperties(properties))
+    const indexHandle = this.writeBlock(this.index.finish())
+    const footer = new Uint8Array(FOOTER_SIZE)
+    putFixed64(footer, 0, filter.offset)
+    putFixed64(footer, 8, filter.size)
+    putFixed64(footer, 16, propsHandle.offset)
+    putFixed64(footer, 24, propsHandle.size)
+    putFixed64(footer, 32, indexHandle.offset)
+    putFixed64(footer, 40, indexHandle.size)
+    putFixed32(footer, 48, TABLE_FORMAT_VERSION)
+    putFixed32(footer, 52, mcrc(footer.subarray(0, 52)))
+    footer.set(SST_MAGIC, 56)
+    this.out.bytes(footer)
+    return { bytes: this.out.finish(), properties }
+  }
+}
+
+/** Positional reads from a file or a buffer. */
+export interface RandomAccess {
+  readonly size: number
+  read(offset: number, length: number): Uint8Array
+  close(): void
+}
+
+/** A RandomAccess over bytes already in memory. */
+export class BytesSource implements RandomAccess {
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.length
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.bytes.subarray(offset, offset + length)
+  }
+  close(): void {}
+}
+
+/** A RandomAccess over an open file descriptor (synchronous positional reads). */
+export class FileSource implements RandomAccess {
+  readonly size: number
+  private fd: number
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r')
+    this.size = fstatSync(this.fd).size
+  }
+  read(offset: number, length: number): Uint8Array {
+    const out = Buffer.allocUnsafe(length)
+    let done = 0
+    while (done < length) {
+      const n = readSync(this.fd, out, done, length - done, offset + done)
+      if (n === 0) throw new DecodeError(`short read at ${offset + done}`)
+      done += n
+    }
+    return out
+  }
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}
+
+/** Result of a point lookup. */
+export type LookupResult =
+  | { found: false }
+  | { found: true; kind: Kind; seq: number; value: Uint8Array }
+
+function wrap<T>(file: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof DecodeError) throw corruption(file, e.message)
+    throw e
+  }
+}
+
+/** An open table: footer, index, filter and properties in memory; data blocks read on demand. */
+export class Table {
+  readonly name: string
+  readonly properties: TableProperties
+  readonly fileSize: number
+  private readonly index: Block
+  private readonly filter: Uint8Array | undefined
+
+  private constructor(private readonly source: RandomAccess, name: string) {
+    this.name = name
+    this.fileSize = source.size
+    const size = source.size
+    if (size < FOOTER_SIZE) throw new DecodeError(`table of ${size} bytes is shorter than its footer`)
+    const footer = source.read(size - FOOTER_SIZE, FOOTER_SIZE)
+    for (let i = 0; i < 8; i++) if (footer[56 + i] !== SST_MAGIC[i]) throw new DecodeError('bad table magic')
+    if (getFixed32(footer, 52) !== mcrc(footer.subarray(0, 52))) throw new DecodeError('bad footer checksum')
+    const version = getFixed32(footer, 48)
+    if (version !== TABLE_FORMAT_VERSION) throw new DecodeError(`unsupported table format version ${version}`)
+    const handle = (off: number): BlockHandle => ({ offset: getFixed64(footer, off), size: getFixed64(footer, off + 8) })
+    const filterH = handle(0)
+    this.properties = decodeProperties(this.readBlock(handle(16)))
+    this.index = new Block(this.readBlock(handle(32)))
+    this.filter = filterH.size > 0 ? this.readBlock(filterH) : undefined
+  }
+
+  /** Opens a table from a source; a malformed file throws LsmError CORRUPTION naming it. */
+  static open(source: RandomAccess, name: string): Table {
+    return wrap(name, () => new Table(source, name))
+  }
+
+  /** Opens a table file by path. */
+  static openFile(path: string): Table {
+    const src = new FileSource(path)
+    try {
+      return Table.open(src, basename(path))
+    } catch (e) {
+      src.close()
+      throw e
+    }
+  }
+
+  /** Reads and verifies one block (contents only). */
+  readBlock(h: BlockHandle): Uint8Array {
+    const limit = this.fileSize - FOOTER_SIZE
+    if (h.offset + h.size + BLOCK_TRAILER_SIZE > limit) throw new DecodeError(`block handle ${h.offset}+${h.size} lies outside the table`)
+    const raw = this.source.read(h.offset, h.size + BLOCK_TRAILER_SIZE)
+    const type = raw[h.size]!
+    if (getFixed32(raw, h.size + 1) !== mcrc(raw.subarray(0, h.size + 1))) {
+      throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
+    }
+    if (type !== COMPRESSION_NONE) throw new DecodeError(`block at offset ${h.offset} has unknown compression type ${type}`)
+    return raw.subarray(0, h.size)
+  }
+
+  /** Decodes a block handle stored as an index value. */
+  static decodeHandle(v: Uint8Array): BlockHandle {
+    const c = new Cursor(v)
+    const h = { offset: c.varint64(), size: c.varint64() }
+    if (c.remaining !== 0) throw new DecodeError('trailing bytes after a block handle')
+    return h
+  }
+
+  dataBlock(indexValue: Uint8Array): Block {
+    return new Block(this.readBlock(Table.decodeHandle(indexValue)))
+  }
+
+  /** True unless the bloom filter proves `userKey` absent. */
+  mayContain(userKey: Uint8Array): boolean {
+    return this.filter === undefined || bloomMayContain(this.filter, userKey)
+  }
+
+  /** Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom → index → one block). */
+  get(userKey: Uint8Array, snapshotSeq: number): LookupResult {
+    if (!this.mayContain(userKey)) return { found: false }
+    return wrap(this.name, () => {
+      const target = lookupKey(userKey, snapshotSeq)
+      const ii = this.index.iterator()
+      ii.seek(target)
+      if (!ii.valid()) return { found: false }
+      const bi = this.dataBlock(ii.value()).iterator()
+      bi.seek(target)
+      if (!bi.valid()) return { found: false }
+      const k = bi.key()
+      if (Buffer.compare(userKeyOf(k), userKey) !== 0) return { found: false }
+      return { found: true, kind: kindOf(k), seq: seqOf(k), value: bi.value() }
+    })
+  }
+
+  iterator(): TableIterator {
+    return new TableIterator(this)
+  }
+
+  close(): void {
+    this.source.close()
+  }
+
+  /** @internal */
+  indexIterator(): BlockIterator {
+    return this.index.iterator()
+  }
+}
+
+/** Two-level iterator: the index picks the data block, the block iterator walks it. */
+export class TableIterator implements InternalIterator {
+  private readonly ii: BlockIterator
+  private bi: BlockIterator | undefined
+
+  constructor(private readonly table: Table) {
+    this.ii = table.indexIterator()
+  }
+
+  private guard<T>(fn: () => T): T {
+    return wrap(this.table.name, fn)
+  }
+
+  private loadBlock(): void {
+    this.bi = this.ii.valid() ? this.table.dataBlock(this.ii.value()).iterator() : undefined
+  }
+
+  private skipEmptyForward(): void {
+    while (this.bi !== undefined && !this.bi.valid()) {
+      this.ii.next()
+      this.loadBlock()
+      this.bi?.seekToFirst()
+    }
+  }
+
+  private skipEmptyBackward(): void {
+    while (this.bi !== undefined && !this.bi.valid()) {
+      this.ii.prev()
+      this.loadBlock()
+      this.bi?.seekToLast()
+    }
+  }
+
+  valid(): boolean {
+    return this.bi !== undefined && this.bi.valid()
+  }
+  key(): Uint8Array {
+    return this.bi!.key()
+  }
+  value(): Uint8Array {
+    return this.bi!.value()
+  }
+  seekToFirst(): void {
+    this.guard(() => {
+      this.ii.seekToFirst()
+      this.loadBlock()
+      this.bi?.seekToFirst()
+      this.skipEmptyForward()
+    })
+  }
+  seekToLast(): void {
+    this.guard(() => {
+      this.ii.seekToLast()
+      this.loadBlock()
+      this.bi?.seekToLast()
+      this.skipEmptyBackward()
+    })
+  }
+  seek(target: Uint8Array): void {
+    this.guard(() => {
+      this.ii.seek(target)
+      this.loadBlock()
+      this.bi?.seek(target)
+      this.skipEmptyForward()
+    })
+  }
+  seekForPrev(target: Uint8Array): void {
+    this.guard(() => {
+      this.seek(target)
+      if (!this.valid()) this.seekToLast()
+      else if (compareInternalKeys(this.key(), target) > 0) this.prev()
+    })
+  }
+  next(): void {
+    this.guard(() => {
+      this.bi!.next()
+      this.skipEmptyForward()
+    })
+  }
+  prev(): void {
+    this.guard(() => {
+      this.bi!.prev()
+      this.skipEmptyBackward()
+    })
+  }
+}

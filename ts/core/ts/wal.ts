@@ -1,0 +1,83 @@
+/**
+ * The write-ahead log (docs/FORMAT.md §3): one record per write group.
+ *
+ * The writer appends header ‖ payload with one write() call so that a crash
+ * leaves at most one torn record at the tail; `sync()` makes every record
+ * appended so far durable (fdatasync on the libuv pool, off the JS thread).
+ */
+import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { basename } from 'node:path'
+import { promisify } from 'node:util'
+import { corruption } from '../../errors.js'
+import { DecodeError } from './coding.js'
+import { encodeLogFileHeader, LOG_RECORD_HEADER_SIZE, readLog, WAL_MAGIC, writeRecordHeader } from './log-format.js'
+
+const fdatasyncAsync = promisify(fdatasync)
+
+/** Appends write groups to a new WAL file. */
+export class WalWriter {
+  private fd: number
+  /** Bytes in the file, header included. */
+  size: number
+
+  /** Creates the file (it must not exist) and writes its header. */
+  constructor(readonly path: string, readonly fileNumber: number) {
+    this.fd = openSync(path, 'wx')
+    const header = encodeLogFileHeader(WAL_MAGIC)
+    writeAll(this.fd, header)
+    this.size = header.length
+  }
+
+  /** Appends one record holding `payload` (one encoded write group). */
+  append(payload: Uint8Array): void {
+    const rec = Buffer.allocUnsafe(LOG_RECORD_HEADER_SIZE + payload.length)
+    writeRecordHeader(rec, 0, payload, this.fileNumber)
+    rec.set(payload, LOG_RECORD_HEADER_SIZE)
+    writeAll(this.fd, rec)
+    this.size += rec.length
+  }
+
+  /** Makes everything appended so far durable. */
+  async sync(): Promise<void> {
+    await fdatasyncAsync(this.fd)
+  }
+
+  syncNow(): void {
+    fdatasyncSync(this.fd)
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}
+
+function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+}
+
+/** The records of a WAL: each payload is one write group. */
+export interface WalContents {
+  groups: Uint8Array[]
+  /** Bytes dropped as a torn tail. */
+  tornBytes: number
+}
+
+/**
+ * Reads a WAL. A torn tail is accepted only when `isNewest` (FORMAT.md §3);
+ * damage anywhere else throws LsmError CORRUPTION naming the file.
+ */
+export function readWal(path: string, fileNumber: number, isNewest: boolean): WalContents {
+  return readWalBytes(readFileSync(path), basename(path), fileNumber, isNewest)
+}
+
+export function readWalBytes(bytes: Uint8Array, name: string, fileNumber: number, isNewest: boolean): WalContents {
+  try {
+    const r = readLog(bytes, WAL_MAGIC, fileNumber, isNewest)
+    return { groups: r.records, tornBytes: r.tornBytes }
+  } catch (e) {
+    if (e instanceof DecodeError) throw corruption(name, e.message)
+    throw e
+  }
+}
