@@ -47,7 +47,8 @@ pub fn decode_write_group(payload: &[u8]) -> Result<WriteGroup<'_>> {
     if count == 0 {
         return Err(Error::corruption("write group has no entries"));
     }
-    if first_seq == 0 || first_seq > MAX_SEQUENCE || MAX_SEQUENCE - first_seq < u64::from(count) - 1 {
+    if first_seq == 0 || first_seq > MAX_SEQUENCE || MAX_SEQUENCE - first_seq < u64::from(count) - 1
+    {
         return Err(Error::corruption(format!(
             "write group sequences {first_seq}+{count} fall outside 1..2^45-1"
         )));
@@ -56,32 +57,47 @@ pub fn decode_write_group(payload: &[u8]) -> Result<WriteGroup<'_>> {
     // than that bound is corrupt; checking first keeps a hostile count from
     // making us reserve gigabytes.
     if u64::from(count) > (d.remaining() / 2) as u64 {
-        return Err(Error::corruption(format!("write group count {count} exceeds its payload")));
+        return Err(Error::corruption(format!(
+            "write group count {count} exceeds its payload"
+        )));
     }
     let mut entries = Vec::with_capacity(count as usize);
     for i in 0..u64::from(count) {
         let at = d.pos();
-        let entry = decode_entry(&mut d, first_seq + i).map_err(|e| e.context(format!("write group entry {i} at {at}")))?;
+        let entry = decode_entry(&mut d, first_seq + i)
+            .map_err(|e| e.context(format!("write group entry {i} at {at}")))?;
         entries.push(entry);
     }
     if !d.is_empty() {
-        return Err(Error::corruption(format!("write group has {} trailing bytes", d.remaining())));
+        return Err(Error::corruption(format!(
+            "write group has {} trailing bytes",
+            d.remaining()
+        )));
     }
     Ok(WriteGroup { first_seq, entries })
 }
 
 fn decode_entry<'a>(d: &mut Decoder<'a>, seq: u64) -> Result<GroupEntry<'a>> {
     let kind_byte = d.u8()?;
-    let kind = Kind::from_u8(kind_byte).ok_or_else(|| Error::corruption(format!("unknown kind {kind_byte}")))?;
+    let kind = Kind::from_u8(kind_byte)
+        .ok_or_else(|| Error::corruption(format!("unknown kind {kind_byte}")))?;
     let key = d.lpbytes()?;
     if key.len() > MAX_USER_KEY_LEN {
-        return Err(Error::corruption(format!("key of {} bytes exceeds {MAX_USER_KEY_LEN}", key.len())));
+        return Err(Error::corruption(format!(
+            "key of {} bytes exceeds {MAX_USER_KEY_LEN}",
+            key.len()
+        )));
     }
     let value = match kind {
         Kind::Put => d.lpbytes()?,
         Kind::Delete => &[],
     };
-    Ok(GroupEntry { seq, kind, key, value })
+    Ok(GroupEntry {
+        seq,
+        kind,
+        key,
+        value,
+    })
 }
 
 /// Encodes a write group incrementally; the count is patched in by `finish`.
@@ -96,12 +112,18 @@ impl WriteGroupBuilder {
     /// Starts a group whose first entry gets sequence `first_seq` (≥ 1).
     pub fn new(first_seq: u64) -> Result<Self> {
         if first_seq == 0 || first_seq > MAX_SEQUENCE {
-            return Err(Error::invalid(format!("first sequence {first_seq} outside 1..2^45-1")));
+            return Err(Error::invalid(format!(
+                "first sequence {first_seq} outside 1..2^45-1"
+            )));
         }
         let mut buf = Vec::with_capacity(64);
         put_fixed64(&mut buf, first_seq);
         put_fixed32(&mut buf, 0);
-        Ok(WriteGroupBuilder { buf, first_seq, count: 0 })
+        Ok(WriteGroupBuilder {
+            buf,
+            first_seq,
+            count: 0,
+        })
     }
 
     /// Number of entries added so far.
@@ -121,10 +143,15 @@ impl WriteGroupBuilder {
 
     fn entry(&mut self, kind: Kind, key: &[u8], value: &[u8]) -> Result<&mut Self> {
         if key.len() > MAX_USER_KEY_LEN {
-            return Err(Error::invalid(format!("key of {} bytes exceeds {MAX_USER_KEY_LEN}", key.len())));
+            return Err(Error::invalid(format!(
+                "key of {} bytes exceeds {MAX_USER_KEY_LEN}",
+                key.len()
+            )));
         }
         if self.first_seq + u64::from(self.count) > MAX_SEQUENCE || self.count == u32::MAX {
-            return Err(Error::invalid("write group runs past the last sequence number"));
+            return Err(Error::invalid(
+                "write group runs past the last sequence number",
+            ));
         }
         let mark = self.buf.len();
         self.buf.push(kind as u8);
@@ -156,7 +183,12 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut b = WriteGroupBuilder::new(7).unwrap();
-        b.put(b"a", b"1").unwrap().delete(b"b").unwrap().put(b"", b"").unwrap();
+        b.put(b"a", b"1")
+            .unwrap()
+            .delete(b"b")
+            .unwrap()
+            .put(b"", b"")
+            .unwrap();
         b.finish().unwrap()
     }
 
@@ -179,9 +211,24 @@ mod tests {
         assert_eq!(
             g.entries,
             vec![
-                GroupEntry { seq: 7, kind: Kind::Put, key: b"a", value: b"1" },
-                GroupEntry { seq: 8, kind: Kind::Delete, key: b"b", value: b"" },
-                GroupEntry { seq: 9, kind: Kind::Put, key: b"", value: b"" },
+                GroupEntry {
+                    seq: 7,
+                    kind: Kind::Put,
+                    key: b"a",
+                    value: b"1"
+                },
+                GroupEntry {
+                    seq: 8,
+                    kind: Kind::Delete,
+                    key: b"b",
+                    value: b""
+                },
+                GroupEntry {
+                    seq: 9,
+                    kind: Kind::Put,
+                    key: b"",
+                    value: b""
+                },
             ]
         );
     }
@@ -191,7 +238,10 @@ mod tests {
         let good = sample();
         // Every strict prefix is invalid (either truncated or count mismatch).
         for n in 0..good.len() {
-            assert!(decode_write_group(&good[..n]).unwrap_err().is_corruption(), "prefix {n}");
+            assert!(
+                decode_write_group(&good[..n]).unwrap_err().is_corruption(),
+                "prefix {n}"
+            );
         }
         // Trailing garbage.
         let mut extra = good.clone();
@@ -233,12 +283,18 @@ mod tests {
         assert!(WriteGroupBuilder::new(1).unwrap().finish().is_err());
         let mut b = WriteGroupBuilder::new(MAX_SEQUENCE).unwrap();
         b.put(b"k", b"v").unwrap();
-        assert!(b.put(b"k2", b"v").is_err(), "second entry would exceed the limit");
+        assert!(
+            b.put(b"k2", b"v").is_err(),
+            "second entry would exceed the limit"
+        );
         assert_eq!(b.count(), 1);
         let mut b = WriteGroupBuilder::new(1).unwrap();
         assert!(b.put(&vec![0u8; MAX_USER_KEY_LEN + 1], b"").is_err());
         b.delete(&vec![0u8; MAX_USER_KEY_LEN]).unwrap();
         let bytes = b.finish().unwrap();
-        assert_eq!(decode_write_group(&bytes).unwrap().entries[0].key.len(), MAX_USER_KEY_LEN);
+        assert_eq!(
+            decode_write_group(&bytes).unwrap().entries[0].key.len(),
+            MAX_USER_KEY_LEN
+        );
     }
 }

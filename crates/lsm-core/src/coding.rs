@@ -94,7 +94,9 @@ fn get_varint(b: &[u8], max_len: usize, bits: u32) -> Result<(u64, usize)> {
             return Ok((value, i + 1));
         }
     }
-    Err(Error::corruption(format!("varint longer than {max_len} bytes")))
+    Err(Error::corruption(format!(
+        "varint longer than {max_len} bytes"
+    )))
 }
 
 /// Decodes a `varint32` from the front of `b`: value and bytes consumed.
@@ -221,13 +223,27 @@ mod tests {
         assert_eq!(varint64_bytes(127), [0x7f]);
         assert_eq!(varint64_bytes(128), [0x80, 0x01]);
         assert_eq!(varint64_bytes(300), [0xac, 0x02]);
-        assert_eq!(varint64_bytes(u64::from(u32::MAX)), [0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(
+            varint64_bytes(u64::from(u32::MAX)),
+            [0xff, 0xff, 0xff, 0xff, 0x0f]
+        );
         assert_eq!(varint64_bytes(MAX_SAFE_INTEGER).len(), 8);
     }
 
     #[test]
     fn varint_round_trips_and_lengths() {
-        let samples = [0u64, 1, 127, 128, 16383, 16384, 1 << 21, (1 << 28) - 1, 1 << 35, MAX_SAFE_INTEGER];
+        let samples = [
+            0u64,
+            1,
+            127,
+            128,
+            16383,
+            16384,
+            1 << 21,
+            (1 << 28) - 1,
+            1 << 35,
+            MAX_SAFE_INTEGER,
+        ];
         for v in samples {
             let b = varint64_bytes(v);
             assert_eq!(b.len(), varint_len(v));
@@ -245,7 +261,10 @@ mod tests {
         // Six bytes is too long even if the value would be small.
         assert!(get_varint32(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x00]).is_err());
         // Largest legal value.
-        assert_eq!(get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap(), (u32::MAX, 5));
+        assert_eq!(
+            get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap(),
+            (u32::MAX, 5)
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl Error {
     /// Corruption whose file is not known at the point of detection; callers
     /// that know it attach it with [`Error::in_file`].
     pub fn corruption(msg: impl Into<String>) -> Self {
-        Error::Corruption { file: None, msg: msg.into() }
+        Error::Corruption {
+            file: None,
+            msg: msg.into(),
+        }
     }
 
     /// Shorthand for [`Error::InvalidArgument`].
@@ -47,9 +50,10 @@ impl Error {
     /// through untouched.
     pub fn in_file(self, file: Option<&str>) -> Self {
         match (self, file) {
-            (Error::Corruption { file: None, msg }, Some(name)) => {
-                Error::Corruption { file: Some(name.to_string()), msg }
-            }
+            (Error::Corruption { file: None, msg }, Some(name)) => Error::Corruption {
+                file: Some(name.to_string()),
+                msg,
+            },
             (other, _) => other,
         }
     }
@@ -58,7 +62,10 @@ impl Error {
     /// 4096"), so a report says both what and where.
     pub fn context(self, what: impl fmt::Display) -> Self {
         match self {
-            Error::Corruption { file, msg } => Error::Corruption { file, msg: format!("{what}: {msg}") },
+            Error::Corruption { file, msg } => Error::Corruption {
+                file,
+                msg: format!("{what}: {msg}"),
+            },
             other => other,
         }
     }
@@ -81,7 +88,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Corruption { file: Some(file), msg } => write!(f, "CORRUPTION: {file}: {msg}"),
+            Error::Corruption {
+                file: Some(file),
+                msg,
+            } => write!(f, "CORRUPTION: {file}: {msg}"),
             Error::Corruption { file: None, msg } => write!(f, "CORRUPTION: {msg}"),
             Error::InvalidArgument(msg) => write!(f, "INVALID_ARGUMENT: {msg}"),
             Error::Io(e) => write!(f, "IO_ERROR: {e}"),
@@ -110,26 +120,39 @@ mod tests {
 
     #[test]
     fn display_starts_with_the_code() {
-        assert_eq!(Error::corruption("bad crc").to_string(), "CORRUPTION: bad crc");
         assert_eq!(
-            Error::corruption("bad crc").in_file(Some("000003.log")).to_string(),
+            Error::corruption("bad crc").to_string(),
+            "CORRUPTION: bad crc"
+        );
+        assert_eq!(
+            Error::corruption("bad crc")
+                .in_file(Some("000003.log"))
+                .to_string(),
             "CORRUPTION: 000003.log: bad crc"
         );
-        assert_eq!(Error::invalid("empty table").to_string(), "INVALID_ARGUMENT: empty table");
-        let io = Error::from(std::io::Error::new(std::io::ErrorKind::Other, "disk on fire"));
+        assert_eq!(
+            Error::invalid("empty table").to_string(),
+            "INVALID_ARGUMENT: empty table"
+        );
+        let io = Error::from(std::io::Error::other("disk on fire"));
         assert!(io.to_string().starts_with("IO_ERROR: "));
         assert_eq!(io.code(), "IO_ERROR");
     }
 
     #[test]
     fn in_file_keeps_the_innermost_name() {
-        let e = Error::corruption("x").in_file(Some("a.sst")).in_file(Some("b.sst"));
+        let e = Error::corruption("x")
+            .in_file(Some("a.sst"))
+            .in_file(Some("b.sst"));
         match e {
             Error::Corruption { file, .. } => assert_eq!(file.as_deref(), Some("a.sst")),
             _ => panic!("variant changed"),
         }
         // Non-corruption errors are not turned into corruption.
-        assert!(matches!(Error::invalid("x").in_file(Some("a")), Error::InvalidArgument(_)));
+        assert!(matches!(
+            Error::invalid("x").in_file(Some("a")),
+            Error::InvalidArgument(_)
+        ));
     }
 
     #[test]

@@ -89,20 +89,31 @@ pub fn lookup_key(user_key: &[u8], snapshot: u64) -> Vec<u8> {
 /// Splits and validates an internal key read from disk or from a caller.
 pub fn parse_internal_key(ikey: &[u8]) -> Result<ParsedKey<'_>> {
     if ikey.len() < TRAILER_LEN {
-        return Err(Error::corruption(format!("internal key of {} bytes is shorter than 8", ikey.len())));
+        return Err(Error::corruption(format!(
+            "internal key of {} bytes is shorter than 8",
+            ikey.len()
+        )));
     }
     let split = ikey.len() - TRAILER_LEN;
     if split > MAX_USER_KEY_LEN {
-        return Err(Error::corruption(format!("user key of {split} bytes exceeds {MAX_USER_KEY_LEN}")));
+        return Err(Error::corruption(format!(
+            "user key of {split} bytes exceeds {MAX_USER_KEY_LEN}"
+        )));
     }
     let trailer = get_fixed64(&ikey[split..]).ok_or_else(|| Error::corruption("short trailer"))?;
     let kind = Kind::from_u8((trailer & 0xff) as u8)
         .ok_or_else(|| Error::corruption(format!("unknown entry kind {}", trailer & 0xff)))?;
     let seq = trailer >> 8;
     if seq > MAX_SEQUENCE {
-        return Err(Error::corruption(format!("sequence {seq} exceeds 2^45 - 1")));
+        return Err(Error::corruption(format!(
+            "sequence {seq} exceeds 2^45 - 1"
+        )));
     }
-    Ok(ParsedKey { user_key: &ikey[..split], seq, kind })
+    Ok(ParsedKey {
+        user_key: &ikey[..split],
+        seq,
+        kind,
+    })
 }
 
 /// The user-key part of an internal key. Lenient: a key shorter than the
@@ -138,9 +149,20 @@ mod tests {
         let k = make_internal_key(b"abc", 5, Kind::Put);
         assert_eq!(k, [b'a', b'b', b'c', 0x01, 0x05, 0, 0, 0, 0, 0, 0]);
         let p = parse_internal_key(&k).unwrap();
-        assert_eq!(p, ParsedKey { user_key: b"abc", seq: 5, kind: Kind::Put });
-        let d = parse_internal_key(&make_internal_key(b"", MAX_SEQUENCE, Kind::Delete)).unwrap();
-        assert_eq!((d.user_key, d.seq, d.kind), (&b""[..], MAX_SEQUENCE, Kind::Delete));
+        assert_eq!(
+            p,
+            ParsedKey {
+                user_key: b"abc",
+                seq: 5,
+                kind: Kind::Put
+            }
+        );
+        let dk = make_internal_key(b"", MAX_SEQUENCE, Kind::Delete);
+        let d = parse_internal_key(&dk).unwrap();
+        assert_eq!(
+            (d.user_key, d.seq, d.kind),
+            (&b""[..], MAX_SEQUENCE, Kind::Delete)
+        );
     }
 
     #[test]
@@ -154,12 +176,17 @@ mod tests {
         assert!(parse_internal_key(&big).is_err());
         let long = make_internal_key(&vec![0u8; MAX_USER_KEY_LEN + 1], 1, Kind::Put);
         assert!(parse_internal_key(&long).is_err());
-        assert!(parse_internal_key(&make_internal_key(&vec![0u8; MAX_USER_KEY_LEN], 1, Kind::Put)).is_ok());
+        assert!(parse_internal_key(&make_internal_key(
+            &vec![0u8; MAX_USER_KEY_LEN],
+            1,
+            Kind::Put
+        ))
+        .is_ok());
     }
 
     #[test]
     fn ordering_user_key_then_newest_first() {
-        let mut keys = vec![
+        let mut keys = [
             make_internal_key(b"b", 1, Kind::Put),
             make_internal_key(b"a", 1, Kind::Put),
             make_internal_key(b"a", 9, Kind::Delete),
@@ -193,12 +220,27 @@ mod tests {
     #[test]
     fn lookup_key_sits_between_newer_and_visible_versions() {
         let target = lookup_key(b"k", 5);
-        assert_eq!(compare_internal(&make_internal_key(b"k", 6, Kind::Delete), &target), Ordering::Less);
-        assert_eq!(compare_internal(&make_internal_key(b"k", 5, Kind::Put), &target), Ordering::Equal);
-        assert_eq!(compare_internal(&make_internal_key(b"k", 5, Kind::Delete), &target), Ordering::Greater);
-        assert_eq!(compare_internal(&make_internal_key(b"k", 4, Kind::Put), &target), Ordering::Greater);
+        assert_eq!(
+            compare_internal(&make_internal_key(b"k", 6, Kind::Delete), &target),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_internal(&make_internal_key(b"k", 5, Kind::Put), &target),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_internal(&make_internal_key(b"k", 5, Kind::Delete), &target),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_internal(&make_internal_key(b"k", 4, Kind::Put), &target),
+            Ordering::Greater
+        );
         // A snapshot above the limit is clamped rather than panicking.
-        assert_eq!(lookup_key(b"k", u64::MAX), make_internal_key(b"k", MAX_SEQUENCE, Kind::Put));
+        assert_eq!(
+            lookup_key(b"k", u64::MAX),
+            make_internal_key(b"k", MAX_SEQUENCE, Kind::Put)
+        );
     }
 
     #[test]

@@ -1,1 +1,61 @@
-pub fn y(){}
+//! N-API bindings for `lsm-core`. Thin by design: argument conversion and
+//! error mapping only; every byte of engine logic lives in `lsm-core`, where
+//! it is tested without Node.
+//!
+//! Errors: a core error becomes a JS `Error` whose message starts with the core
+//! code (`INVALID_ARGUMENT: …`, `CORRUPTION: …`, `IO_ERROR: …`), which the
+//! TypeScript side maps to its own error codes. Every export is compiled with
+//! `catch_unwind`, so a Rust panic surfaces as a JS exception instead of
+//! aborting the Node process.
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// Converts a core error into a JS exception with the code-prefixed message.
+fn to_js(e: lsm_core::Error) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}
+
+/// Version of the Rust core (the `lsm-core` crate).
+#[napi(catch_unwind)]
+pub fn core_version() -> String {
+    lsm_core::VERSION.to_string()
+}
+
+/// CRC-32C of `data`. With `init`, continues a previous result:
+/// `crc32c(b, crc32c(a)) === crc32c(a ‖ b)`.
+#[napi(catch_unwind, js_name = "crc32c")]
+pub fn crc32c(data: Buffer, init: Option<u32>) -> u32 {
+    match init {
+        Some(crc) => lsm_core::checksum::crc32c_extend(crc, &data),
+        None => lsm_core::checksum::crc32c(&data),
+    }
+}
+
+/// The checksum masking of FORMAT.md §1.1.
+#[napi(catch_unwind)]
+pub fn mask_crc(crc: u32) -> u32 {
+    lsm_core::checksum::mask(crc)
+}
+
+/// Inverse of `maskCrc`.
+#[napi(catch_unwind)]
+pub fn unmask_crc(masked: u32) -> u32 {
+    lsm_core::checksum::unmask(masked)
+}
+
+/// A bloom filter (FORMAT.md §4.3) over the distinct keys among `keys`.
+/// `bitsPerKey` must be in 1..64.
+#[napi(catch_unwind)]
+pub fn bloom_build(keys: Vec<Buffer>, bits_per_key: u32) -> napi::Result<Buffer> {
+    let slices: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    lsm_core::bloom::build_filter(&slices, bits_per_key)
+        .map(Buffer::from)
+        .map_err(to_js)
+}
+
+/// False only when `key` is certainly absent from the set `filter` was built from.
+#[napi(catch_unwind)]
+pub fn bloom_may_contain(filter: Buffer, key: Buffer) -> bool {
+    lsm_core::bloom::may_contain(&filter, &key)
+}

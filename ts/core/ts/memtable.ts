@@ -8,96 +8,45 @@
  * structure (reproducible tests and benchmarks). Level 0 also keeps `prev`
  * links, so backward iteration is O(1) per step instead of a search.
  *
- * Speed matters here (this is the pure-TS write path), so each node keeps its
- * user key and its trailer (`seq × 256 + kind`, exact below 2^53) apart: a
- * comparison is a short byte loop plus one number comparison, with no trailer
- * decoding and no allocation. The internal-key bytes a caller sees from the
- * iterator are built lazily, once per node, when first asked for.
+ * Why an arena layout rather than one JS object per node: a skiplist search of a
+ * large memtable is bound by cache misses, and an object node (node → key array →
+ * its bytes → link array) costs several per comparison, plus GC work for every
+ * insert. Here every node is one contiguous record in a single `Int32Array`
+ * (links, trailer, key location, and the key's first 4 bytes as an unsigned
+ * number, which settles most comparisons without touching the key bytes), and
+ * key ‖ trailer ‖ value bytes are appended to large byte chunks. An insert
+ * allocates nothing but amortized chunk growth, and the internal-key bytes the
+ * iterator hands out are plain views of the arena (written once, never changed).
  */
 import { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { forEachInGroup } from './write-group.js'
-import { invalidArgument } from '../../errors.js'
+import { DecodeError } from './coding.js'
+import { invalidArgument, LsmError } from '../../errors.js'
 
 /** Tallest tower. With branching 4, 12 levels keep searches logarithmic up to ~16M entries. */
 const MAX_HEIGHT = 12
-/**
- * Estimated bytes a node costs beyond its key and value bytes (node object, link
- * array, typed-array headers). Only used for {@link Memtable.approximateSize},
- * which decides when to flush; it need not be exact, only proportional.
- */
-const ENTRY_OVERHEAD = 96
-/** Above this length a user-key comparison goes to the native Buffer.compare. */
-const NATIVE_COMPARE_MIN = 32
+
+// Node record layout (offsets within the record; a node is named by its record's
+// start index in `nodes`). Record 0 is the head; since no link ever points to the
+// head, link value 0 means "none".
+const F_PFX = 0 // first 4 user-key bytes, big-endian, zero-padded (compare as uint32)
+const F_CHUNK = 1 // arena chunk holding key ‖ trailer (and usually the value)
+const F_KOFF = 2 // user key offset in that chunk
+const F_KLEN = 3 // user key length
+const F_THI = 4 // trailer high 32 bits (seq >> 24)
+const F_TLO = 5 // trailer low 32 bits ((seq & 0xffffff) << 8 | kind), compare as uint32
+const F_VCHUNK = 6
+const F_VOFF = 7
+const F_VLEN = 8
+const F_PREV = 9 // previous record at level 0 (0 = none)
+const F_NEXT = 10 // F_NEXT + i = next record at level i, for i < the node's height
+const HEAD_SIZE = F_NEXT + MAX_HEIGHT
+
+const FIRST_CHUNK = 4096
+const MAX_CHUNK = 1 << 20
 
 const EMPTY = new Uint8Array(0)
-
-class Node {
-  /** Lazily built `ukey ‖ trailer`, see {@link Memtable}. */
-  ikey: Uint8Array | null = null
-  /** Previous node at level 0 (null for the first node). */
-  prev: Node | null = null
-  constructor(
-    /** The user key (own copy). */
-    readonly ukey: Uint8Array,
-    /** seq × 256 + kind: larger sorts first among equal user keys. */
-    readonly trailer: number,
-    public value: Uint8Array,
-    /** Forward links, one per level of this node's tower. */
-    readonly next: (Node | null)[],
-  ) {}
-
-  internalKey(): Uint8Array {
-    let k = this.ikey
-    if (k === null) {
-      const ukey = this.ukey
-      k = new Uint8Array(ukey.length + TRAILER_LENGTH)
-      k.set(ukey, 0)
-      const t = this.trailer
-      writeTrailer(k, ukey.length, Math.floor(t / 256), (t % 256) as Kind)
-      this.ikey = k
-    }
-    return k
-  }
-}
-
-/** Compares node `n` with target (`key`, `trailer`): negative when n sorts first. */
-function compareNode(n: Node, key: Uint8Array, trailer: number): number {
-  const a = n.ukey
-  const alen = a.length
-  const blen = key.length
-  if (alen >= NATIVE_COMPARE_MIN && blen >= NATIVE_COMPARE_MIN) {
-    const c = Buffer.compare(a, key)
-    if (c !== 0) return c
-  } else {
-    const len = alen < blen ? alen : blen
-    for (let i = 0; i < len; i++) {
-      const d = a[i]! - key[i]!
-      if (d !== 0) return d
-    }
-    if (alen !== blen) return alen - blen
-  }
-  return trailer - n.trailer
-}
-
-/** Splits an internal key into a user-key view and its trailer number (throws if too short). */
-function splitInternalKey(ikey: Uint8Array): [Uint8Array, number] {
-  const ulen = ikey.length - TRAILER_LENGTH
-  if (ulen < 0) throw invalidArgument(`internal key of ${ikey.length} bytes is shorter than its trailer`)
-  const lo = (ikey[ulen]! | (ikey[ulen + 1]! << 8) | (ikey[ulen + 2]! << 16)) + ikey[ulen + 3]! * 0x100_0000
-  const hi = (ikey[ulen + 4]! | (ikey[ulen + 5]! << 8) | (ikey[ulen + 6]! << 16)) + ikey[ulen + 7]! * 0x100_0000
-  return [ikey.subarray(0, ulen), hi * 0x1_0000_0000 + lo]
-}
-
-/** Copies bytes into a fresh array; a plain loop beats `set` for short keys. */
-function copyBytes(src: Uint8Array): Uint8Array {
-  const n = src.length
-  if (n === 0) return EMPTY
-  const out = new Uint8Array(n)
-  if (n <= 32) for (let i = 0; i < n; i++) out[i] = src[i]!
-  else out.set(src)
-  return out
-}
 
 /** Result of {@link Memtable.get}. */
 export type MemtableGetResult =
@@ -106,30 +55,44 @@ export type MemtableGetResult =
 
 const NOT_FOUND: MemtableGetResult = Object.freeze({ found: false })
 
-/** The skiplist proper; module-private so its node type stays out of the public API. */
+function prefixOf(key: Uint8Array): number {
+  const n = key.length
+  return ((n > 0 ? key[0]! << 24 : 0) | (n > 1 ? key[1]! << 16 : 0) | (n > 2 ? key[2]! << 8 : 0) | (n > 3 ? key[3]! : 0)) >>> 0
+}
+
+/** The skiplist proper, over node records and byte chunks. */
 class SkipList {
-  private readonly head: Node = new Node(EMPTY, 0, EMPTY, new Array<Node | null>(MAX_HEIGHT).fill(null))
-  /** Last node at level 0, so seekToLast is O(1). */
-  private tail: Node | null = null
+  nodes = new Int32Array(4096)
+  private used = HEAD_SIZE
+  readonly chunks: Uint8Array[] = []
+  private chunk = new Uint8Array(FIRST_CHUNK)
+  private chunkPos = 0
+  tail = 0
   private height = 1
   private rng: number
-  /** Reused predecessor array for inserts (avoids an allocation per add). */
-  private readonly update: Node[] = new Array<Node>(MAX_HEIGHT)
-  private size = 0
-  private count = 0
+  /** Reused predecessor array for inserts. */
+  private readonly update = new Int32Array(MAX_HEIGHT)
+  size = 0
+  count = 0
+  // The search target, held in fields so comparisons take no argument object.
+  private tKey: Uint8Array = EMPTY
+  private tPfx = 0
+  private tHi = 0
+  private tLo = 0
 
   constructor(seed: number) {
     this.rng = (seed | 0) === 0 ? 0x2545f491 : seed | 0
+    this.chunks.push(this.chunk)
   }
 
   private randomHeight(): number {
-    let h = 1
     let x = this.rng
-    // xorshift32: one step yields 32 bits, enough for all 2-bit coin flips.
     x ^= x << 13
     x ^= x >>> 17
     x ^= x << 5
     this.rng = x
+    // Branching 4: each further level with probability 1/4 (two bits per flip).
+    let h = 1
     while (h < MAX_HEIGHT && (x & 3) === 0) {
       h++
       x >>>= 2
@@ -137,96 +100,187 @@ class SkipList {
     return h
   }
 
-  /**
-   * First node ≥ (key, trailer), or null. When `update` is given, fills it with
-   * the last node < target at every level (the insert splice points).
-   */
-  private findGreaterOrEqual(key: Uint8Array, trailer: number, update: Node[] | null): Node | null {
-    let x = this.head
+  /** Sets the search target from a user key and a trailer (`seq × 256 + kind`). */
+  setTarget(key: Uint8Array, seq: number, kind: number): void {
+    this.tKey = key
+    this.tPfx = prefixOf(key)
+    this.tHi = Math.floor(seq / 0x100_0000)
+    this.tLo = ((seq % 0x100_0000) * 256 + kind) >>> 0
+  }
+
+  /** Sets the search target from an internal key. */
+  setTargetInternal(ikey: Uint8Array): void {
+    const u = ikey.length - TRAILER_LENGTH
+    if (u < 0) throw invalidArgument(`internal key of ${ikey.length} bytes is shorter than its trailer`)
+    this.tKey = ikey.subarray(0, u)
+    this.tPfx = prefixOf(this.tKey)
+    this.tLo = (ikey[u]! | (ikey[u + 1]! << 8) | (ikey[u + 2]! << 16) | (ikey[u + 3]! << 24)) >>> 0
+    this.tHi = (ikey[u + 4]! | (ikey[u + 5]! << 8) | (ikey[u + 6]! << 16) | (ikey[u + 7]! << 24)) >>> 0
+  }
+
+  /** Compares record `r` with the target: negative when `r` sorts first. */
+  compare(r: number): number {
+    const n = this.nodes
+    const p = n[r]! >>> 0
+    const tp = this.tPfx
+    if (p !== tp) return p < tp ? -1 : 1
+    const key = this.tKey
+    const blen = key.length
+    const alen = n[r + F_KLEN]!
+    const chunk = this.chunks[n[r + F_CHUNK]!]!
+    const off = n[r + F_KOFF]!
+    const m = alen < blen ? alen : blen
+    // Equal prefixes with both keys ≥ 4 bytes mean the first 4 bytes are equal.
+    for (let i = m >= 4 ? 4 : 0; i < m; i++) {
+      const d = chunk[off + i]! - key[i]!
+      if (d !== 0) return d
+    }
+    if (alen !== blen) return alen - blen
+    const hi = n[r + F_THI]! >>> 0
+    if (hi !== this.tHi) return this.tHi - hi
+    return this.tLo - (n[r + F_TLO]! >>> 0)
+  }
+
+  /** First record ≥ target (0 if none); fills `update` with the predecessors when asked. */
+  findGreaterOrEqual(fillUpdate: boolean): number {
+    const n = this.nodes
+    let x = 0
     let level = this.height - 1
     for (;;) {
-      const nx = x.next[level]!
-      if (nx !== null && compareNode(nx, key, trailer) < 0) {
+      const nx = n[x + F_NEXT + level]!
+      if (nx !== 0 && this.compare(nx) < 0) {
         x = nx
       } else {
-        if (update !== null) update[level] = x
+        if (fillUpdate) this.update[level] = x
         if (level === 0) return nx
         level--
       }
     }
   }
 
-  /** Inserts (or replaces the value of) the entry (userKey, trailer); arguments are trusted. */
-  insert(userKey: Uint8Array, trailer: number, kind: Kind, value: Uint8Array): void {
-    const update = this.update
-    const found = this.findGreaterOrEqual(userKey, trailer, update)
-    const val = kind === Kind.Put ? copyBytes(value) : EMPTY
-    if (found !== null && compareNode(found, userKey, trailer) === 0) {
-      this.size += val.length - found.value.length
-      found.value = val
+  /** Last record ≤ target (0 if none). */
+  findLessOrEqual(): number {
+    const r = this.findGreaterOrEqual(false)
+    if (r === 0) return this.tail
+    return this.nodes[r + F_PREV]!
+  }
+
+  /** Reserves `len` arena bytes; returns the offset in {@link chunk}. */
+  private reserve(len: number): number {
+    if (this.chunkPos + len > this.chunk.length) {
+      const size = Math.max(Math.min(this.chunk.length * 2, MAX_CHUNK), len)
+      this.chunk = new Uint8Array(size)
+      this.chunks.push(this.chunk)
+      this.chunkPos = 0
+    }
+    const off = this.chunkPos
+    this.chunkPos += len
+    return off
+  }
+
+  private writeValue(r: number, value: Uint8Array): void {
+    const off = this.reserve(value.length)
+    copyInto(this.chunk, off, value)
+    const n = this.nodes
+    n[r + F_VCHUNK] = this.chunks.length - 1
+    n[r + F_VOFF] = off
+    n[r + F_VLEN] = value.length
+  }
+
+  /** Inserts (userKey, seq, kind) → value; the target must already be set to it. */
+  insert(userKey: Uint8Array, seq: number, kind: Kind, value: Uint8Array): void {
+    const found = this.findGreaterOrEqual(true)
+    const val = kind === Kind.Put ? value : EMPTY
+    if (found !== 0 && this.compare(found) === 0) {
+      // Same internal key again (a group applied twice): keep one entry, new value.
+      this.size += val.length - this.nodes[found + F_VLEN]!
+      this.writeValue(found, val)
       return
     }
     const h = this.randomHeight()
+    const update = this.update
     if (h > this.height) {
-      for (let i = this.height; i < h; i++) update[i] = this.head
+      for (let i = this.height; i < h; i++) update[i] = 0
       this.height = h
     }
-    const links = new Array<Node | null>(h)
-    const node = new Node(copyBytes(userKey), trailer, val, links)
+    const recLen = F_NEXT + h
+    if (this.used + recLen > this.nodes.length) {
+      const grown = new Int32Array(this.nodes.length * 2)
+      grown.set(this.nodes)
+      this.nodes = grown
+    }
+    const r = this.used
+    this.used += recLen
+    const klen = userKey.length
+    const vlen = val.length
+    const koff = this.reserve(klen + TRAILER_LENGTH + vlen)
+    const chunk = this.chunk
+    copyInto(chunk, koff, userKey)
+    writeTrailer(chunk, koff + klen, seq, kind)
+    copyInto(chunk, koff + klen + TRAILER_LENGTH, val)
+    const n = this.nodes
+    n[r + F_PFX] = this.tPfx
+    n[r + F_CHUNK] = this.chunks.length - 1
+    n[r + F_KOFF] = koff
+    n[r + F_KLEN] = klen
+    n[r + F_THI] = this.tHi
+    n[r + F_TLO] = this.tLo
+    n[r + F_VCHUNK] = this.chunks.length - 1
+    n[r + F_VOFF] = koff + klen + TRAILER_LENGTH
+    n[r + F_VLEN] = vlen
     for (let i = 0; i < h; i++) {
       const p = update[i]!
-      links[i] = p.next[i]!
-      p.next[i] = node
+      n[r + F_NEXT + i] = n[p + F_NEXT + i]!
+      n[p + F_NEXT + i] = r
     }
-    const before = update[0]!
-    node.prev = before === this.head ? null : before
-    const after = links[0]!
-    if (after !== null) after.prev = node
-    else this.tail = node
+    n[r + F_PREV] = update[0]!
+    const after = n[r + F_NEXT]!
+    if (after !== 0) n[after + F_PREV] = r
+    else this.tail = r
     this.count++
-    this.size += userKey.length + TRAILER_LENGTH + val.length + ENTRY_OVERHEAD
+    this.size += klen + TRAILER_LENGTH + vlen + recLen * 4
   }
 
-  /** Newest entry of `userKey` with trailer ≤ `trailer`, or null. */
-  find(userKey: Uint8Array, trailer: number): Node | null {
-    const n = this.findGreaterOrEqual(userKey, trailer, null)
-    return n !== null && sameBytes(n.ukey, userKey) ? n : null
+  /** The internal key of record `r`, as a view of the arena. */
+  keyView(r: number): Uint8Array {
+    const n = this.nodes
+    const off = n[r + F_KOFF]!
+    return this.chunks[n[r + F_CHUNK]!]!.subarray(off, off + n[r + F_KLEN]! + TRAILER_LENGTH)
   }
 
-  get entryCount(): number {
-    return this.count
+  /** The value of record `r`, as a view of the arena. */
+  valueView(r: number): Uint8Array {
+    const n = this.nodes
+    const len = n[r + F_VLEN]!
+    if (len === 0) return EMPTY
+    const off = n[r + F_VOFF]!
+    return this.chunks[n[r + F_VCHUNK]!]!.subarray(off, off + len)
   }
 
-  get approximateSize(): number {
-    return this.size
+  /** Whether record `r` has exactly the target's user key. */
+  sameUserKey(r: number): boolean {
+    const n = this.nodes
+    const key = this.tKey
+    const len = key.length
+    if (n[r + F_KLEN] !== len || (n[r + F_PFX]! >>> 0) !== this.tPfx) return false
+    const chunk = this.chunks[n[r + F_CHUNK]!]!
+    const off = n[r + F_KOFF]!
+    for (let i = 4; i < len; i++) if (chunk[off + i] !== key[i]) return false
+    return true
   }
+}
 
-  /** First node ≥ target internal key. */
-  seekNode(target: Uint8Array): Node | null {
-    const [ukey, trailer] = splitInternalKey(target)
-    return this.findGreaterOrEqual(ukey, trailer, null)
-  }
-
-  /** Last node ≤ target internal key. */
-  seekForPrevNode(target: Uint8Array): Node | null {
-    const [ukey, trailer] = splitInternalKey(target)
-    const n = this.findGreaterOrEqual(ukey, trailer, null)
-    if (n === null) return this.tail
-    return compareNode(n, ukey, trailer) === 0 ? n : n.prev
-  }
-
-  firstNode(): Node | null {
-    return this.head.next[0]!
-  }
-
-  lastNode(): Node | null {
-    return this.tail
-  }
+/** Copies `src` into `dst` at `off`; a plain loop beats `set` for short arrays. */
+function copyInto(dst: Uint8Array, off: number, src: Uint8Array): void {
+  const len = src.length
+  if (len <= 24) for (let i = 0; i < len; i++) dst[off + i] = src[i]!
+  else dst.set(src, off)
 }
 
 /**
  * The memtable: validates what callers hand it and delegates to the skiplist.
  * Entries are never removed; a full memtable is frozen, flushed and dropped whole.
+ * Returned keys and values are views of memory the memtable never rewrites.
  */
 export class Memtable {
   private readonly list: SkipList
@@ -238,12 +292,12 @@ export class Memtable {
 
   /** Number of entries (versions, not distinct user keys). */
   get entryCount(): number {
-    return this.list.entryCount
+    return this.list.count
   }
 
-  /** Estimated memory in bytes: keys + values + a fixed per-entry overhead. */
+  /** Estimated memory in bytes: internal keys + values + each node's link record. */
   get approximateSize(): number {
-    return this.list.approximateSize
+    return this.list.size
   }
 
   /**
@@ -255,32 +309,45 @@ export class Memtable {
     if (!Number.isInteger(seq) || seq < 0 || seq > MAX_SEQUENCE) throw invalidArgument(`sequence ${seq} is outside 0..2^45-1`)
     if (kind !== Kind.Put && kind !== Kind.Delete) throw invalidArgument(`unknown kind ${String(kind)}`)
     if (userKey.length > MAX_KEY_LENGTH) throw invalidArgument(`key of ${userKey.length} bytes exceeds ${MAX_KEY_LENGTH}`)
-    this.list.insert(userKey, seq * 256 + kind, kind, value)
+    this.list.setTarget(userKey, seq, kind)
+    this.list.insert(userKey, seq, kind, value)
   }
 
   /**
    * Applies one encoded write group (FORMAT.md §2.2). The group is validated
-   * before anything is inserted, so a malformed group throws a DecodeError and
-   * leaves the memtable unchanged. Returns the group's last sequence number.
+   * before anything is inserted, so a malformed group leaves the memtable
+   * unchanged. It is reported as `INVALID_ARGUMENT` (the caller handed us bad
+   * bytes; WAL replay decodes groups itself and reports corruption with the file
+   * name). Returns the group's last sequence number.
    */
   apply(group: Uint8Array): number {
-    // The decoder has already checked kinds, key lengths and sequence range.
     const list = this.list
-    return forEachInGroup(group, (seq, kind, key, value) => list.insert(key, seq * 256 + kind, kind, value))
+    try {
+      // forEachInGroup has already checked kinds, key lengths and the sequence range.
+      return forEachInGroup(group, (seq, kind, key, value) => {
+        list.setTarget(key, seq, kind)
+        list.insert(key, seq, kind, value)
+      })
+    } catch (e) {
+      if (e instanceof DecodeError) throw new LsmError('INVALID_ARGUMENT', `malformed write group: ${e.message}`, { cause: e })
+      throw e
+    }
   }
 
   /**
    * The newest version of `userKey` with sequence ≤ `snapshotSeq`, DELETE included
-   * (the caller must stop looking in older sources when it finds a tombstone). The
-   * returned value is the memtable's own copy: do not modify it.
+   * (the caller must stop looking in older sources when it finds a tombstone).
    */
   get(userKey: Uint8Array, snapshotSeq: number): MemtableGetResult {
     const snap = snapshotSeq > MAX_SEQUENCE ? MAX_SEQUENCE : Math.floor(snapshotSeq)
     if (!(snap >= 0)) return NOT_FOUND
-    const n = this.list.find(userKey, snap * 256 + Kind.Put)
-    if (n === null) return NOT_FOUND
-    const t = n.trailer
-    return { found: true, kind: (t % 256) as Kind, value: n.value, seq: Math.floor(t / 256) }
+    const list = this.list
+    list.setTarget(userKey, snap, Kind.Put)
+    const r = list.findGreaterOrEqual(false)
+    if (r === 0 || !list.sameUserKey(r)) return NOT_FOUND
+    const hi = list.nodes[r + F_THI]! >>> 0
+    const lo = list.nodes[r + F_TLO]! >>> 0
+    return { found: true, kind: (lo & 0xff) as Kind, value: list.valueView(r), seq: hi * 0x100_0000 + (lo >>> 8) }
   }
 
   /** An iterator over all entries in internal-key order. It also sees later adds. */
@@ -289,48 +356,50 @@ export class Memtable {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length
-  if (n !== b.length) return false
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/** Walks the level-0 list; `prev` uses the back links. */
+/** Walks level 0; `prev` follows the back links. Caches the key view per position. */
 class MemtableIterator implements InternalIterator {
-  private node: Node | null = null
-  constructor(private readonly table: SkipList) {}
+  private rec = 0
+  private keyRec = 0
+  private keyBytes: Uint8Array = EMPTY
+
+  constructor(private readonly list: SkipList) {}
 
   valid(): boolean {
-    return this.node !== null
+    return this.rec !== 0
   }
   seekToFirst(): void {
-    this.node = this.table.firstNode()
+    this.rec = this.list.nodes[F_NEXT]!
   }
   seekToLast(): void {
-    this.node = this.table.lastNode()
+    this.rec = this.list.tail
   }
   seek(target: Uint8Array): void {
-    this.node = this.table.seekNode(target)
+    this.list.setTargetInternal(target)
+    this.rec = this.list.findGreaterOrEqual(false)
   }
   seekForPrev(target: Uint8Array): void {
-    this.node = this.table.seekForPrevNode(target)
+    this.list.setTargetInternal(target)
+    this.rec = this.list.findLessOrEqual()
   }
   next(): void {
-    this.node = this.current().next[0]!
+    this.rec = this.list.nodes[this.current() + F_NEXT]!
   }
   prev(): void {
-    this.node = this.current().prev
+    this.rec = this.list.nodes[this.current() + F_PREV]!
   }
   key(): Uint8Array {
-    return this.current().internalKey()
+    const r = this.current()
+    if (this.keyRec !== r) {
+      this.keyBytes = this.list.keyView(r)
+      this.keyRec = r
+    }
+    return this.keyBytes
   }
   value(): Uint8Array {
-    return this.current().value
+    return this.list.valueView(this.current())
   }
-  private current(): Node {
-    const n = this.node
-    if (n === null) throw new Error('memtable iterator is not valid')
-    return n
+  private current(): number {
+    if (this.rec === 0) throw new Error('memtable iterator is not valid')
+    return this.rec
   }
 }

@@ -9,8 +9,10 @@
  *
  * Two decoders live here: {@link decodeWriteGroup} builds op objects (for tests,
  * tools and replay that needs to inspect ops), and {@link forEachInGroup} walks the
- * bytes without allocating per entry (the memtable write path). Both accept exactly
- * the same inputs and reject everything else with a {@link DecodeError}.
+ * bytes without building objects (the memtable write path). Both run the same
+ * walker, so they accept exactly the same inputs and reject everything else with
+ * a {@link DecodeError}. Accepted groups are canonical: re-encoding the decoded ops
+ * gives back the same bytes (padded varints are refused, see {@link GroupReader}).
  */
 import { Cursor, DecodeError, putFixed32, putFixed64, putVarint, varintLength } from './coding.js'
 import { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE } from './internal-key.js'
@@ -86,23 +88,18 @@ function checkHeader(firstSeq: number, count: number, entryBytes: number): void 
   if (count * 2 > entryBytes) throw new DecodeError(`write group count ${count} cannot fit in ${entryBytes} bytes`)
 }
 
-/** Decodes a group into op objects; keys and values are views into `bytes`. */
+/**
+ * Decodes a group into op objects; keys and values are views into `bytes`. It
+ * shares {@link walk} with {@link forEachInGroup}, so the two accept exactly the
+ * same inputs.
+ */
 export function decodeWriteGroup(bytes: Uint8Array): { firstSeq: number; ops: WriteOp[] } {
-  const c = new Cursor(bytes)
-  const firstSeq = c.fixed64()
-  const count = c.fixed32()
-  checkHeader(firstSeq, count, c.remaining)
   const ops: WriteOp[] = []
-  for (let i = 0; i < count; i++) {
-    const kind = c.u8()
-    if (kind !== Kind.Put && kind !== Kind.Delete) throw new DecodeError(`write group entry ${i} has unknown kind ${kind}`)
-    const klen = c.varint32()
-    if (klen > MAX_KEY_LENGTH) throw new DecodeError(`write group entry ${i} key of ${klen} bytes exceeds ${MAX_KEY_LENGTH}`)
-    const key = c.bytes(klen)
-    if (kind === Kind.Put) ops.push({ kind, key, value: c.lpbytes() })
-    else ops.push({ kind, key })
-  }
-  if (c.remaining !== 0) throw new DecodeError(`write group has ${c.remaining} bytes after its ${count} entries`)
+  let firstSeq = 0
+  walk(bytes, (seq, kind, key, value) => {
+    if (ops.length === 0) firstSeq = seq
+    ops.push(kind === Kind.Put ? { kind, key, value } : { kind, key })
+  })
   return { firstSeq, ops }
 }
 
@@ -111,7 +108,8 @@ export type GroupEntryFn = (seq: number, kind: Kind, key: Uint8Array, value: Uin
 
 /**
  * A minimal read position for {@link walk}. Unlike {@link Cursor.varint32}, reading a
- * varint here allocates nothing (no subarray, no tuple), which matters on the write path.
+ * varint here allocates nothing (no subarray, no tuple), which matters on the write
+ * path; and it refuses padded varints, so an accepted group has exactly one encoding.
  */
 class GroupReader {
   pos = WRITE_GROUP_HEADER_LENGTH
@@ -127,6 +125,9 @@ class GroupReader {
       result += (b & 0x7f) * mul
       if ((b & 0x80) === 0) {
         if (result > MAX_VARINT32) throw new DecodeError('varint32 overflows')
+        // A zero final byte means a padded (non-minimal) encoding. No writer emits
+        // one, and refusing it makes decode ∘ encode the identity on bytes.
+        if (b === 0 && i > 0) throw new DecodeError('varint is not minimally encoded')
         return result
       }
       mul *= 128

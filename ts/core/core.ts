@@ -1,0 +1,161 @@
+/**
+ * The Core interface: the work on bytes that both engines implement — the
+ * pure-TypeScript components (`ts/core/ts/`) and the Rust crate behind N-API
+ * (`crates/`). TypeScript above it decides what happens and when (write
+ * queue, manifest, compaction picking, GC); the core does the byte work.
+ *
+ * It is deliberately batch-shaped so that the native implementation crosses
+ * the N-API boundary once per write group, once per point read and once per
+ * iterator chunk, never once per key inside a loop:
+ *
+ * - {@link CoreMemtable.apply} takes one encoded write group (FORMAT.md §2.2);
+ * - {@link CoreReadView.get} resolves memtable → immutable memtables → tables
+ *   in one call;
+ * - {@link CoreCursor.nextChunk} returns many entries at a time;
+ * - {@link Core.flush} and {@link Core.compact} do whole jobs off the JS thread.
+ */
+import type { Kind } from './ts/internal-key.js'
+import type { TableProperties } from './ts/sst.js'
+
+/** Which implementation of the core is running. */
+export type EngineName = 'native' | 'ts'
+
+/** Result of a point lookup: the newest version visible at the snapshot, if any. */
+export type Lookup =
+  | { found: false }
+  | { found: true; kind: Kind; seq: number; value: Uint8Array }
+
+/** Options for writing a table (FORMAT.md §4). */
+export interface TableOptions {
+  /** Target size of a data block in bytes (default 4096). */
+  blockSize?: number
+  /** Entries between restart points in data blocks (default 16). */
+  restartInterval?: number
+  /** Bloom filter bits per key; 0 disables the filter (default 10). */
+  bitsPerKey?: number
+}
+
+/** What writing a table produced. */
+export interface WrittenTable {
+  fileSize: number
+  properties: TableProperties
+}
+
+/**
+ * One compaction: the merge loop of the design's compaction thread. The
+ * TypeScript side picks the inputs and the output level; the core merges.
+ *
+ * Drop rules, applied per user key while merging in internal-key order:
+ * - a version is dropped when a newer version of the same user key exists
+ *   whose sequence is ≤ `smallestSnapshot` (every reader sees that newer one);
+ * - a DELETE with sequence ≤ `smallestSnapshot` is dropped when `dropDeletes`
+ *   (the output level is the last that can hold the key), together with the
+ *   older versions it hides.
+ * Outputs are cut when a table reaches `targetFileSize`, but only between two
+ * different user keys, so that the versions of one key never span two tables.
+ */
+export interface CompactionJob {
+  /** Paths of the input tables. */
+  inputs: string[]
+  /** Paths for the output tables, used in order; the job fails if it needs more. */
+  outputs: string[]
+  smallestSnapshot: number
+  dropDeletes: boolean
+  targetFileSize: number
+  tableOptions?: TableOptions
+}
+
+/** One table a compaction wrote (fsynced). */
+export interface CompactionOutput extends WrittenTable {
+  path: string
+}
+
+/** A mutable sorted map of internal keys: the newest writes. */
+export interface CoreMemtable {
+  /** Applies one encoded write group (FORMAT.md §2.2). Throws LsmError INVALID_ARGUMENT on malformed input. */
+  apply(group: Uint8Array): void
+  /** Newest version of `userKey` with sequence ≤ `snapshotSeq`. */
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup
+  /** Approximate memory held, in bytes; the engine flushes when it passes `memtableSize`. */
+  readonly approximateSize: number
+  /** Number of entries (every version counts). */
+  readonly entryCount: number
+}
+
+/** An open table file. Its index, filter and properties stay in memory. */
+export interface CoreTable {
+  readonly fileSize: number
+  readonly properties: TableProperties
+  /** Newest version of `userKey` with sequence ≤ `snapshotSeq`: bloom → index → one block. */
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup
+  /** Releases the file handle. */
+  close(): void
+}
+
+/** Range and snapshot of a user-level iteration. Bounds are user keys. */
+export interface CursorOptions {
+  snapshotSeq: number
+  /** Lower bound; inclusive unless `lowerExclusive`. */
+  lower?: Uint8Array
+  lowerExclusive?: boolean
+  /** Upper bound; exclusive unless `upperInclusive`. */
+  upper?: Uint8Array
+  upperInclusive?: boolean
+  reverse?: boolean
+}
+
+/** A batch of iterator output: parallel arrays of user keys and values. */
+export interface Chunk {
+  keys: Uint8Array[]
+  values: Uint8Array[]
+  /** True when the cursor is exhausted (no entry follows this chunk). */
+  done: boolean
+}
+
+/** A user-level iterator: newest visible version of each user key, deletions hidden. */
+export interface CoreCursor {
+  /** Repositions: the next chunk starts at the first key ≥ `userKey` (≤ when reverse), within bounds. */
+  seek(userKey: Uint8Array): void
+  /** Up to `maxEntries` entries (fewer when `maxBytes` of keys and values is reached). */
+  nextChunk(maxEntries: number, maxBytes?: number): Chunk
+}
+
+/**
+ * An immutable view of the sources a read consults, newest first: the
+ * memtable, the immutable memtables, then tables (L0 newest first, then
+ * L1..Ln). The engine builds a new view whenever the version changes.
+ */
+export interface CoreReadView {
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup
+  cursor(options: CursorOptions): CoreCursor
+}
+
+/** The byte work of the engine, one implementation per engine. */
+export interface Core {
+  readonly name: EngineName
+  /** CRC-32C of `data`, extending `init` (a finished CRC of earlier bytes). */
+  crc32c(data: Uint8Array, init?: number): number
+  /** A bloom filter (FORMAT.md §4.3) over the distinct keys given. */
+  buildBloom(keys: Uint8Array[], bitsPerKey: number): Uint8Array
+  bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
+  newMemtable(): CoreMemtable
+  /** Opens a table file; a damaged one throws LsmError CORRUPTION naming it. */
+  openTable(path: string): CoreTable
+  /**
+   * Flush: writes every entry of `memtable` (which no longer changes) to a new
+   * table file at `path`, fsynced before the promise resolves. Runs off the JS
+   * thread (libuv pool / worker thread).
+   */
+  flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable>
+  /**
+   * Compaction: merges the input tables into new tables, dropping versions
+   * no snapshot can see. Runs off the JS thread.
+   */
+  compact(job: CompactionJob): Promise<CompactionOutput[]>
+  /**
+   * A read view: `memtables` newest first (the active one, then immutables);
+   * `levels[0]` the L0 tables newest first (they may overlap); `levels[i ≥ 1]`
+   * each sorted by key with no overlap (searched by binary search).
+   */
+  newReadView(memtables: readonly CoreMemtable[], levels: readonly (readonly CoreTable[])[]): CoreReadView
+}

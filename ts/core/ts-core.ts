@@ -1,0 +1,218 @@
+/**
+ * The pure-TypeScript implementation of {@link Core}: the components in
+ * `ts/core/ts/` behind the same batch-shaped interface as the native core.
+ */
+import { fsyncSync, openSync, closeSync, writeSync } from 'node:fs'
+import { LsmError } from '../errors.js'
+import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
+import { buildBloom, bloomMayContain } from './ts/bloom.js'
+import { crc32c } from './ts/crc32c.js'
+import { userKeyOf } from './ts/internal-key.js'
+import type { InternalIterator } from './ts/iterator.js'
+import { Memtable } from './ts/memtable.js'
+import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
+import { Table, TableBuilder } from './ts/sst.js'
+
+class TsMemtable implements CoreMemtable {
+  readonly inner = new Memtable()
+  apply(group: Uint8Array): void {
+    this.inner.apply(group)
+  }
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    return this.inner.get(userKey, snapshotSeq)
+  }
+  get approximateSize(): number {
+    return this.inner.approximateSize
+  }
+  get entryCount(): number {
+    return this.inner.entryCount
+  }
+  iterator(): InternalIterator {
+    return this.inner.iterator()
+  }
+}
+
+class TsTable implements CoreTable {
+  /** User-key range, for level searches. */
+  readonly smallestUser: Uint8Array
+  readonly largestUser: Uint8Array
+  constructor(readonly inner: Table) {
+    this.smallestUser = userKeyOf(inner.properties.smallest)
+    this.largestUser = userKeyOf(inner.properties.largest)
+  }
+  get fileSize(): number {
+    return this.inner.fileSize
+  }
+  get properties() {
+    return this.inner.properties
+  }
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    return this.inner.get(userKey, snapshotSeq)
+  }
+  iterator(): InternalIterator {
+    return this.inner.iterator()
+  }
+  close(): void {
+    this.inner.close()
+  }
+}
+
+function asTs<T>(x: unknown, cls: abstract new (...args: never[]) => T, what: string): T {
+  if (!(x instanceof cls)) throw new LsmError('INVALID_ARGUMENT', `${what} does not belong to the pure-TypeScript core`)
+  return x
+}
+
+/** Index of the table in a sorted, non-overlapping level whose range may hold `userKey`, or -1. */
+function findInLevel(level: readonly TsTable[], userKey: Uint8Array): number {
+  let lo = 0
+  let hi = level.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (Buffer.compare(level[mid]!.largestUser, userKey) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo < level.length && Buffer.compare(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
+}
+
+class TsReadView implements CoreReadView {
+  constructor(private readonly memtables: readonly TsMemtable[], private readonly levels: readonly (readonly TsTable[])[]) {}
+
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    for (const m of this.memtables) {
+      const r = m.get(userKey, snapshotSeq)
+      if (r.found) return r
+    }
+    const l0 = this.levels[0] ?? []
+    for (const t of l0) {
+      if (Buffer.compare(userKey, t.smallestUser) < 0 || Buffer.compare(userKey, t.largestUser) > 0) continue
+      const r = t.get(userKey, snapshotSeq)
+      if (r.found) return r
+    }
+    for (let i = 1; i < this.levels.length; i++) {
+      const level = this.levels[i]!
+      const j = findInLevel(level, userKey)
+      if (j < 0) continue
+      const r = level[j]!.get(userKey, snapshotSeq)
+      if (r.found) return r
+    }
+    return { found: false }
+  }
+
+  cursor(options: CursorOptions): CoreCursor {
+    const children: InternalIterator[] = [
+      ...this.memtables.map(m => m.iterator()),
+      ...this.levels.flatMap(level => level.map(t => t.iterator())),
+    ]
+    return new TsCursor(new UserIterator(new MergingIterator(children), options.snapshotSeq), options)
+  }
+}
+
+/** Chunked user-level iteration with bounds, over a {@link UserIterator}. */
+class TsCursor implements CoreCursor {
+  private started = false
+  private pendingSeek: Uint8Array | undefined
+
+  constructor(private readonly it: UserIterator, private readonly o: CursorOptions) {}
+
+  seek(userKey: Uint8Array): void {
+    this.pendingSeek = userKey
+    this.started = false
+  }
+
+  private inBounds(k: Uint8Array): 'below' | 'in' | 'above' {
+    const o = this.o
+    if (o.lower !== undefined) {
+      const c = Buffer.compare(k, o.lower)
+      if (c < 0 || (c === 0 && o.lowerExclusive)) return 'below'
+    }
+    if (o.upper !== undefined) {
+      const c = Buffer.compare(k, o.upper)
+      if (c > 0 || (c === 0 && !o.upperInclusive)) return 'above'
+    }
+    return 'in'
+  }
+
+  private position(): void {
+    const { it, o } = this
+    const target = this.pendingSeek
+    this.pendingSeek = undefined
+    if (!o.reverse) {
+      let start = o.lower
+      if (target !== undefined && (start === undefined || Buffer.compare(target, start) > 0)) start = target
+      if (start === undefined) it.seekToFirst()
+      else it.seek(start)
+      if (it.valid() && o.lowerExclusive && o.lower !== undefined && Buffer.compare(it.key(), o.lower) === 0) it.next()
+    } else {
+      let start = o.upper
+      if (target !== undefined && (start === undefined || Buffer.compare(target, start) < 0)) start = target
+      if (start === undefined) it.seekToLast()
+      else it.seekForPrev(start)
+      if (it.valid() && start === o.upper && !o.upperInclusive && Buffer.compare(it.key(), o.upper!) === 0) it.prev()
+    }
+  }
+
+  nextChunk(maxEntries: number, maxBytes = Infinity): Chunk {
+    if (!this.started) {
+      this.position()
+      this.started = true
+    }
+    const keys: Uint8Array[] = []
+    const values: Uint8Array[] = []
+    const it = this.it
+    const stop = this.o.reverse ? 'below' : 'above'
+    let bytes = 0
+    while (it.valid() && keys.length < maxEntries && bytes < maxBytes) {
+      const k = it.key()
+      const where = this.inBounds(k)
+      if (where === stop) break
+      if (where === 'in') {
+        const v = it.value()
+        keys.push(k.slice())
+        values.push(v.slice())
+        bytes += k.length + v.length
+      }
+      if (this.o.reverse) it.prev()
+      else it.next()
+    }
+    const done = !it.valid() || this.inBounds(it.key()) === stop
+    return { keys, values, done }
+  }
+}
+
+/** Writes a whole buffer and fsyncs it before returning: a table must be durable before the manifest names it. */
+function writeFileDurably(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'wx')
+  try {
+    let off = 0
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The pure-TypeScript core. */
+export const tsCore: Core = {
+  name: 'ts',
+  crc32c: (data, init) => crc32c(data, init),
+  buildBloom: (keys, bitsPerKey) => buildBloom(keys, bitsPerKey),
+  bloomMayContain: (filter, key) => bloomMayContain(filter, key),
+  newMemtable: () => new TsMemtable(),
+  openTable: path => new TsTable(Table.openFile(path)),
+  writeTable(memtable: CoreMemtable, path: string, options?: TableOptions): WrittenTable {
+    const mem = asTs(memtable, TsMemtable, 'memtable')
+    const b = new TableBuilder(options)
+    const it = mem.iterator()
+    for (it.seekToFirst(); it.valid(); it.next()) b.add(it.key(), it.value())
+    const { bytes, properties } = b.finish()
+    writeFileDurably(path, bytes)
+    return { fileSize: bytes.length, properties }
+  },
+  newReadView(memtables, levels) {
+    return new TsReadView(
+      memtables.map(m => asTs(m, TsMemtable, 'memtable')),
+      levels.map(l => l.map(t => asTs(t, TsTable, 'table'))),
+    )
+  },
+}
+

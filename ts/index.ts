@@ -1,0 +1,18 @@
+/**
+ * lsm-rust: an embedded, crash-safe LSM-tree key-value database for Node.js.
+ *
+ * This entry point exports the error type, the {@link Core} interface with its
+ * pure-TypeScript implementation, the native addon loader, and the format
+ * components (useful for tools that read lsm-rust files directly).
+ *
+ * @packageDocumentation
+ */
+export { LsmError, type ErrorCode } from './errors.js'
+export type { Core, CoreMemtable, CoreTable, CoreReadView, CoreCursor, CursorOptions, Chunk, Lookup, EngineName, TableOptions, WrittenTable } from './core/core.js'
+export { tsCore } from './core/ts-core.js'
+export { nativeBinding, nativeLoadError, type NativeBinding } from './core/native-binding.js'
+export { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE, makeInternalKey, compareInternalKeys, userKeyOf, seqOf, kindOf } from './core/ts/internal-key.js'
+export { encodeWriteGroup, decodeWriteGroup, type WriteOp } from './core/ts/write-group.js'
+export { Table, TableBuilder, type TableProperties } from './core/ts/sst.js'
+export { WalWriter, readWal } from './core/ts/wal.js'
+export { encodeVersionEdit, decodeVersionEdit, encodeCurrent, decodeCurrent, type VersionEdit, type FileMeta } from './core/ts/version-edit.js'
