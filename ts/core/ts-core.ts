@@ -2,16 +2,17 @@
  * The pure-TypeScript implementation of {@link Core}: the components in
  * `ts/core/ts/` behind the same batch-shaped interface as the native core.
  */
-import { fsyncSync, openSync, closeSync, writeSync } from 'node:fs'
 import { LsmError } from '../errors.js'
-import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
+import type { Chunk, CompactionJob, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
 import { userKeyOf } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
-import { Table, TableBuilder } from './ts/sst.js'
+import { Table } from './ts/sst.js'
+import { runInWorker } from './ts/background.js'
+import { packEntries } from './ts/compaction.js'
 
 class TsMemtable implements CoreMemtable {
   readonly inner = new Memtable()
@@ -147,7 +148,7 @@ class TsCursor implements CoreCursor {
       if (target !== undefined && (start === undefined || Buffer.compare(target, start) < 0)) start = target
       if (start === undefined) it.seekToLast()
       else it.seekForPrev(start)
-      if (it.valid() && start === o.upper && !o.upperInclusive && Buffer.compare(it.key(), o.upper!) === 0) it.prev()
+      if (it.valid() && o.upper !== undefined && start === o.upper && !o.upperInclusive && Buffer.compare(it.key(), o.upper) === 0) it.prev()
     }
   }
 
@@ -179,18 +180,6 @@ class TsCursor implements CoreCursor {
   }
 }
 
-/** Writes a whole buffer and fsyncs it before returning: a table must be durable before the manifest names it. */
-function writeFileDurably(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'wx')
-  try {
-    let off = 0
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /** The pure-TypeScript core. */
 export const tsCore: Core = {
   name: 'ts',
@@ -199,14 +188,12 @@ export const tsCore: Core = {
   bloomMayContain: (filter, key) => bloomMayContain(filter, key),
   newMemtable: () => new TsMemtable(),
   openTable: path => new TsTable(Table.openFile(path)),
-  writeTable(memtable: CoreMemtable, path: string, options?: TableOptions): WrittenTable {
-    const mem = asTs(memtable, TsMemtable, 'memtable')
-    const b = new TableBuilder(options)
-    const it = mem.iterator()
-    for (it.seekToFirst(); it.valid(); it.next()) b.add(it.key(), it.value())
-    const { bytes, properties } = b.finish()
-    writeFileDurably(path, bytes)
-    return { fileSize: bytes.length, properties }
+  async flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable> {
+    const packed = packEntries(asTs(memtable, TsMemtable, 'memtable').iterator())
+    return runInWorker<WrittenTable>({ type: 'flush', packed, path, ...(options && { options }) }, [packed.buffer as ArrayBuffer])
+  },
+  async compact(job: CompactionJob): Promise<CompactionOutput[]> {
+    return runInWorker<CompactionOutput[]>({ type: 'compact', job })
   },
   newReadView(memtables, levels) {
     return new TsReadView(

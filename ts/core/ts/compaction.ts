@@ -1,0 +1,103 @@
+/**
+ * The merge loop of a compaction and of a flush, as pure functions over files:
+ * they run inside the pure-TS core's worker thread (ts/core/ts/worker.ts), so
+ * the JS event loop never waits for them.
+ */
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
+import type { CompactionJob, CompactionOutput, TableOptions, WrittenTable } from '../core.js'
+import { Cursor, ByteWriter } from './coding.js'
+import { Kind, kindOf, seqOf, TRAILER_LENGTH } from './internal-key.js'
+import type { InternalIterator } from './iterator.js'
+import { MergingIterator } from './merge-iterator.js'
+import { Table, TableBuilder } from './sst.js'
+
+/** Writes a whole buffer to a new file and fsyncs it: a table must be durable before the manifest names it. */
+export function writeFileDurably(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'wx')
+  try {
+    let off = 0
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * Packs sorted entries as `lpbytes(internal key) ‖ lpbytes(value)` repeated:
+ * how a memtable's contents travel to the worker thread in one transfer.
+ */
+export function packEntries(it: InternalIterator): Uint8Array {
+  const w = new ByteWriter(1 << 20)
+  for (it.seekToFirst(); it.valid(); it.next()) w.lpbytes(it.key()).lpbytes(it.value())
+  return w.finish()
+}
+
+/** Builds a table from packed entries (see {@link packEntries}) and writes it durably. */
+export function flushPacked(packed: Uint8Array, path: string, options?: TableOptions): WrittenTable {
+  const b = new TableBuilder(options)
+  const c = new Cursor(packed)
+  while (c.remaining > 0) {
+    const k = c.lpbytes()
+    b.add(k, c.lpbytes())
+  }
+  const { bytes, properties } = b.finish()
+  writeFileDurably(path, bytes)
+  return { fileSize: bytes.length, properties }
+}
+
+function sameUserKey(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length - TRAILER_LENGTH
+  if (n !== b.length - TRAILER_LENGTH) return false
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Runs one compaction job (drop rules on {@link CompactionJob}); returns the tables written. */
+export function runCompaction(job: CompactionJob): CompactionOutput[] {
+  const tables = job.inputs.map(p => Table.openFile(p))
+  const outputs: CompactionOutput[] = []
+  try {
+    const it = new MergingIterator(tables.map(t => t.iterator()))
+    let builder: TableBuilder | undefined
+    let prevKey: Uint8Array | undefined
+    /** Sequence of the previous (newer) version of the current user key; Infinity at a new key. */
+    let newerSeq = Infinity
+
+    const finishOutput = () => {
+      if (builder === undefined) return
+      const path = job.outputs[outputs.length]
+      if (path === undefined) throw new RangeError(`compaction needs more than ${job.outputs.length} output files`)
+      const { bytes, properties } = builder.finish()
+      writeFileDurably(path, bytes)
+      outputs.push({ path, fileSize: bytes.length, properties })
+      builder = undefined
+    }
+
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const key = it.key()
+      const newUserKey = prevKey === undefined || !sameUserKey(prevKey, key)
+      if (newUserKey) {
+        newerSeq = Infinity
+        // Cut between user keys only, so one key's versions never span two tables.
+        if (builder !== undefined && builder.estimatedSize >= job.targetFileSize) finishOutput()
+      }
+      const seq = seqOf(key)
+      let drop = false
+      if (newerSeq <= job.smallestSnapshot) {
+        drop = true // a newer version is visible to every reader
+      } else if (kindOf(key) === Kind.Delete && seq <= job.smallestSnapshot && job.dropDeletes) {
+        drop = true // nothing below can resurface; older versions are dropped by the rule above
+      }
+      newerSeq = seq
+      prevKey = key.slice()
+      if (drop) continue
+      builder ??= new TableBuilder(job.tableOptions)
+      builder.add(prevKey, it.value())
+    }
+    finishOutput()
+    return outputs
+  } finally {
+    for (const t of tables) t.close()
+  }
+}
