@@ -63,6 +63,20 @@ impl<T: KvIter + ?Sized> KvIter for Box<T> {
     }
 }
 
+/// Positions `it`, an iterator in internal-key order, on the last entry whose
+/// key is ≤ `target` (invalid if there is none): a seek, then at most one
+/// step back. Reverse user iteration starts here.
+pub fn seek_for_prev_internal<I: KvIter + ?Sized>(it: &mut I, target: &[u8]) -> Result<()> {
+    it.seek(target)?;
+    if !it.valid() {
+        it.seek_to_last()
+    } else if crate::key::compare_internal(it.key(), target).is_gt() {
+        it.prev()
+    } else {
+        Ok(())
+    }
+}
+
 /// Collects every `(key, value)` from the current position forward; a test
 /// and debugging helper.
 pub fn collect_forward<I: KvIter + ?Sized>(it: &mut I) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -160,5 +174,21 @@ pub(crate) mod testing {
         let back = collect_backward(&mut it).unwrap();
         assert_eq!(back.iter().rev().cloned().collect::<Vec<_>>(), fwd);
         assert_eq!(it.key(), b"");
+    }
+
+    #[test]
+    fn seek_for_prev_lands_on_the_last_key_at_or_before() {
+        use crate::key::{make_internal_key, Kind};
+        let e = |k: &[u8], s| (make_internal_key(k, s, Kind::Put), vec![]);
+        let mut it = VecIter::new(vec![e(b"b", 5), e(b"b", 3), e(b"d", 1)]);
+        let at = |it: &VecIter| crate::key::parse_internal_key(it.key()).unwrap().seq;
+        seek_for_prev_internal(&mut it, &make_internal_key(b"b", 4, Kind::Put)).unwrap();
+        assert_eq!(at(&it), 5);
+        seek_for_prev_internal(&mut it, &make_internal_key(b"b", 3, Kind::Put)).unwrap();
+        assert_eq!(at(&it), 3);
+        seek_for_prev_internal(&mut it, &make_internal_key(b"z", 0, Kind::Delete)).unwrap();
+        assert_eq!(at(&it), 1);
+        seek_for_prev_internal(&mut it, &make_internal_key(b"a", 0, Kind::Delete)).unwrap();
+        assert!(!it.valid());
     }
 }

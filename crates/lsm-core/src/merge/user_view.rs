@@ -12,8 +12,8 @@
 use std::cmp::Ordering;
 
 use crate::error::Result;
-use crate::iter::KvIter;
-use crate::key::{lookup_key, parse_internal_key, Kind};
+use crate::iter::{seek_for_prev_internal, KvIter};
+use crate::key::{lookup_key, make_internal_key, parse_internal_key, Kind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -50,6 +50,18 @@ impl<I: KvIter> UserIter<I> {
 
     pub fn snapshot(&self) -> u64 {
         self.snapshot
+    }
+
+    /// Moves to the last visible user key ≤ `target` (the start of a reverse
+    /// scan with an upper bound). `target ‖ (seq 0, DELETE)` is the smallest
+    /// trailer, so it sorts after every version of `target` itself.
+    pub fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
+        self.guarded(|s| {
+            s.direction = Direction::Reverse;
+            s.saved_value.clear();
+            seek_for_prev_internal(&mut s.inner, &make_internal_key(target, 0, Kind::Delete))?;
+            s.find_prev_user_entry()
+        })
     }
 
     /// Gives back the inner iterator.
@@ -348,6 +360,25 @@ mod tests {
                     pos.map(|p| expected[p].clone()),
                     "snapshot {snap} step {step}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn seek_for_prev_matches_the_model() {
+        for snap in 0..=10 {
+            let expected = model(OPS, snap);
+            let mut it = view(OPS, snap);
+            for t in [&b""[..], b"a", b"b", b"bb", b"c", b"d", b"e", b"f"] {
+                it.seek_for_prev(t).unwrap();
+                let want = expected.iter().rev().find(|(k, _)| k.as_slice() <= t);
+                let got = it.valid().then(|| (it.key().to_vec(), it.value().to_vec()));
+                assert_eq!(got.as_ref(), want, "snapshot {snap} target {t:?}");
+                // Walking on backward from there yields the rest in reverse.
+                let mut back = collect_backward(&mut it).unwrap();
+                back.reverse();
+                let n = expected.iter().filter(|(k, _)| k.as_slice() <= t).count();
+                assert_eq!(back, expected[..n].to_vec());
             }
         }
     }

@@ -169,8 +169,28 @@ impl TableBuilder {
         self.props.data_bytes += handle.size + BLOCK_TRAILER_LEN as u64;
     }
 
+    /// The size measure that decides where a compaction cuts its outputs:
+    /// bytes of finished data blocks, plus the open block's estimate, plus two
+    /// bytes per distinct user key when the table has a filter. Both engines
+    /// cut with exactly this number (the TypeScript `TableBuilder.estimatedSize`)
+    /// so that their compactions write byte-identical tables.
+    pub fn cut_size(&self) -> usize {
+        let filter = if self.opts.bits_per_key > 0 {
+            2 * self.hashes.len()
+        } else {
+            0
+        };
+        self.out.len() + self.data.estimated_size() + filter
+    }
+
     /// Finishes the table and returns its bytes. Tables are never empty.
-    pub fn finish(mut self) -> Result<Vec<u8>> {
+    pub fn finish(self) -> Result<Vec<u8>> {
+        self.finish_with_properties().map(|(bytes, _)| bytes)
+    }
+
+    /// Finishes the table and returns its bytes and the properties written
+    /// into it.
+    pub fn finish_with_properties(mut self) -> Result<(Vec<u8>, Properties)> {
         if self.props.entry_count == 0 {
             return Err(Error::invalid("a table needs at least one entry"));
         }
@@ -196,7 +216,7 @@ impl TableBuilder {
             }
             .encode(),
         );
-        Ok(self.out)
+        Ok((self.out, self.props))
     }
 }
 

@@ -86,9 +86,28 @@ pub fn check_block(file: &[u8], handle: BlockHandle) -> Result<Range<usize>> {
     let range = handle.range_within(limit).ok_or_else(|| {
         Error::corruption(format!("block handle {handle:?} lies outside the table"))
     })?;
-    let trailer = &file[range.end..range.end + BLOCK_TRAILER_LEN];
+    verify_block(&file[range.start..range.end + BLOCK_TRAILER_LEN], handle)?;
+    Ok(range)
+}
+
+/// Verifies one block read on its own: `raw` is `contents ‖ trailer`
+/// (`handle.size + 5` bytes). Used by file-backed tables, which read a block
+/// and its trailer with one positional read.
+pub fn verify_block(raw: &[u8], handle: BlockHandle) -> Result<()> {
+    let size = usize::try_from(handle.size)
+        .ok()
+        .filter(|s| s.checked_add(BLOCK_TRAILER_LEN) == Some(raw.len()))
+        .ok_or_else(|| {
+            Error::corruption(format!(
+                "block at {} has {} bytes, expected {} plus its trailer",
+                handle.offset,
+                raw.len(),
+                handle.size
+            ))
+        })?;
+    let (contents, trailer) = raw.split_at(size);
     let stored = get_fixed32(&trailer[1..]).unwrap_or(0);
-    if stored != mcrc_parts(&[&file[range.clone()], &trailer[..1]]) {
+    if stored != mcrc_parts(&[contents, &trailer[..1]]) {
         return Err(Error::corruption(format!(
             "block at {} fails its checksum",
             handle.offset
@@ -100,7 +119,7 @@ pub fn check_block(file: &[u8], handle: BlockHandle) -> Result<Range<usize>> {
             handle.offset, trailer[0]
         )));
     }
-    Ok(range)
+    Ok(())
 }
 
 /// The footer: handles of the filter (size 0 = none), properties and index.
@@ -137,7 +156,22 @@ impl Footer {
                 file.len()
             ))
         })?;
-        let f = &file[start..];
+        Footer::decode_tail(&file[start..], file.len())
+    }
+
+    /// [`Footer::decode`] for a reader that has only the last 64 bytes
+    /// (`tail`) of a file of `file_len` bytes: a file-backed table reads just
+    /// those to start.
+    pub fn decode_tail(tail: &[u8], file_len: usize) -> Result<Footer> {
+        let start = file_len
+            .checked_sub(FOOTER_LEN)
+            .filter(|_| tail.len() == FOOTER_LEN)
+            .ok_or_else(|| {
+                Error::corruption(format!(
+                    "table of {file_len} bytes is shorter than its footer"
+                ))
+            })?;
+        let f = tail;
         if &f[56..64] != TABLE_MAGIC {
             return Err(Error::corruption("bad table magic"));
         }
@@ -297,6 +331,10 @@ mod tests {
         );
         assert!(check_block(&file, BlockHandle { offset: 3, size: 6 }).is_err());
         assert!(check_block(&file[..10], h).is_err());
+        // The same checks on a block read on its own.
+        assert!(verify_block(&file[3..13], h).is_ok());
+        assert!(verify_block(&bad[3..13], h).unwrap_err().is_corruption());
+        assert!(verify_block(&file[3..12], h).is_err(), "short read");
     }
 
     fn footer_file() -> (Vec<u8>, Footer) {

@@ -9,10 +9,13 @@ mod builder;
 mod format;
 mod iter;
 mod reader;
+mod source;
+#[cfg(test)]
+mod file_tests;
 
 pub use builder::{build_table, TableBuilder, TableOptions, MAX_BLOCK_SIZE};
 pub use format::{
-    append_block, check_block, BlockHandle, Footer, Properties, BLOCK_TRAILER_LEN,
+    append_block, check_block, verify_block, BlockHandle, Footer, Properties, BLOCK_TRAILER_LEN,
     COMPRESSION_NONE, FOOTER_LEN, TABLE_FORMAT_VERSION, TABLE_MAGIC,
 };
 pub use iter::TableIter;

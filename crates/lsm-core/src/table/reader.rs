@@ -1,23 +1,28 @@
-//! Opens a table held in memory and answers point reads (§4).
+//! Opens a table and answers point reads (§4).
 //!
 //! `open` validates the footer and loads the properties, index and filter
-//! (each checksummed) once; data blocks are verified each time they are read.
-//! A point read goes bloom → index → one data block, so a miss usually costs
-//! one hash and a few bit tests.
+//! (each checksummed) once and keeps them in memory; data blocks are verified
+//! each time they are read from the file, or come verified from the block
+//! cache. A point read goes bloom → index → one data block, so a miss usually
+//! costs one hash and a few bit tests.
 //!
 //! `Table` is a cheap handle (`Arc` inside): iterators own a clone, so they can
-//! outlive the caller's reference and move across threads.
+//! outlive the caller's reference and move across threads. The file closes
+//! when the last handle (table, iterator or read view) is dropped.
 
-use std::ops::Range;
+use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::Block;
 use crate::bloom::may_contain;
-use crate::error::Result;
+use crate::cache::{next_table_id, BlockCache};
+use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{lookup_key, parse_internal_key, Kind, Lookup};
-use crate::table::format::{check_block, BlockHandle, Footer, Properties};
+use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup};
+use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
+use crate::table::source::Source;
 
 /// An open table.
 #[derive(Clone, Debug)]
@@ -27,36 +32,72 @@ pub struct Table {
 
 #[derive(Debug)]
 struct TableInner {
-    data: Arc<[u8]>,
+    /// Process-unique; the block cache key's first half.
+    id: u64,
+    source: Source,
+    cache: Option<Arc<BlockCache>>,
     file_name: Option<String>,
     footer: Footer,
     properties: Properties,
     index: Block,
-    filter: Option<Range<usize>>,
+    /// Filter contents (its own buffer for file tables, shared for memory ones).
+    filter: Option<(Arc<[u8]>, std::ops::Range<usize>)>,
 }
 
 impl Table {
-    /// Opens a whole table file. `file_name` is used in corruption reports.
+    /// Opens a whole table held in memory. `file_name` is used in corruption
+    /// reports.
     pub fn open(data: impl Into<Arc<[u8]>>, file_name: Option<&str>) -> Result<Table> {
-        let data: Arc<[u8]> = data.into();
-        Table::open_inner(data, file_name).map_err(|e| e.in_file(file_name))
+        let source = Source::Memory(data.into());
+        Table::open_source(source, None, file_name).map_err(|e| e.in_file(file_name))
     }
 
-    fn open_inner(data: Arc<[u8]>, file_name: Option<&str>) -> Result<Table> {
-        let footer = Footer::decode(&data)?;
-        let props_range =
-            check_block(&data, footer.properties).map_err(|e| e.context("properties block"))?;
+    /// Opens a table file. Its reads go through `cache` when given. Corruption
+    /// reports name the file by its base name (as the TypeScript core does).
+    pub fn open_file(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<Table> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string_lossy().into_owned());
+        let file = File::open(path).map_err(|e| {
+            Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        })?;
+        let size = file.metadata()?.len();
+        let size = usize::try_from(size)
+            .map_err(|_| Error::corruption(format!("table of {size} bytes is too large")))
+            .map_err(|e| e.in_file(Some(&name)))?;
+        let source = Source::File { file, size };
+        Table::open_source(source, cache, Some(&name)).map_err(|e| e.in_file(Some(&name)))
+    }
+
+    fn open_source(
+        source: Source,
+        cache: Option<Arc<BlockCache>>,
+        file_name: Option<&str>,
+    ) -> Result<Table> {
+        let footer = Footer::decode_tail(&source.read_tail()?, source.size())?;
+        let (buf, range) = source
+            .read_block(footer.properties)
+            .map_err(|e| e.context("properties block"))?;
         let properties =
-            Properties::decode(&data[props_range]).map_err(|e| e.context("properties block"))?;
-        let index_range = check_block(&data, footer.index).map_err(|e| e.context("index block"))?;
-        let index = Block::new(data.clone(), index_range).map_err(|e| e.context("index block"))?;
+            Properties::decode(&buf[range]).map_err(|e| e.context("properties block"))?;
+        let (buf, range) = source
+            .read_block(footer.index)
+            .map_err(|e| e.context("index block"))?;
+        let index = Block::new(buf, range).map_err(|e| e.context("index block"))?;
         let filter = if footer.filter.size == 0 {
             None
         } else {
-            Some(check_block(&data, footer.filter).map_err(|e| e.context("filter block"))?)
+            Some(
+                source
+                    .read_block(footer.filter)
+                    .map_err(|e| e.context("filter block"))?,
+            )
         };
         let inner = TableInner {
-            data,
+            id: next_table_id(),
+            source,
+            cache,
             file_name: file_name.map(str::to_string),
             footer,
             properties,
@@ -77,16 +118,36 @@ impl Table {
     }
 
     pub fn file_size(&self) -> usize {
-        self.inner.data.len()
+        self.inner.source.size()
     }
 
     pub fn file_name(&self) -> Option<&str> {
         self.inner.file_name.as_deref()
     }
 
+    /// Process-unique id of this open table.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// User key of the first entry.
+    pub fn smallest_user_key(&self) -> &[u8] {
+        user_key(&self.inner.properties.smallest)
+    }
+
+    /// User key of the last entry.
+    pub fn largest_user_key(&self) -> &[u8] {
+        user_key(&self.inner.properties.largest)
+    }
+
+    /// True when `user_key` lies within the table's user-key range.
+    pub fn covers(&self, user_key: &[u8]) -> bool {
+        self.smallest_user_key() <= user_key && user_key <= self.largest_user_key()
+    }
+
     /// The filter block's contents, if the table has one.
     pub fn filter(&self) -> Option<&[u8]> {
-        self.inner.filter.clone().map(|r| &self.inner.data[r])
+        self.inner.filter.as_ref().map(|(buf, r)| &buf[r.clone()])
     }
 
     /// False when the filter proves `user_key` is absent; true otherwise
@@ -99,12 +160,23 @@ impl Table {
         &self.inner.index
     }
 
-    /// Reads and verifies the data block an index entry points to.
+    /// Reads and verifies the data block an index entry points to, through the
+    /// block cache when the table has one.
     pub(crate) fn read_block(&self, handle_bytes: &[u8]) -> Result<Block> {
         let handle = BlockHandle::decode(handle_bytes).map_err(|e| e.context("index entry"))?;
-        let range = check_block(&self.inner.data, handle)?;
-        Block::new(self.inner.data.clone(), range)
-            .map_err(|e| e.context(format!("data block at {}", handle.offset)))
+        let key = (self.inner.id, handle.offset);
+        if let Some(cache) = &self.inner.cache {
+            if let Some(block) = cache.get(key) {
+                return Ok(block);
+            }
+        }
+        let (buf, range) = self.inner.source.read_block(handle)?;
+        let block = Block::new(buf, range)
+            .map_err(|e| e.context(format!("data block at {}", handle.offset)))?;
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(key, block.clone());
+        }
+        Ok(block)
     }
 
     /// Attaches this table's name to a corruption error.

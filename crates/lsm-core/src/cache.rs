@@ -1,0 +1,383 @@
+//! The block cache: verified data blocks of file-backed tables, bounded in
+//! bytes, shared by every table of a process.
+//!
+//! Why a cache at all: a point read costs one data block, and without a cache
+//! that is a `pread` plus a CRC over ~4 KiB each time. Hot blocks stay here
+//! already verified and parsed (a [`Block`] is an `Arc` over its bytes), so a
+//! hit costs a hash lookup and a reference-count increment.
+//!
+//! Why sharded: point reads can run on several threads (JS main thread,
+//! compactions reading their inputs never use the cache, but future readers
+//! may run on worker threads); one mutex per shard keeps contention low while
+//! each shard is a plain LRU list, which is simpler than a lock-free design.
+//!
+//! Keys are `(table id, block offset)`. Table ids come from a process-wide
+//! counter ([`next_table_id`]) and are never reused, so a block of a closed
+//! table can never be served for another file; such entries simply age out.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::block::Block;
+
+/// Default capacity of the process-wide cache.
+pub const DEFAULT_CAPACITY: usize = 8 << 20;
+/// Bytes charged per entry on top of the block: map slot, list node, `Arc` header.
+const ENTRY_OVERHEAD: usize = 64;
+const SHARD_BITS: u32 = 4;
+const SHARDS: usize = 1 << SHARD_BITS;
+const NIL: usize = usize::MAX;
+
+/// `(table id, block offset)`.
+pub type CacheKey = (u64, u64);
+
+/// A fresh, process-unique table id.
+pub fn next_table_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The cache every file-backed table of this process uses unless told otherwise.
+pub fn global_block_cache() -> &'static Arc<BlockCache> {
+    static GLOBAL: OnceLock<Arc<BlockCache>> = OnceLock::new();
+    GLOBAL.get_or_init(|| Arc::new(BlockCache::new(DEFAULT_CAPACITY)))
+}
+
+/// Mixes a key into 64 well-spread bits (a multiply-xorshift finaliser): the
+/// keys are small integers, so SipHash's DoS resistance buys nothing here.
+fn mix(key: CacheKey) -> u64 {
+    let mut h = key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ key.1;
+    h ^= h >> 31;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^ (h >> 29)
+}
+
+/// Hasher for [`CacheKey`] maps: collects the two `u64`s, then [`mix`]es them.
+#[derive(Default)]
+struct KeyHasher {
+    parts: [u64; 2],
+    n: usize,
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.parts[self.n & 1] ^= v;
+        self.n += 1;
+    }
+    fn finish(&self) -> u64 {
+        mix((self.parts[0], self.parts[1]))
+    }
+}
+
+struct Node {
+    key: CacheKey,
+    block: Option<Block>,
+    charge: usize,
+    prev: usize,
+    next: usize,
+}
+
+/// One LRU list: nodes in a `Vec` linked by index (most recent at `head`).
+struct Shard {
+    map: HashMap<CacheKey, usize, BuildHasherDefault<KeyHasher>>,
+    nodes: Vec<Node>,
+    free: Vec<usize>,
+    head: usize,
+    tail: usize,
+    usage: usize,
+    capacity: usize,
+}
+
+impl Shard {
+    fn new(capacity: usize) -> Self {
+        Shard {
+            map: HashMap::default(),
+            nodes: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            usage: 0,
+            capacity,
+        }
+    }
+
+    fn unlink(&mut self, i: usize) {
+        let (prev, next) = (self.nodes[i].prev, self.nodes[i].next);
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.nodes[prev].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.nodes[next].prev = prev;
+        }
+    }
+
+    fn push_front(&mut self, i: usize) {
+        self.nodes[i].prev = NIL;
+        self.nodes[i].next = self.head;
+        if self.head != NIL {
+            self.nodes[self.head].prev = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+    }
+
+    fn get(&mut self, key: CacheKey) -> Option<Block> {
+        let i = *self.map.get(&key)?;
+        self.unlink(i);
+        self.push_front(i);
+        self.nodes[i].block.clone()
+    }
+
+    fn remove_node(&mut self, i: usize) {
+        self.unlink(i);
+        let node = &mut self.nodes[i];
+        self.map.remove(&node.key);
+        self.usage -= node.charge;
+        node.block = None;
+        self.free.push(i);
+    }
+
+    fn evict_to(&mut self, limit: usize) {
+        while self.usage > limit && self.tail != NIL {
+            self.remove_node(self.tail);
+        }
+    }
+
+    fn insert(&mut self, key: CacheKey, block: Block, charge: usize) {
+        if let Some(&i) = self.map.get(&key) {
+            self.remove_node(i);
+        }
+        if charge > self.capacity {
+            return; // would evict everything and still not fit
+        }
+        self.evict_to(self.capacity - charge);
+        let node = Node {
+            key,
+            block: Some(block),
+            charge,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        };
+        self.map.insert(key, i);
+        self.push_front(i);
+        self.usage += charge;
+    }
+}
+
+/// A sharded LRU cache of blocks, bounded by the bytes it holds.
+pub struct BlockCache {
+    shards: Box<[Mutex<Shard>]>,
+    capacity: AtomicUsize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for BlockCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockCache")
+            .field("capacity", &self.capacity())
+            .field("usage", &self.usage())
+            .finish()
+    }
+}
+
+impl BlockCache {
+    /// A cache holding at most about `capacity` bytes (0 disables caching).
+    pub fn new(capacity: usize) -> Self {
+        BlockCache {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(capacity / SHARDS)))
+                .collect(),
+            capacity: AtomicUsize::new(capacity),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Locks a shard. A panic while holding the lock cannot leave the list
+    /// half-linked in a way that matters more than losing cached blocks, so a
+    /// poisoned shard is cleared and reused rather than failing every read.
+    fn shard(&self, key: CacheKey) -> MutexGuard<'_, Shard> {
+        let m = &self.shards[(mix(key) >> (64 - SHARD_BITS)) as usize];
+        m.lock().unwrap_or_else(|poisoned| {
+            let mut s = poisoned.into_inner();
+            let capacity = s.capacity;
+            *s = Shard::new(capacity);
+            s
+        })
+    }
+
+    /// The cached block for `key`, marking it most recently used.
+    pub fn get(&self, key: CacheKey) -> Option<Block> {
+        let found = self.shard(key).get(key);
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Caches `block`, evicting least recently used blocks of its shard.
+    pub fn insert(&self, key: CacheKey, block: Block) {
+        let charge = block.size() + ENTRY_OVERHEAD;
+        self.shard(key).insert(key, block, charge);
+    }
+
+    /// Changes the capacity; shrinking evicts at once.
+    pub fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity, Ordering::Relaxed);
+        for m in self.shards.iter() {
+            let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
+            s.capacity = capacity / SHARDS;
+            let limit = s.capacity;
+            s.evict_to(limit);
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity.load(Ordering::Relaxed)
+    }
+
+    /// Bytes currently charged (blocks plus per-entry overhead).
+    pub fn usage(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|m| m.lock().map_or(0, |s| s.usage))
+            .sum()
+    }
+
+    /// `(hits, misses)` since creation.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(n: usize) -> Block {
+        // Entry area of n - 8 zero bytes is not parsed by the cache; a valid
+        // restart array (one restart at 0) is all `Block::new` needs.
+        let mut v = vec![0u8; n - 8];
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        Block::from_vec(v).unwrap()
+    }
+
+    #[test]
+    fn hits_misses_and_recency() {
+        let c = BlockCache::new(SHARDS * 1000);
+        assert!(c.get((1, 0)).is_none());
+        c.insert((1, 0), block(100));
+        assert_eq!(c.get((1, 0)).unwrap().size(), 100);
+        assert_eq!(c.stats(), (1, 1));
+        assert_eq!(c.usage(), 100 + ENTRY_OVERHEAD);
+        // Re-inserting replaces without double charging.
+        c.insert((1, 0), block(200));
+        assert_eq!(c.usage(), 200 + ENTRY_OVERHEAD);
+    }
+
+    #[test]
+    fn usage_stays_within_capacity_and_lru_goes_first() {
+        let per_shard = 1000;
+        let c = BlockCache::new(SHARDS * per_shard);
+        // Keys that land in one shard, to watch its LRU order.
+        let target = c.shard((7, 0)).capacity;
+        assert_eq!(target, per_shard);
+        let idx = |k: CacheKey| (mix(k) >> (64 - SHARD_BITS)) as usize;
+        let same: Vec<CacheKey> = (0..10_000u64)
+            .map(|o| (7, o * 4096))
+            .filter(|&k| idx(k) == idx((7, 0)))
+            .take(5)
+            .collect();
+        for &k in &same[..3] {
+            c.insert(k, block(236)); // 300 bytes charged each
+        }
+        c.get(same[0]); // same[1] is now the least recent
+        c.insert(same[3], block(236));
+        assert!(c.get(same[1]).is_none(), "least recently used was evicted");
+        assert!(c.get(same[0]).is_some() && c.get(same[2]).is_some());
+        assert!(c.usage() <= SHARDS * per_shard);
+        // A block bigger than a shard is not cached at all.
+        c.insert(same[4], block(2000));
+        assert!(c.get(same[4]).is_none());
+        for i in 0..5000u64 {
+            c.insert((i, i), block(64 + (i as usize % 500)));
+        }
+        assert!(c.usage() <= c.capacity());
+        c.set_capacity(0);
+        assert_eq!(c.usage(), 0);
+        c.insert((1, 1), block(64));
+        assert!(c.get((1, 1)).is_none(), "capacity 0 caches nothing");
+    }
+
+    #[test]
+    fn model_against_a_reference_lru() {
+        // One shard's worth of keys against a Vec-based LRU.
+        let c = BlockCache::new(SHARDS * 2000);
+        let idx = |k: CacheKey| (mix(k) >> (64 - SHARD_BITS)) as usize;
+        let keys: Vec<CacheKey> = (0..100_000u64)
+            .map(|o| (3, o))
+            .filter(|&k| idx(k) == 0)
+            .take(40)
+            .collect();
+        let mut reference: Vec<(CacheKey, usize)> = Vec::new(); // most recent last
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        for _ in 0..5000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let k = keys[(rng % keys.len() as u64) as usize];
+            if rng % 3 == 0 {
+                let size = 16 + (rng >> 20) as usize % 400;
+                c.insert(k, block(size));
+                reference.retain(|e| e.0 != k);
+                reference.push((k, size + ENTRY_OVERHEAD));
+                while reference.iter().map(|e| e.1).sum::<usize>() > 2000 {
+                    reference.remove(0);
+                }
+            } else {
+                let got = c.get(k).map(|b| b.size() + ENTRY_OVERHEAD);
+                let pos = reference.iter().position(|e| e.0 == k);
+                assert_eq!(got, pos.map(|p| reference[p].1));
+                if let Some(p) = pos {
+                    let e = reference.remove(p);
+                    reference.push(e);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn table_ids_are_unique() {
+        let a = next_table_id();
+        let b = next_table_id();
+        assert_ne!(a, b);
+        assert_eq!(global_block_cache().capacity(), DEFAULT_CAPACITY);
+    }
+}

@@ -1,0 +1,213 @@
+//! Compaction against a model: the drop rules restated per version ("is
+//! there a newer version with seq ≤ S?"), cut points, and that every reader
+//! at a snapshot ≥ S sees the same data before and after.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::iter::collect_forward;
+use crate::key::{compare_internal, make_internal_key, Kind};
+use crate::table::build_table;
+use crate::testutil::{Rng, TempDir};
+use crate::view::{CursorOptions, ReadView};
+
+type Entry = (Vec<u8>, Vec<u8>);
+
+/// Random versions spread over `n_inputs` tables (an internal key appears in
+/// one table only, as in a real LSM).
+fn random_inputs(rng: &mut Rng, n_inputs: usize) -> (Vec<Vec<Entry>>, u64) {
+    let mut inputs = vec![Vec::new(); n_inputs];
+    let mut seq = 0;
+    for _ in 0..1 + rng.below(400) {
+        seq += 1;
+        let k = format!("k{:02}", rng.below(40)).into_bytes();
+        let (kind, v) = if rng.one_in(4) {
+            (Kind::Delete, vec![])
+        } else {
+            (Kind::Put, vec![b'v'; rng.below(50) as usize])
+        };
+        let t = rng.below(n_inputs as u64) as usize;
+        inputs[t].push((make_internal_key(&k, seq, kind), v));
+    }
+    for t in &mut inputs {
+        t.sort_by(|a, b| compare_internal(&a.0, &b.0));
+    }
+    (inputs, seq)
+}
+
+/// The drop rules, restated per version.
+fn model(all: &[Entry], s: u64, drop_deletes: bool) -> Vec<Entry> {
+    let mut by_key: BTreeMap<Vec<u8>, Vec<&Entry>> = BTreeMap::new();
+    for e in all {
+        by_key.entry(user_key(&e.0).to_vec()).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for versions in by_key.values() {
+        for (i, e) in versions.iter().enumerate() {
+            let p = parse_internal_key(&e.0).unwrap();
+            let newer_visible = versions[..i]
+                .iter()
+                .any(|n| parse_internal_key(&n.0).unwrap().seq <= s);
+            let dead_delete = p.kind == Kind::Delete && p.seq <= s && drop_deletes;
+            if !newer_visible && !dead_delete {
+                out.push((*e).clone());
+            }
+        }
+    }
+    out
+}
+
+fn write_inputs(dir: &TempDir, inputs: &[Vec<Entry>]) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for (i, es) in inputs.iter().enumerate().filter(|(_, es)| !es.is_empty()) {
+        let p = dir.join(&format!("in{i}.sst"));
+        let opts = TableOptions {
+            block_size: 128,
+            ..TableOptions::default()
+        };
+        std::fs::write(&p, build_table(opts, es).unwrap()).unwrap();
+        paths.push(p);
+    }
+    paths
+}
+
+fn visible(view: &ReadView, snapshot: u64) -> Vec<Entry> {
+    let mut c = view.cursor(CursorOptions {
+        snapshot,
+        ..CursorOptions::default()
+    });
+    let mut out: Vec<Entry> = Vec::new();
+    while !c.next_chunk(7, usize::MAX, &mut out).unwrap() {}
+    out
+}
+
+#[test]
+fn outputs_match_the_model_and_readers_see_no_difference() {
+    for seed in 1..=60u64 {
+        let mut rng = Rng::new(seed);
+        let dir = TempDir::new("compact");
+        let (inputs, last_seq) = random_inputs(&mut rng, 1 + rng.below(4) as usize);
+        let paths = write_inputs(&dir, &inputs);
+        let s = rng.below(last_seq + 2);
+        let drop_deletes = rng.one_in(2);
+        let target = [1u64, 200, 600, 5000, 1 << 30][rng.below(5) as usize];
+        let job = CompactionJob {
+            inputs: paths.clone(),
+            outputs: (0..500).map(|i| dir.join(&format!("out{i}.sst"))).collect(),
+            smallest_snapshot: s,
+            drop_deletes,
+            target_file_size: target,
+            table_options: TableOptions {
+                block_size: 100,
+                ..TableOptions::default()
+            },
+        };
+        let outs = run_compaction(&job).unwrap();
+        let mut all: Vec<Entry> = inputs.concat();
+        all.sort_by(|a, b| compare_internal(&a.0, &b.0));
+        let expected = model(&all, s, drop_deletes);
+
+        let tables: Vec<Table> = outs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                assert_eq!(o.path, job.outputs[i], "outputs used in order");
+                let t = Table::open_file(&o.path, None).unwrap();
+                assert_eq!(t.properties(), &o.table.properties);
+                assert_eq!(t.file_size() as u64, o.table.file_size);
+                t
+            })
+            .collect();
+        let mut got = Vec::new();
+        for t in &tables {
+            let mut it = t.iter();
+            it.seek_to_first().unwrap();
+            got.extend(collect_forward(&mut it).unwrap());
+        }
+        assert_eq!(got, expected, "seed {seed}");
+        // Cut only between user keys, and only once the target was reached.
+        for pair in tables.windows(2) {
+            assert!(pair[0].largest_user_key() < pair[1].smallest_user_key());
+        }
+        if target == 1 {
+            let keys: std::collections::BTreeSet<_> = expected.iter().map(|e| user_key(&e.0).to_vec()).collect();
+            assert_eq!(tables.len(), keys.len(), "target 1 gives one table per user key");
+        }
+        // Every snapshot ≥ S reads the same before and after.
+        let before = ReadView::new(vec![], vec![paths.iter().map(|p| Table::open_file(p, None).unwrap()).collect()]).unwrap();
+        let after = ReadView::new(vec![], vec![vec![], tables]).unwrap();
+        for snap in [s, s + 1, last_seq, u64::MAX] {
+            assert_eq!(visible(&after, snap), visible(&before, snap), "seed {seed} snapshot {snap}");
+        }
+    }
+}
+
+#[test]
+fn everything_dropped_writes_nothing() {
+    let dir = TempDir::new("compact");
+    let es = vec![
+        (make_internal_key(b"a", 3, Kind::Delete), vec![]),
+        (make_internal_key(b"a", 1, Kind::Put), b"x".to_vec()),
+    ];
+    let paths = write_inputs(&dir, &[es]);
+    let job = CompactionJob {
+        inputs: paths,
+        outputs: vec![dir.join("out.sst")],
+        smallest_snapshot: 10,
+        drop_deletes: true,
+        target_file_size: 1 << 20,
+        table_options: TableOptions::default(),
+    };
+    assert_eq!(run_compaction(&job).unwrap(), vec![]);
+    assert!(!dir.join("out.sst").exists());
+}
+
+#[test]
+fn running_out_of_outputs_fails_and_removes_what_was_written() {
+    let dir = TempDir::new("compact");
+    let es: Vec<Entry> = (0..50u64)
+        .map(|i| (make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put), vec![1; 40]))
+        .collect();
+    let paths = write_inputs(&dir, &[es]);
+    let outputs: Vec<PathBuf> = (0..2).map(|i| dir.join(&format!("out{i}.sst"))).collect();
+    let job = CompactionJob {
+        inputs: paths,
+        outputs: outputs.clone(),
+        smallest_snapshot: 0,
+        drop_deletes: false,
+        target_file_size: 300,
+        table_options: TableOptions::default(),
+    };
+    let e = run_compaction(&job).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(outputs.iter().all(|p| !p.exists()));
+}
+
+#[test]
+fn a_corrupt_input_is_reported_with_its_name() {
+    let dir = TempDir::new("compact");
+    let es: Vec<Entry> = (0..50u64)
+        .map(|i| (make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put), vec![1; 40]))
+        .collect();
+    let paths = write_inputs(&dir, &[es]);
+    let mut bytes = std::fs::read(&paths[0]).unwrap();
+    bytes[30] ^= 0xff;
+    std::fs::write(&paths[0], bytes).unwrap();
+    let job = CompactionJob {
+        inputs: paths,
+        outputs: vec![dir.join("out.sst")],
+        smallest_snapshot: 0,
+        drop_deletes: false,
+        target_file_size: 1 << 20,
+        table_options: TableOptions::default(),
+    };
+    let e = run_compaction(&job).unwrap_err();
+    assert!(e.is_corruption() && e.to_string().contains("in0.sst"), "{e}");
+    // A missing input is an I/O error.
+    let missing = CompactionJob {
+        inputs: vec![dir.join("absent.sst")],
+        ..job
+    };
+    assert_eq!(run_compaction(&missing).unwrap_err().code(), "IO_ERROR");
+}

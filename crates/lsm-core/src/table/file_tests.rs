@@ -1,0 +1,166 @@
+//! File-backed tables: they must answer exactly like the same bytes held in
+//! memory, read through the block cache, and name the file on corruption.
+
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use crate::cache::BlockCache;
+use crate::iter::{collect_backward, collect_forward, KvIter};
+use crate::key::{make_internal_key, Kind};
+use crate::table::{build_table, Table, TableOptions, FOOTER_LEN};
+use crate::testutil::TempDir;
+
+fn entries(n: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let k = format!("key{:05}", i / 2);
+            // Two versions per user key: newer put, older put or delete.
+            let (seq, kind) = if i % 2 == 0 {
+                (n + i, Kind::Put)
+            } else if i % 6 == 1 {
+                (i, Kind::Delete)
+            } else {
+                (i, Kind::Put)
+            };
+            let v = match kind {
+                Kind::Put => format!("value-{i}-{}", "x".repeat((i % 30) as usize)).into_bytes(),
+                Kind::Delete => vec![],
+            };
+            (make_internal_key(k.as_bytes(), seq, kind), v)
+        })
+        .collect()
+}
+
+fn write(dir: &TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn sample_bytes() -> Vec<u8> {
+    let opts = TableOptions {
+        block_size: 256,
+        ..TableOptions::default()
+    };
+    build_table(opts, &entries(600)).unwrap()
+}
+
+#[test]
+fn file_table_reads_like_the_memory_table() {
+    let dir = TempDir::new("table");
+    let bytes = sample_bytes();
+    let path = write(&dir, "000007.sst", &bytes);
+    let cache = Arc::new(BlockCache::new(1 << 20));
+    let file = Table::open_file(&path, Some(cache.clone())).unwrap();
+    let mem = Table::open(bytes.clone(), Some("000007.sst")).unwrap();
+    assert_eq!(file.file_size(), bytes.len());
+    assert_eq!(file.properties(), mem.properties());
+    assert_eq!(file.file_name(), Some("000007.sst"));
+    assert_eq!(file.smallest_user_key(), b"key00000");
+    assert_eq!(file.largest_user_key(), b"key00299");
+    assert!(file.covers(b"key00100") && !file.covers(b"key3") && !file.covers(b"a"));
+
+    let (mut a, mut b) = (file.iter(), mem.iter());
+    a.seek_to_first().unwrap();
+    b.seek_to_first().unwrap();
+    assert_eq!(collect_forward(&mut a).unwrap(), collect_forward(&mut b).unwrap());
+    a.seek_to_last().unwrap();
+    b.seek_to_last().unwrap();
+    assert_eq!(collect_backward(&mut a).unwrap(), collect_backward(&mut b).unwrap());
+    for i in 0..300u64 {
+        let k = format!("key{i:05}");
+        for snap in [0, 1, i * 2, i * 2 + 1, 600 + i * 2, u64::MAX] {
+            assert_eq!(
+                file.get(k.as_bytes(), snap).unwrap(),
+                mem.get(k.as_bytes(), snap).unwrap()
+            );
+        }
+    }
+    let (hits, misses) = cache.stats();
+    assert!(hits > misses, "repeated reads hit the cache: {hits} / {misses}");
+    assert!(cache.usage() > 0);
+}
+
+#[test]
+fn reads_work_without_a_cache_and_across_threads() {
+    let dir = TempDir::new("table");
+    let path = write(&dir, "t.sst", &sample_bytes());
+    let t = Table::open_file(&path, None).unwrap();
+    let threads: Vec<_> = (0..3)
+        .map(|n| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                for i in (n..300u64).step_by(3) {
+                    let k = format!("key{i:05}");
+                    assert!(t.get(k.as_bytes(), u64::MAX).unwrap().is_some());
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+}
+
+#[test]
+fn damaged_files_are_corruption_naming_the_file() {
+    let dir = TempDir::new("table");
+    let good = sample_bytes();
+    // Too short, bad footer, bad meta blocks: refused at open.
+    let short = write(&dir, "000001.sst", &good[..FOOTER_LEN - 1]);
+    let e = Table::open_file(&short, None).unwrap_err();
+    assert!(e.to_string().starts_with("CORRUPTION: 000001.sst: "), "{e}");
+    let table = Table::open(good.clone(), None).unwrap();
+    let footer = *table.footer();
+    for (i, at) in [
+        good.len() - 1,
+        footer.index.offset as usize,
+        footer.properties.offset as usize,
+        footer.filter.offset as usize,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        let name = format!("00001{i}.sst");
+        let p = write(&dir, &name, &bad);
+        let e = Table::open_file(&p, None).unwrap_err();
+        assert!(e.is_corruption(), "{e}");
+        assert!(e.to_string().contains(&name), "{e}");
+    }
+    // A damaged data block opens fine and fails when read.
+    let mut bad = good.clone();
+    bad[20] ^= 1;
+    let p = write(&dir, "000020.sst", &bad);
+    let t = Table::open_file(&p, Some(Arc::new(BlockCache::new(1 << 20)))).unwrap();
+    let e = t.get(b"key00000", u64::MAX).unwrap_err();
+    assert!(e.to_string().starts_with("CORRUPTION: 000020.sst: "), "{e}");
+    // ... every time: a failed block never enters the cache.
+    assert!(t.get(b"key00000", u64::MAX).is_err());
+    assert!(t.get(b"key00299", u64::MAX).unwrap().is_some());
+}
+
+#[test]
+fn a_file_truncated_after_open_is_corruption_and_missing_files_are_io_errors() {
+    let dir = TempDir::new("table");
+    let p = write(&dir, "000030.sst", &sample_bytes());
+    let t = Table::open_file(&p, None).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let e = t.get(b"key00299", u64::MAX).unwrap_err();
+    assert!(e.is_corruption(), "{e}");
+    let e = Table::open_file(&dir.join("absent.sst"), None).unwrap_err();
+    assert_eq!(e.code(), "IO_ERROR");
+    assert!(e.to_string().contains("absent.sst"), "{e}");
+    // Overwriting bytes under an open table is caught by the checksums.
+    let p = write(&dir, "000031.sst", &sample_bytes());
+    let t = Table::open_file(&p, None).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.write_all_at(b"garbage", 0).unwrap();
+    assert!(t.get(b"key00000", u64::MAX).unwrap_err().is_corruption());
+}

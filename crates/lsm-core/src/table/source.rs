@@ -1,0 +1,92 @@
+//! Where a table's bytes come from: a buffer in memory (tests, golden
+//! vectors) or an open file read with positional reads.
+//!
+//! A file-backed table never loads the whole file: the footer, index, filter
+//! and properties are read once at open and kept; each data block is read
+//! with one `pread` of `size + 5` bytes (contents and trailer) and verified
+//! before use. `pread` (`FileExt::read_exact_at`) takes no file-position lock,
+//! so any number of threads read one file at once.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::table::format::{check_block, verify_block, BlockHandle, BLOCK_TRAILER_LEN, FOOTER_LEN};
+
+/// The bytes behind a table.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// The whole file in memory.
+    Memory(Arc<[u8]>),
+    /// An open file of `size` bytes.
+    File { file: File, size: usize },
+}
+
+impl Source {
+    /// Length of the table file.
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Source::Memory(data) => data.len(),
+            Source::File { size, .. } => *size,
+        }
+    }
+
+    /// The last `FOOTER_LEN` bytes (or fewer when the file is shorter, which
+    /// the footer decoder reports as corruption).
+    pub(crate) fn read_tail(&self) -> Result<Vec<u8>> {
+        let n = self.size().min(FOOTER_LEN);
+        let offset = self.size() - n;
+        match self {
+            Source::Memory(data) => Ok(data[offset..].to_vec()),
+            Source::File { file, .. } => {
+                let mut buf = vec![0u8; n];
+                read_exact_at(file, &mut buf, offset as u64)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// Reads and verifies one block (checksum and type): returns a buffer and
+    /// the contents' range within it. Memory tables share their buffer; file
+    /// tables read into a fresh one that the caller may cache.
+    pub(crate) fn read_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>)> {
+        match self {
+            Source::Memory(data) => Ok((data.clone(), check_block(data, handle)?)),
+            Source::File { file, size } => {
+                let limit = size.saturating_sub(FOOTER_LEN);
+                let range = handle.range_within(limit).ok_or_else(|| {
+                    Error::corruption(format!("block handle {handle:?} lies outside the table"))
+                })?;
+                let len = range.len() + BLOCK_TRAILER_LEN;
+                // Collecting a zero-filled iterator of known length allocates the
+                // `Arc` once (no Vec-then-copy), and a fresh `Arc` is unique, so
+                // `get_mut` hands out the bytes to read into.
+                let mut buf: Arc<[u8]> = std::iter::repeat(0u8).take(len).collect();
+                let dst = Arc::get_mut(&mut buf).ok_or_else(|| {
+                    Error::Io(std::io::Error::other("fresh block buffer is shared"))
+                })?;
+                read_exact_at(file, dst, handle.offset)?;
+                verify_block(&buf, handle)?;
+                Ok((buf, 0..range.len()))
+            }
+        }
+    }
+}
+
+/// `read_exact_at`, except that a file that ended early is corruption (the
+/// table was truncated after it was opened, or its size lied), not I/O failure.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> Result<()> {
+    file.read_exact_at(buf, offset).map_err(|e| {
+        if e.kind() == ErrorKind::UnexpectedEof {
+            Error::corruption(format!(
+                "file ends before the {} bytes at {offset}",
+                buf.len()
+            ))
+        } else {
+            Error::Io(e)
+        }
+    })
+}

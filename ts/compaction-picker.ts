@@ -1,0 +1,98 @@
+/**
+ * Leveled compaction: which tables to merge next (the seed's "compact level
+ * by level"). L0 is scored by file count, deeper levels by bytes against a
+ * limit that grows 10× per level; the highest score ≥ 1 wins. Within a level
+ * a compact pointer rotates through the key space so every range gets its
+ * turn.
+ */
+import { compareInternalKeys } from './core/ts/internal-key.js'
+import { NUM_LEVELS, type FileMeta } from './core/ts/version-edit.js'
+import type { ResolvedOptions } from './options.js'
+import { userRange, type Version } from './version.js'
+
+/** A chosen compaction: `inputs` from `level`, `next` from `level + 1`. */
+export interface CompactionPlan {
+  level: number
+  inputs: FileMeta[]
+  next: FileMeta[]
+  /** One input and nothing to merge with: move the file down by a manifest edit alone. */
+  trivialMove: boolean
+  /** No deeper level holds any key of the range: tombstones may be dropped. */
+  dropDeletes: boolean
+  /** Why this compaction runs (for stats and events). */
+  reason: 'l0-count' | 'level-size' | 'manual'
+}
+
+/** Byte limit of level ≥ 1. */
+export function maxBytesForLevel(o: ResolvedOptions, level: number): number {
+  return o.maxBytesForLevelBase * o.levelMultiplier ** (level - 1)
+}
+
+/** Compaction pressure per level: ≥ 1 means the level needs compacting. */
+export function levelScores(v: Version, o: ResolvedOptions): number[] {
+  const scores = [v.levels[0]!.length / o.l0CompactionTrigger]
+  for (let l = 1; l < NUM_LEVELS - 1; l++) scores.push(v.levelBytes(l) / maxBytesForLevel(o, l))
+  return scores
+}
+
+function isBottommost(v: Version, outputLevel: number, lo: Uint8Array, hi: Uint8Array): boolean {
+  for (let l = outputLevel + 1; l < NUM_LEVELS; l++) if (v.overlapping(l, lo, hi).length > 0) return false
+  return true
+}
+
+/** Builds the plan for compacting `inputs` of `level` into `level + 1`. */
+export function planFor(v: Version, level: number, inputs: FileMeta[], reason: CompactionPlan['reason']): CompactionPlan {
+  let [lo, hi] = userRange(inputs)
+  if (level === 0) {
+    // L0 tables overlap each other: widen to every L0 table meeting the range, until stable.
+    for (;;) {
+      const wider = v.overlapping(0, lo, hi)
+      if (wider.length === inputs.length) break
+      inputs = wider
+      ;[lo, hi] = userRange(inputs)
+    }
+  }
+  const next = v.overlapping(level + 1, lo, hi)
+  const all = [...inputs, ...next]
+  const [alo, ahi] = userRange(all)
+  return {
+    level,
+    inputs,
+    next,
+    trivialMove: level > 0 && inputs.length === 1 && next.length === 0,
+    dropDeletes: isBottommost(v, level + 1, alo, ahi),
+    reason,
+  }
+}
+
+/** The next compaction to run, or undefined when every level is within its limit. */
+export function pickCompaction(v: Version, o: ResolvedOptions, compactPointers: readonly (Uint8Array | undefined)[]): CompactionPlan | undefined {
+  const scores = levelScores(v, o)
+  let best = -1
+  let bestScore = 1
+  scores.forEach((s, l) => {
+    if (s >= bestScore && v.levels[l]!.length > 0) {
+      best = l
+      bestScore = s
+    }
+  })
+  if (best < 0) return undefined
+  if (best === 0) return planFor(v, 0, [...v.levels[0]!], 'l0-count')
+  const files = v.levels[best]!
+  const ptr = compactPointers[best]
+  const start = ptr === undefined ? undefined : files.find(f => compareInternalKeys(f.largest, ptr) > 0)
+  return planFor(v, best, [start ?? files[0]!], 'level-size')
+}
+
+/** Plans for a manual compaction of [lo, hi] at `level` (undefined bounds = unbounded). */
+export function planManual(v: Version, level: number, lo: Uint8Array | undefined, hi: Uint8Array | undefined): CompactionPlan | undefined {
+  const inputs = v.overlapping(level, lo, hi)
+  if (inputs.length === 0) return undefined
+  return planFor(v, level, inputs, 'manual')
+}
+
+/** The user key range of a plan, for events. */
+export function planRange(p: CompactionPlan): [Uint8Array, Uint8Array] {
+  return userRange([...p.inputs, ...p.next])
+}
+

@@ -1,0 +1,25 @@
+/**
+ * Picks the core for `DB.open({ engine })`: `auto` takes the native addon
+ * when it loaded and says once, on stderr, when it falls back to pure
+ * TypeScript; `native` fails clearly when the addon is unavailable.
+ */
+import { LsmError } from '../errors.js'
+import type { Core } from './core.js'
+import { nativeLoadError } from './native-binding.js'
+const nativeCore: Core | undefined = undefined // TEMP until native-core.ts lands
+import { tsCore } from './ts-core.js'
+
+let warned = false
+
+export function selectCore(engine: 'auto' | 'native' | 'ts'): Core {
+  if (engine === 'ts') return tsCore
+  if (nativeCore !== undefined) return nativeCore
+  if (engine === 'native') {
+    throw new LsmError('NOT_SUPPORTED', `the native engine is not available: ${nativeLoadError?.message ?? 'unknown reason'}`)
+  }
+  if (!warned && process.env.LSM_RUST_QUIET !== '1') {
+    warned = true
+    process.emitWarning(`lsm-rust: native addon unavailable (${nativeLoadError?.message ?? 'unknown reason'}); using the pure-TypeScript engine`)
+  }
+  return tsCore
+}

@@ -1,0 +1,673 @@
+/**
+ * DB: the entry point for every operation and every background process.
+ *
+ * - Writes go through the {@link WriteQueue} (group commit): one WAL append,
+ *   at most one fsync and one memtable apply per group.
+ * - A full memtable is frozen, a new memtable and WAL start, and the single
+ *   background job flushes frozen memtables to L0 and compacts level by level,
+ *   recording each change in the MANIFEST before installing it.
+ * - Reads pin the current {@link ReadState} and resolve memtable → frozen
+ *   memtables → L0 → L1..Ln in one core call.
+ * - Table GC runs after every installed change and at open.
+ */
+import { EventEmitter } from 'node:events'
+import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { LsmError, invalidArgument } from './errors.js'
+import { ioError, syncDir } from './env.js'
+import type { Core, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
+import { selectCore } from './core/select.js'
+import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
+import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
+import { readWal, WalWriter } from './core/ts/wal.js'
+import { getFixed32, getFixed64 } from './core/ts/coding.js'
+import { pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
+import { DBIterator, type IteratorOptions } from './iterator.js'
+import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
+import { ReadState } from './read-state.js'
+import { DirLock } from './lock.js'
+import { VersionSet } from './version-set.js'
+import { buildGroup, encodeSubmission, WriteQueue, type EncodedOp, type Submission } from './write-queue.js'
+import { DBStats, type Stats } from './stats.js'
+
+/** A key or value as the API accepts it. */
+export type Bytes = Buffer | Uint8Array | string
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Wait until the write is on stable storage (fsync) before resolving (default false). */
+  sync?: boolean
+}
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Read as of this snapshot. */
+  snapshot?: Snapshot
+}
+
+/** One operation of {@link DB.batch}. */
+export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes }
+
+/** A frozen memtable waiting for flush, with the WAL that holds its writes. */
+interface Immutable {
+  mem: CoreMemtable
+  walNumber: number
+  lastSeq: number
+}
+
+const MAX_BATCH_BYTES = 1024 * 1024 * 1024
+
+function toBytes(x: unknown, what: string): Uint8Array {
+  if (x instanceof Uint8Array) return x
+  if (typeof x === 'string') return Buffer.from(x, 'utf8')
+  throw invalidArgument(`${what} must be a Buffer, Uint8Array or string, got ${x === null ? 'null' : typeof x}`)
+}
+
+function toKey(x: unknown): Uint8Array {
+  const k = toBytes(x, 'key')
+  if (k.length > MAX_KEY_LENGTH) throw invalidArgument(`key of ${k.length} bytes exceeds ${MAX_KEY_LENGTH}`)
+  return k
+}
+
+/** A consistent point-in-time view for reads. Release it when done (or use `using`). */
+export class Snapshot {
+  private released = false
+  /** @internal */
+  constructor(readonly sequence: number, /** @internal */ readonly state: ReadState, private readonly onRelease: (s: Snapshot) => void) {}
+
+  /** Lets the database reclaim what this snapshot kept alive. Safe to call twice. */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.state.unpin()
+    this.onRelease(this)
+  }
+
+  get isReleased(): boolean {
+    return this.released
+  }
+
+  [Symbol.dispose](): void {
+    this.release()
+  }
+}
+
+/** An embedded LSM-tree key-value database. Open with {@link DB.open}. */
+export class DB extends EventEmitter {
+  /** Which core runs this database: `'native'` or `'ts'`. */
+  readonly engine: 'native' | 'ts'
+  /** The directory of the database. */
+  readonly location: string
+
+  private readonly opts: ResolvedOptions
+  private readonly core: Core
+  private readonly versions: VersionSet
+  private readonly lock: DirLock
+  private readonly queue: WriteQueue
+  private readonly tableOptions: TableOptions
+  private mem!: CoreMemtable
+  private wal!: WalWriter
+  private imms: Immutable[] = []
+  private state!: ReadState
+  /** Last sequence number visible to readers. */
+  private lastSeq = 0
+  private readonly snapshots = new Set<Snapshot>()
+  private readonly iterators = new Set<DBIterator>()
+  private closed = false
+  private closing: Promise<void> | undefined
+  /** A failure that left the state uncertain: every later write fails with it. */
+  private bgError: LsmError | undefined
+  private bgRunning: Promise<void> | undefined
+  private readonly manualQueue: { level: number; lo?: Uint8Array; hi?: Uint8Array; resolve: () => void; reject: (e: Error) => void }[] = []
+  /** Wakes writers stalled on the background job. */
+  private progressWaiters: (() => void)[] = []
+  private readonly statsData = new DBStats()
+
+  private constructor(location: string, opts: ResolvedOptions, core: Core, lock: DirLock) {
+    super()
+    this.location = location
+    this.opts = opts
+    this.core = core
+    this.engine = core.name
+    this.lock = lock
+    this.versions = new VersionSet(location, core)
+    this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey }
+    this.queue = new WriteQueue(subs => this.commitGroup(subs), opts.maxGroupBytes, opts.groupCommitDelay)
+  }
+
+  /**
+   * Opens (or creates) the database in `location`. Recovers from the MANIFEST
+   * and replays WALs written since the last flush; a torn tail of the newest
+   * WAL (a crash mid-append) is dropped, any other damage is CORRUPTION.
+   */
+  static async open(location: string, options?: OpenOptions): Promise<DB> {
+    if (typeof location !== 'string' || location.length === 0) throw invalidArgument('location must be a non-empty string')
+    const opts = resolveOptions(options)
+    const core = selectCore(opts.engine)
+    if (opts.createIfMissing) {
+      try {
+        mkdirSync(location, { recursive: true })
+      } catch (e) {
+        throw ioError(e, `cannot create ${location}`)
+      }
+    }
+    try {
+      if (!statSync(location).isDirectory()) throw invalidArgument(`${location} is not a directory`)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new LsmError('NOT_FOUND', `database ${location} does not exist (createIfMissing is false)`)
+      throw e instanceof LsmError ? e : ioError(e, `cannot open ${location}`)
+    }
+    let lock: DirLock
+    try {
+      lock = DirLock.acquire(location)
+    } catch (e) {
+      throw e instanceof LsmError ? e : ioError(e, `cannot lock ${location}`)
+    }
+    const db = new DB(location, opts, core, lock)
+    try {
+      await db.recover()
+    } catch (e) {
+      db.versions.close()
+      lock.release()
+      throw e instanceof LsmError ? e : ioError(e, `cannot open ${location}`)
+    }
+    return db
+  }
+
+  private async recover(): Promise<void> {
+    const { opts, versions, location } = this
+    const exists = VersionSet.exists(location)
+    if (exists && opts.errorIfExists) throw invalidArgument(`database ${location} already exists (errorIfExists)`)
+    if (!exists && !opts.createIfMissing) throw new LsmError('NOT_FOUND', `database ${location} does not exist (createIfMissing is false)`)
+    if (exists) versions.recover()
+
+    // File numbers handed out since the last edit (a WAL, say) must never be reused.
+    const names = readdirSync(location)
+    for (const name of names) {
+      const p = parseFileName(name)
+      if (p !== undefined && p.number >= versions.nextFileNumber) versions.nextFileNumber = p.number + 1
+    }
+
+    // Replay WALs not yet in tables, oldest first; only the newest may have a torn tail.
+    const wals = names.map(parseFileName).filter(p => p?.kind === 'wal' && p.number >= versions.logNumber).map(p => p!.number).sort((a, b) => a - b)
+    const added: FileMeta[] = []
+    let mem = this.core.newMemtable()
+    let maxSeq = versions.lastSequence
+    const flushRecovered = async () => {
+      if (mem.entryCount === 0) return
+      added.push(await this.writeL0(mem))
+      mem = this.core.newMemtable()
+    }
+    let prevLast = 0
+    for (let i = 0; i < wals.length; i++) {
+      const n = wals[i]!
+      const contents = readWal(join(location, fileNames.wal(n)), n, i === wals.length - 1)
+      this.statsData.walTornBytes += contents.tornBytes
+      for (const g of contents.groups) {
+        const first = getFixed64(g, 0)
+        const last = first + getFixed32(g, 8) - 1
+        if (first <= prevLast) throw new LsmError('CORRUPTION', `corruption: WAL sequence ${first} does not follow ${prevLast}`, { file: fileNames.wal(n) })
+        prevLast = last
+        try {
+          mem.apply(g)
+        } catch (e) {
+          throw new LsmError('CORRUPTION', `corruption: bad write group in WAL: ${(e as Error).message}`, { file: fileNames.wal(n) })
+        }
+        maxSeq = Math.max(maxSeq, last)
+        if (mem.approximateSize >= this.opts.memtableSize) await flushRecovered()
+      }
+    }
+    await flushRecovered()
+
+    // A fresh manifest names every table (the recovered ones included) and a new WAL.
+    const walNumber = versions.newFileNumber()
+    const edit: VersionEdit = { addedFiles: added, logNumber: walNumber, lastSequence: maxSeq }
+    versions.applyLocally(edit)
+    versions.writeNewManifest()
+    for (const f of added) versions.pendingOutputs.delete(f.fileNumber)
+    this.lastSeq = maxSeq
+    this.mem = this.core.newMemtable()
+    this.wal = new WalWriter(join(location, fileNames.wal(walNumber)), walNumber)
+    syncDir(location)
+    this.state = this.buildState()
+    // Start-up GC: old WALs and manifests, and tables the manifest doesn't list.
+    versions.collectGarbage(new Set([walNumber]))
+    this.maybeScheduleBackground()
+  }
+
+  /** Flushes a memtable to a new L0 table file (fsynced); returns its metadata. */
+  private async writeL0(mem: CoreMemtable): Promise<FileMeta> {
+    const number = this.versions.newFileNumber()
+    this.versions.pendingOutputs.add(number)
+    const t0 = performance.now()
+    const w = await this.core.flush(mem, join(this.location, fileNames.table(number)), this.tableOptions)
+    this.statsData.recordFlush(w.fileSize, performance.now() - t0)
+    return { level: 0, fileNumber: number, fileSize: w.fileSize, minSeq: w.properties.minSeq, maxSeq: w.properties.maxSeq, smallest: w.properties.smallest, largest: w.properties.largest }
+  }
+
+  private buildState(): ReadState {
+    const memtables = [this.mem, ...this.imms.map(i => i.mem)]
+    const version = this.versions.current
+    const view = this.core.newReadView(memtables, this.versions.tablesOf(version))
+    return new ReadState(view, memtables, version, this.versions)
+  }
+
+  private refreshState(): void {
+    const old = this.state
+    this.state = this.buildState()
+    old.unpin()
+  }
+
+  private checkOpen(): void {
+    if (this.closed || this.closing) throw new LsmError('CLOSED', 'database is closed')
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Sets `key` to `value`. */
+  async put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    this.checkOpen()
+    const k = toKey(key)
+    const v = toBytes(value, 'value')
+    return this.submit([{ kind: Kind.Put, key: k, value: v }], options)
+  }
+
+  /** Deletes `key` (no error when absent). */
+  async del(key: Bytes, options?: WriteOptions): Promise<void> {
+    this.checkOpen()
+    return this.submit([{ kind: Kind.Delete, key: toKey(key) }], options)
+  }
+
+  /** Applies all operations atomically: after a crash either all or none are present. */
+  async batch(ops: readonly BatchOp[], options?: WriteOptions): Promise<void> {
+    this.checkOpen()
+    if (!Array.isArray(ops)) throw invalidArgument('batch takes an array of operations')
+    if (ops.length === 0) return
+    const encoded: EncodedOp[] = ops.map((op, i) => {
+      if (op === null || typeof op !== 'object') throw invalidArgument(`batch operation ${i} must be an object`)
+      if (op.type === 'put') return { kind: Kind.Put, key: toKey(op.key), value: toBytes(op.value, 'value') }
+      if (op.type === 'del') return { kind: Kind.Delete, key: toKey(op.key) }
+      throw invalidArgument(`batch operation ${i} has unknown type ${String((op as { type?: unknown }).type)}`)
+    })
+    return this.submit(encoded, options)
+  }
+
+  private submit(ops: EncodedOp[], options: WriteOptions | undefined): Promise<void> {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgument('options must be an object')
+    if (this.bgError) return Promise.reject(this.bgError)
+    const { buf, count } = encodeSubmission(ops)
+    if (buf.length > MAX_BATCH_BYTES) throw invalidArgument(`write of ${buf.length} bytes exceeds ${MAX_BATCH_BYTES}`)
+    this.statsData.userBytes += buf.length - 12
+    return this.queue.submit(buf, count, options?.sync === true)
+  }
+
+  /** Commits one group: make room, WAL append (+fsync), memtable apply, publish. */
+  private async commitGroup(subs: Submission[]): Promise<void> {
+    if (this.bgError) throw this.bgError
+    await this.makeRoomForWrite()
+    if (this.bgError) throw this.bgError
+    const firstSeq = this.lastSeq + 1
+    const { group, count } = buildGroup(subs, firstSeq)
+    const sync = subs.some(s => s.sync)
+    try {
+      this.wal.append(group)
+      if (sync) {
+        await this.wal.sync()
+        this.statsData.walSyncs++
+      }
+    } catch (e) {
+      // The log's state is unknown: refuse further writes until reopen.
+      throw this.setBackgroundError(ioError(e, 'WAL write failed'))
+    }
+    this.statsData.walBytes += group.length + 16
+    this.mem.apply(group)
+    this.lastSeq = firstSeq + count - 1
+  }
+
+  /** Write stalls and memtable rotation (backpressure instead of unbounded memory). */
+  private async makeRoomForWrite(): Promise<void> {
+    let slowed = false
+    for (;;) {
+      if (this.bgError) return
+      const l0 = this.versions.current.levels[0]!.length
+      if (!slowed && l0 >= this.opts.l0SlowdownTrigger && l0 < this.opts.l0StopTrigger) {
+        // Gradual backpressure: delay this group a little, once.
+        slowed = true
+        const t0 = performance.now()
+        await new Promise(r => setTimeout(r, 1))
+        this.statsData.recordStall('l0-slowdown', performance.now() - t0)
+        continue
+      }
+      if (this.mem.approximateSize < this.opts.memtableSize) return
+      if (this.imms.length >= this.opts.maxImmutableMemtables) {
+        await this.waitForBackground('memtables')
+        continue
+      }
+      if (l0 >= this.opts.l0StopTrigger) {
+        await this.waitForBackground('l0-stop')
+        continue
+      }
+      await this.rotateMemtable()
+      return
+    }
+  }
+
+  private async waitForBackground(reason: 'memtables' | 'l0-stop'): Promise<void> {
+    const t0 = performance.now()
+    this.maybeScheduleBackground()
+    await new Promise<void>(r => this.progressWaiters.push(r))
+    const ms = performance.now() - t0
+    this.statsData.recordStall(reason, ms)
+    if (this.listenerCount('stall') > 0) this.emit('stall', { reason, durationMs: ms })
+  }
+
+  private wakeWriters(): void {
+    const w = this.progressWaiters
+    this.progressWaiters = []
+    for (const r of w) r()
+  }
+
+  /**
+   * Freezes the memtable and starts a new one with a new WAL. Crash argument:
+   * the old WAL is fsynced before the new one exists, so only the newest WAL
+   * can ever end torn, and a synced write in the new WAL never follows a hole.
+   */
+  private async rotateMemtable(): Promise<void> {
+    const oldWal = this.wal.fileNumber
+    const n = this.versions.newFileNumber()
+    try {
+      await this.wal.sync()
+      this.wal.close()
+      this.wal = new WalWriter(join(this.location, fileNames.wal(n)), n)
+      syncDir(this.location)
+    } catch (e) {
+      throw this.setBackgroundError(ioError(e, 'cannot start a new WAL'))
+    }
+    this.imms.unshift({ mem: this.mem, walNumber: oldWal, lastSeq: this.lastSeq })
+    this.mem = this.core.newMemtable()
+    this.refreshState()
+    this.maybeScheduleBackground()
+  }
+
+  private setBackgroundError(e: LsmError): LsmError {
+    if (this.bgError === undefined) {
+      this.bgError = e
+      this.statsData.backgroundErrors++
+      if (this.listenerCount('error') > 0) this.emit('error', e)
+      this.wakeWriters()
+    }
+    return this.bgError
+  }
+
+  // ------------------------------------------------------- background job
+
+  private maybeScheduleBackground(): void {
+    if (this.bgRunning || this.bgError || this.closed) return
+    if (this.imms.length === 0 && this.manualQueue.length === 0 && pickCompaction(this.versions.current, this.opts, this.versions.compactPointers) === undefined) return
+    this.bgRunning = this.backgroundLoop().finally(() => {
+      this.bgRunning = undefined
+      this.wakeWriters()
+      // Work may have arrived while the loop was finishing.
+      if (!this.closing) this.maybeScheduleBackground()
+    })
+  }
+
+  /** The single background job: flush frozen memtables first, then manual, then automatic compactions. */
+  private async backgroundLoop(): Promise<void> {
+    try {
+      while (!this.bgError) {
+        if (this.imms.length > 0) {
+          await this.flushOldest()
+        } else if (this.closing) {
+          return
+        } else if (this.manualQueue.length > 0) {
+          const req = this.manualQueue[0]!
+          try {
+            const plan = planManual(this.versions.current, req.level, req.lo, req.hi)
+            if (plan) await this.runCompaction(plan)
+            this.manualQueue.shift()
+            req.resolve()
+          } catch (e) {
+            this.manualQueue.shift()
+            req.reject(e as Error)
+            throw e
+          }
+        } else {
+          const plan = pickCompaction(this.versions.current, this.opts, this.versions.compactPointers)
+          if (plan === undefined) return
+          await this.runCompaction(plan)
+        }
+        this.wakeWriters()
+      }
+    } catch (e) {
+      this.setBackgroundError(e instanceof LsmError ? e : ioError(e, 'background job failed'))
+      for (const r of this.manualQueue.splice(0)) r.reject(this.bgError!)
+    }
+  }
+
+  private async flushOldest(): Promise<void> {
+    const imm = this.imms[this.imms.length - 1]!
+    const t0 = performance.now()
+    const meta = await this.writeL0(imm.mem)
+    // The next WAL after this memtable's becomes the oldest one still needed.
+    const nextWal = this.imms.length >= 2 ? this.imms[this.imms.length - 2]!.walNumber : this.wal.fileNumber
+    await this.versions.logAndApply({ addedFiles: [meta], logNumber: nextWal }, imm.lastSeq)
+    this.versions.pendingOutputs.delete(meta.fileNumber)
+    this.imms.pop()
+    this.refreshState()
+    this.collectGarbage()
+    if (this.listenerCount('flush') > 0) this.emit('flush', { fileNumber: meta.fileNumber, bytes: meta.fileSize, durationMs: performance.now() - t0 })
+  }
+
+  private smallestSnapshot(): number {
+    let s = this.lastSeq
+    for (const snap of this.snapshots) if (snap.sequence < s) s = snap.sequence
+    return s
+  }
+
+  private async runCompaction(plan: CompactionPlan): Promise<void> {
+    const t0 = performance.now()
+    const { versions } = this
+    const outLevel = plan.level + 1
+    const deleted = [...plan.inputs.map(f => ({ level: plan.level, fileNumber: f.fileNumber })), ...plan.next.map(f => ({ level: outLevel, fileNumber: f.fileNumber }))]
+    const cp = [{ level: plan.level, key: plan.inputs[plan.inputs.length - 1]!.largest }]
+    if (plan.trivialMove) {
+      const f = plan.inputs[0]!
+      await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: [{ ...f, level: outLevel }] }, this.lastSeq)
+      this.statsData.recordCompaction(0, 0, performance.now() - t0, true)
+      this.refreshState()
+      return
+    }
+    const inputBytes = [...plan.inputs, ...plan.next].reduce((n, f) => n + f.fileSize, 0)
+    const outCount = Math.ceil(inputBytes / this.opts.targetFileSize) + plan.inputs.length + plan.next.length + 1
+    const outNumbers = Array.from({ length: outCount }, () => versions.newFileNumber())
+    for (const n of outNumbers) versions.pendingOutputs.add(n)
+    try {
+      const outputs = await this.core.compact({
+        inputs: [...plan.inputs, ...plan.next].map(f => join(this.location, fileNames.table(f.fileNumber))),
+        outputs: outNumbers.map(n => join(this.location, fileNames.table(n))),
+        smallestSnapshot: this.smallestSnapshot(),
+        dropDeletes: plan.dropDeletes,
+        targetFileSize: this.opts.targetFileSize,
+        tableOptions: this.tableOptions,
+      })
+      const added: FileMeta[] = outputs.map((o, i) => ({
+        level: outLevel, fileNumber: outNumbers[i]!, fileSize: o.fileSize, minSeq: o.properties.minSeq, maxSeq: o.properties.maxSeq,
+        smallest: o.properties.smallest, largest: o.properties.largest,
+      }))
+      await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: added }, this.lastSeq)
+      const outBytes = added.reduce((n, f) => n + f.fileSize, 0)
+      this.statsData.recordCompaction(inputBytes, outBytes, performance.now() - t0, false)
+      this.refreshState()
+      if (this.listenerCount('compaction') > 0) {
+        this.emit('compaction', { level: plan.level, reason: plan.reason, inputFiles: plan.inputs.length + plan.next.length, outputFiles: added.length, bytesRead: inputBytes, bytesWritten: outBytes, durationMs: performance.now() - t0 })
+      }
+    } finally {
+      for (const n of outNumbers) versions.pendingOutputs.delete(n)
+      this.collectGarbage()
+    }
+  }
+
+  private collectGarbage(): void {
+    const keep = new Set<number>([this.wal.fileNumber, ...this.imms.map(i => i.walNumber)])
+    try {
+      const { deleted } = this.versions.collectGarbage(keep)
+      this.statsData.filesDeleted += deleted.length
+    } catch (e) {
+      // Failing to delete a file loses nothing; report it and go on.
+      if (this.listenerCount('error') > 0) this.emit('error', e)
+    }
+  }
+
+  /**
+   * Compacts the key range [start, end] (user keys; omitted = unbounded):
+   * flushes the memtable, then merges the range down level by level, so that
+   * overwritten and deleted data in it is dropped.
+   */
+  async compactRange(start?: Bytes, end?: Bytes): Promise<void> {
+    this.checkOpen()
+    const lo = start === undefined ? undefined : toKey(start)
+    const hi = end === undefined ? undefined : toKey(end)
+    await this.queue.idle()
+    if (this.mem.entryCount > 0) {
+      await this.queue.exclusive(async () => {
+        if (this.mem.entryCount > 0) await this.rotateMemtable()
+      })
+    }
+    let deepest = 0
+    this.versions.current.levels.forEach((l, i) => { if (l.length > 0) deepest = i })
+    for (let level = 0; level < Math.max(1, deepest); level++) {
+      await new Promise<void>((resolve, reject) => {
+        this.manualQueue.push({ level, ...(lo && { lo }), ...(hi && { hi }), resolve, reject })
+        this.maybeScheduleBackground()
+      })
+    }
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  private readAt(options: ReadOptions | undefined): { state: ReadState; seq: number } {
+    const snap = options?.snapshot
+    if (snap !== undefined) {
+      if (!(snap instanceof Snapshot) || snap.isReleased) throw invalidArgument('snapshot is not a live snapshot of this database')
+      return { state: snap.state, seq: snap.sequence }
+    }
+    return { state: this.state, seq: this.lastSeq }
+  }
+
+  /** The value of `key`, or undefined when absent. */
+  async get(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
+    return this.getSync(key, options)
+  }
+
+  /** Synchronous {@link get}: the read resolves in one core call without I/O waits beyond page reads. */
+  getSync(key: Bytes, options?: ReadOptions): Buffer | undefined {
+    this.checkOpen()
+    const k = toKey(key)
+    const { state, seq } = this.readAt(options)
+    const r = state.view.get(k, seq)
+    this.statsData.gets++
+    if (!r.found || r.kind === Kind.Delete) return undefined
+    // An own copy: the core's bytes may be reused by its caches.
+    return Buffer.from(r.value)
+  }
+
+  /** Values of many keys (undefined where absent), in order. */
+  async getMany(keys: readonly Bytes[], options?: ReadOptions): Promise<(Buffer | undefined)[]> {
+    if (!Array.isArray(keys)) throw invalidArgument('getMany takes an array of keys')
+    return keys.map(k => this.getSync(k, options))
+  }
+
+  /** True when `key` is present. */
+  async has(key: Bytes, options?: ReadOptions): Promise<boolean> {
+    return this.getSync(key, options) !== undefined
+  }
+
+  /** A consistent view for later reads; release it when done. */
+  snapshot(): Snapshot {
+    this.checkOpen()
+    const s = new Snapshot(this.lastSeq, this.state.pin(), x => this.snapshots.delete(x))
+    this.snapshots.add(s)
+    return s
+  }
+
+  /** Iterates `[key, value]` in key order within the given range. */
+  iterator(options: IteratorOptions = {}): DBIterator {
+    this.checkOpen()
+    if (typeof options !== 'object' || options === null) throw invalidArgument('iterator options must be an object')
+    const { state, seq } = this.readAt(options.snapshot !== undefined ? { snapshot: options.snapshot as Snapshot } : undefined)
+    const co: CursorOptions = { snapshotSeq: seq, reverse: options.reverse === true }
+    if (options.gte !== undefined) co.lower = toKey(options.gte)
+    else if (options.gt !== undefined) {
+      co.lower = toKey(options.gt)
+      co.lowerExclusive = true
+    }
+    if (options.lte !== undefined) {
+      co.upper = toKey(options.lte)
+      co.upperInclusive = true
+    } else if (options.lt !== undefined) co.upper = toKey(options.lt)
+    const limit = options.limit ?? -1
+    if (typeof limit !== 'number' || Number.isNaN(limit)) throw invalidArgument('limit must be a number')
+    state.pin()
+    const it = new DBIterator(state.view.cursor(co), state, limit === Infinity ? -1 : limit, x => this.iterators.delete(x))
+    this.iterators.add(it)
+    return it
+  }
+
+  /** Deletes every key in the range (all keys when no range is given), atomically per batch of 10,000. */
+  async clear(options: Omit<IteratorOptions, 'snapshot'> = {}): Promise<void> {
+    const it = this.iterator({ ...options })
+    try {
+      for (;;) {
+        const entries = await it.nextv(10_000)
+        if (entries.length === 0) break
+        await this.batch(entries.map(([key]) => ({ type: 'del' as const, key })))
+      }
+    } finally {
+      it.close()
+    }
+  }
+
+  // ----------------------------------------------------------------- stats
+
+  /** Numbers that show the shape and health of the tree. */
+  stats(): Stats {
+    const v = this.versions.current
+    return this.statsData.snapshot({
+      engine: this.engine,
+      levels: v.levels.map((l, i) => ({ level: i, files: l.length, bytes: v.levelBytes(i) })),
+      memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount },
+      immutableMemtables: this.imms.length,
+      lastSequence: this.lastSeq,
+      snapshots: this.snapshots.size,
+      iterators: this.iterators.size,
+      pinnedFiles: this.versions.pinnedOnlyFiles(),
+      writeGroups: this.queue.groups,
+      writes: this.queue.writes,
+      backgroundError: this.bgError?.message,
+    })
+  }
+
+  // ----------------------------------------------------------------- close
+
+  /** Waits for queued writes and the background job, then releases everything. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closing ??= this.doClose()
+    return this.closing
+  }
+
+  private async doClose(): Promise<void> {
+    await this.queue.idle()
+    while (this.bgRunning) await this.bgRunning
+    for (const it of [...this.iterators]) it.close()
+    for (const s of [...this.snapshots]) s.release()
+    this.closed = true
+    try {
+      this.wal.close()
+    } finally {
+      this.versions.close()
+      this.lock.release()
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The public iterator: an async iterator of `[key, value]` Buffers over a
+ * pinned read state at one sequence number. Entries come from the core in
+ * chunks (one core call per chunk, growing from 16 to 1024 entries), so
+ * iteration costs one boundary crossing per chunk, not per entry.
+ */
+import { LsmError } from './errors.js'
+import type { CoreCursor } from './core/core.js'
+import type { ReadState } from './read-state.js'
+
+/** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
+export interface IteratorOptions<K = Buffer | Uint8Array | string> {
+  gt?: K
+  gte?: K
+  lt?: K
+  lte?: K
+  /** Iterate from the largest key down (default false). */
+  reverse?: boolean
+  /** Stop after this many entries (default: no limit; -1 also means none). */
+  limit?: number
+  /** Read as of this snapshot instead of the latest state. */
+  snapshot?: { readonly sequence: number }
+}
+
+const MIN_CHUNK = 16
+const MAX_CHUNK = 1024
+const CHUNK_BYTES = 1 << 20
+
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length))
+
+/** Iterates `[key, value]` pairs in key order (or reverse). Close it, or run it to the end, to release what it pins. */
+export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
+  private keys: Uint8Array[] = []
+  private values: Uint8Array[] = []
+  private pos = 0
+  private exhausted = false
+  private closed = false
+  private chunk = MIN_CHUNK
+  private remaining: number
+  /** Entries returned so far. */
+  count = 0
+
+  /** @internal */
+  constructor(
+    private readonly cursor: CoreCursor,
+    private readonly state: ReadState,
+    limit: number,
+    private readonly onClose: (it: DBIterator) => void,
+  ) {
+    this.remaining = limit < 0 ? Infinity : limit
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  private fill(): void {
+    const c = this.cursor.nextChunk(Math.min(this.chunk, this.remaining), CHUNK_BYTES)
+    this.keys = c.keys
+    this.values = c.values
+    this.pos = 0
+    this.exhausted = c.done
+    if (this.chunk < MAX_CHUNK) this.chunk *= 2
+  }
+
+  /** The next entry, or undefined at the end (synchronous: entries are already in memory or one core call away). */
+  nextSync(): [Buffer, Buffer] | undefined {
+    if (this.closed) throw new LsmError('CLOSED', 'iterator is closed')
+    if (this.remaining <= 0) {
+      this.close()
+      return undefined
+    }
+    if (this.pos >= this.keys.length) {
+      if (this.exhausted) {
+        this.close()
+        return undefined
+      }
+      this.fill()
+      if (this.keys.length === 0) {
+        this.close()
+        return undefined
+      }
+    }
+    const i = this.pos++
+    this.remaining--
+    this.count++
+    return [asBuffer(this.keys[i]!), asBuffer(this.values[i]!)]
+  }
+
+  async next(): Promise<IteratorResult<[Buffer, Buffer]>> {
+    const e = this.closed ? undefined : this.nextSync()
+    return e === undefined ? { done: true, value: undefined } : { done: false, value: e }
+  }
+
+  /** Up to `n` entries at once. An empty array means the end. */
+  async nextv(n: number): Promise<[Buffer, Buffer][]> {
+    const out: [Buffer, Buffer][] = []
+    while (out.length < n) {
+      if (this.closed) break
+      const e = this.nextSync()
+      if (e === undefined) break
+      out.push(e)
+    }
+    return out
+  }
+
+  /** Repositions at the first key ≥ `target` (≤ in reverse), within the range. */
+  seek(target: Uint8Array): void {
+    if (this.closed) throw new LsmError('CLOSED', 'iterator is closed')
+    this.cursor.seek(target)
+    this.keys = []
+    this.values = []
+    this.pos = 0
+    this.exhausted = false
+    this.chunk = MIN_CHUNK
+  }
+
+  /** Releases the pinned state. Safe to call more than once. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.keys = []
+    this.values = []
+    this.state.unpin()
+    this.onClose(this)
+  }
+
+  async return(): Promise<IteratorResult<[Buffer, Buffer]>> {
+    this.close()
+    return { done: true, value: undefined }
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Options of {@link DB.open} with their defaults and validation, in one place.
+ */
+import { invalidArgument } from './errors.js'
+
+/** Which core runs the engine: `auto` picks native when its binary loads. */
+export type EngineChoice = 'auto' | 'native' | 'ts'
+
+/** Options for opening a database. Every field is optional. */
+export interface OpenOptions {
+  /** Core to run: `'auto'` (default) uses the native addon when it loads, else pure TypeScript. */
+  engine?: EngineChoice
+  /** Create the database when the directory holds none (default true). */
+  createIfMissing?: boolean
+  /** Fail with INVALID_ARGUMENT when a database already exists (default false). */
+  errorIfExists?: boolean
+  /** Bytes a memtable holds before it is frozen and flushed (default 4 MiB). */
+  memtableSize?: number
+  /** Frozen memtables waiting for flush before writers stall (default 2). */
+  maxImmutableMemtables?: number
+  /** L0 table count that triggers an L0 → L1 compaction (default 4). */
+  l0CompactionTrigger?: number
+  /** L0 table count at which each write group is delayed by 1 ms (default 8). */
+  l0SlowdownTrigger?: number
+  /** L0 table count at which writers wait for compaction (default 12). */
+  l0StopTrigger?: number
+  /** Target size of a table written by compaction (default 2 MiB). */
+  targetFileSize?: number
+  /** Size limit of L1; each deeper level is `levelMultiplier` times larger (default 10 MiB). */
+  maxBytesForLevelBase?: number
+  /** Growth factor between levels (default 10). */
+  levelMultiplier?: number
+  /** Data block size in tables (default 4096). */
+  blockSize?: number
+  /** Bloom filter bits per key; 0 disables filters (default 10). */
+  bitsPerKey?: number
+  /** Most bytes one write group holds before the rest waits for the next group (default 4 MiB). */
+  maxGroupBytes?: number
+  /** Milliseconds the write leader waits for more writers before a group (default 0: no wait). */
+  groupCommitDelay?: number
+}
+
+/** Options with every default filled in. */
+export type ResolvedOptions = Required<OpenOptions>
+
+export const DEFAULTS: ResolvedOptions = {
+  engine: 'auto',
+  createIfMissing: true,
+  errorIfExists: false,
+  memtableSize: 4 * 1024 * 1024,
+  maxImmutableMemtables: 2,
+  l0CompactionTrigger: 4,
+  l0SlowdownTrigger: 8,
+  l0StopTrigger: 12,
+  targetFileSize: 2 * 1024 * 1024,
+  maxBytesForLevelBase: 10 * 1024 * 1024,
+  levelMultiplier: 10,
+  blockSize: 4096,
+  bitsPerKey: 10,
+  maxGroupBytes: 4 * 1024 * 1024,
+  groupCommitDelay: 0,
+}
+
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidArgument(`option ${name} must be an integer in ${min}..${max}, got ${String(v)}`)
+  }
+  return v
+}
+
+/** Fills defaults and checks every option; throws INVALID_ARGUMENT on a bad one. */
+export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
+  if (o !== undefined && (typeof o !== 'object' || o === null)) throw invalidArgument('options must be an object')
+  const r: ResolvedOptions = { ...DEFAULTS }
+  for (const [k, v] of Object.entries(o ?? {})) {
+    if (v === undefined) continue
+    if (!(k in DEFAULTS)) throw invalidArgument(`unknown option ${k}`)
+    ;(r as Record<string, unknown>)[k] = v
+  }
+  if (!['auto', 'native', 'ts'].includes(r.engine)) throw invalidArgument(`option engine must be 'auto', 'native' or 'ts'`)
+  for (const b of ['createIfMissing', 'errorIfExists'] as const) {
+    if (typeof r[b] !== 'boolean') throw invalidArgument(`option ${b} must be a boolean`)
+  }
+  int('memtableSize', r.memtableSize, 1024)
+  int('maxImmutableMemtables', r.maxImmutableMemtables, 1, 64)
+  int('l0CompactionTrigger', r.l0CompactionTrigger, 1, 1000)
+  int('l0SlowdownTrigger', r.l0SlowdownTrigger, r.l0CompactionTrigger, 1000)
+  int('l0StopTrigger', r.l0StopTrigger, r.l0SlowdownTrigger, 1000)
+  int('targetFileSize', r.targetFileSize, 1024)
+  int('maxBytesForLevelBase', r.maxBytesForLevelBase, 1024)
+  int('levelMultiplier', r.levelMultiplier, 2, 1000)
+  int('blockSize', r.blockSize, 64, 1 << 24)
+  int('bitsPerKey', r.bitsPerKey, 0, 64)
+  int('maxGroupBytes', r.maxGroupBytes, 1024)
+  int('groupCommitDelay', r.groupCommitDelay, 0, 1000)
+  return r
+}

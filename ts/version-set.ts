@@ -1,0 +1,246 @@
+/**
+ * The VersionSet: the design's "level meta". It owns the MANIFEST (a log of
+ * version edits), CURRENT, the counters (next file number, last sequence, log
+ * number), the current version, the open tables, and table GC.
+ *
+ * Crash argument for every change: the tables an edit names are fsynced
+ * before the edit is appended; the edit is fsynced before the new version is
+ * installed; so after a crash the MANIFEST names only complete tables, and a
+ * torn last record is an edit nobody was told about.
+ */
+import { closeSync, existsSync, fdatasync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { corruption, LsmError } from './errors.js'
+import { ioError, setCurrent, syncDir } from './env.js'
+import type { Core, CoreTable } from './core/core.js'
+import { DecodeError } from './core/ts/coding.js'
+import { encodeLogFileHeader, encodeRecord, MANIFEST_MAGIC, readLog } from './core/ts/log-format.js'
+import { decodeCurrent, decodeVersionEdit, encodeVersionEdit, fileNames, parseFileName, type VersionEdit } from './core/ts/version-edit.js'
+import { Version } from './version.js'
+
+const fdatasyncAsync = promisify(fdatasync)
+/** A MANIFEST larger than this is replaced by a fresh snapshot at the next edit. */
+const MANIFEST_ROLL_BYTES = 16 * 1024 * 1024
+
+export class VersionSet {
+  current: Version = Version.empty()
+  nextFileNumber = 2
+  lastSequence = 0
+  /** WALs numbered below this are fully in tables. */
+  logNumber = 0
+  compactPointers: (Uint8Array | undefined)[] = []
+  /** Versions some reader still holds (the current one included). */
+  private readonly live = new Set<Version>()
+  /** Open tables by file number. */
+  private readonly tables = new Map<number, CoreTable>()
+  /** Files being written by a running job: GC must not touch them. */
+  readonly pendingOutputs = new Set<number>()
+  private manifestFd = -1
+  private manifestNumber = 0
+  private manifestSize = 0
+
+  constructor(readonly dir: string, readonly core: Core) {}
+
+  newFileNumber(): number {
+    return this.nextFileNumber++
+  }
+
+  /** The open table for a file number (opened on first use). */
+  table(fileNumber: number): CoreTable {
+    let t = this.tables.get(fileNumber)
+    if (t === undefined) {
+      t = this.core.openTable(join(this.dir, fileNames.table(fileNumber)))
+      this.tables.set(fileNumber, t)
+    }
+    return t
+  }
+
+  /** Tables of a version in read-view shape. */
+  tablesOf(v: Version): CoreTable[][] {
+    return v.levels.map(l => l.map(f => this.table(f.fileNumber)))
+  }
+
+  ref(v: Version): void {
+    v.refs++
+    this.live.add(v)
+  }
+
+  unref(v: Version): void {
+    if (--v.refs === 0) this.live.delete(v)
+  }
+
+  /** True when a database exists in the directory (CURRENT is present). */
+  static exists(dir: string): boolean {
+    return existsSync(join(dir, fileNames.current))
+  }
+
+  /** Reads CURRENT and replays the MANIFEST it names. */
+  recover(): void {
+    let manifestNumber: number
+    try {
+      manifestNumber = decodeCurrent(readFileSync(join(this.dir, fileNames.current)))
+    } catch (e) {
+      if (e instanceof DecodeError) throw corruption(fileNames.current, e.message)
+      throw ioError(e, 'cannot read CURRENT')
+    }
+    const name = fileNames.manifest(manifestNumber)
+    let bytes: Uint8Array
+    try {
+      bytes = readFileSync(join(this.dir, name))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw corruption(name, 'CURRENT names a MANIFEST that does not exist')
+      throw ioError(e, `cannot read ${name}`)
+    }
+    let records: Uint8Array[]
+    let v = Version.empty()
+    try {
+      records = readLog(bytes, MANIFEST_MAGIC, manifestNumber, true).records
+      if (records.length === 0) throw new DecodeError('MANIFEST holds no snapshot record')
+      for (const r of records) {
+        const e = decodeVersionEdit(r)
+        v = v.apply(e, name)
+        if (e.logNumber !== undefined) this.logNumber = e.logNumber
+        if (e.nextFileNumber !== undefined) this.nextFileNumber = e.nextFileNumber
+        if (e.lastSequence !== undefined) this.lastSequence = e.lastSequence
+        for (const cp of e.compactPointers ?? []) this.compactPointers[cp.level] = cp.key
+      }
+    } catch (e) {
+      if (e instanceof DecodeError) throw corruption(name, e.message)
+      throw e
+    }
+    for (const n of v.fileNumbers()) {
+      if (n >= this.nextFileNumber) throw corruption(name, `file ${n} is not below the next file number ${this.nextFileNumber}`)
+    }
+    this.manifestNumber = manifestNumber
+    this.install(v)
+  }
+
+  /** Applies an edit in memory only; the caller writes a new MANIFEST next (recovery). */
+  applyLocally(edit: VersionEdit): void {
+    if (edit.logNumber !== undefined) this.logNumber = edit.logNumber
+    if (edit.lastSequence !== undefined) this.lastSequence = Math.max(this.lastSequence, edit.lastSequence)
+    this.install(this.current.apply(edit, 'recovery'))
+  }
+
+  private install(v: Version): void {
+    const old = this.current
+    this.current = v
+    this.ref(v)
+    if (this.live.has(old)) this.unref(old)
+  }
+
+  private fullEdit(): VersionEdit {
+    const cps = this.compactPointers.flatMap((key, level) => (key ? [{ level, key }] : []))
+    return {
+      logNumber: this.logNumber,
+      nextFileNumber: this.nextFileNumber,
+      lastSequence: this.lastSequence,
+      ...(cps.length > 0 && { compactPointers: cps }),
+      ...this.current.snapshotEdit(),
+    }
+  }
+
+  /**
+   * Starts a new MANIFEST holding a snapshot of the current state and points
+   * CURRENT at it. Used at open and when the MANIFEST grows large.
+   */
+  writeNewManifest(): void {
+    const number = this.newFileNumber()
+    const path = join(this.dir, fileNames.manifest(number))
+    const fd = openSync(path, 'wx')
+    try {
+      const bytes = Buffer.concat([encodeLogFileHeader(MANIFEST_MAGIC), encodeRecord(encodeVersionEdit(this.fullEdit()), number)])
+      writeSync(fd, bytes)
+      this.manifestSize = bytes.length
+      // Rare (once per open or roll), so a synchronous fsync is acceptable here.
+      fsyncSync(fd)
+    } catch (e) {
+      closeSync(fd)
+      throw ioError(e, `cannot write ${fileNames.manifest(number)}`)
+    }
+    setCurrent(this.dir, number)
+    const oldFd = this.manifestFd
+    if (oldFd >= 0) closeSync(oldFd)
+    this.manifestFd = fd
+    this.manifestNumber = number
+  }
+
+  /**
+   * Records `edit` durably and installs the version it makes. The counters
+   * (log number, next file number, last sequence) are stamped into the edit.
+   */
+  async logAndApply(edit: VersionEdit, lastSequence: number): Promise<void> {
+    if (this.manifestFd < 0) throw new LsmError('CLOSED', 'manifest is closed')
+    if (edit.logNumber !== undefined) this.logNumber = edit.logNumber
+    this.lastSequence = Math.max(this.lastSequence, lastSequence)
+    for (const cp of edit.compactPointers ?? []) this.compactPointers[cp.level] = cp.key
+    const full: VersionEdit = { ...edit, logNumber: this.logNumber, nextFileNumber: this.nextFileNumber, lastSequence: this.lastSequence }
+    const next = this.current.apply(full, fileNames.manifest(this.manifestNumber))
+    if (this.manifestSize > MANIFEST_ROLL_BYTES) {
+      this.install(next)
+      this.writeNewManifest()
+      return
+    }
+    const rec = encodeRecord(encodeVersionEdit(full), this.manifestNumber)
+    try {
+      writeSync(this.manifestFd, rec)
+      await fdatasyncAsync(this.manifestFd)
+    } catch (e) {
+      throw ioError(e, `cannot append to ${fileNames.manifest(this.manifestNumber)}`)
+    }
+    this.manifestSize += rec.length
+    this.install(next)
+  }
+
+  /**
+   * Table GC: deletes table files no live version lists, WALs older than the
+   * log number, old manifests and leftovers. `keepWals` are WALs in use.
+   */
+  collectGarbage(keepWals: ReadonlySet<number>): { deleted: string[] } {
+    const liveTables = new Set<number>(this.pendingOutputs)
+    for (const v of this.live) for (const n of v.fileNumbers()) liveTables.add(n)
+    for (const [n, t] of this.tables) {
+      if (!liveTables.has(n)) {
+        t.close()
+        this.tables.delete(n)
+      }
+    }
+    const deleted: string[] = []
+    for (const name of readdirSync(this.dir)) {
+      const p = parseFileName(name)
+      let remove = false
+      if (p === undefined) remove = name === fileNames.currentTmp
+      else if (p.kind === 'table') remove = !liveTables.has(p.number)
+      else if (p.kind === 'wal') remove = p.number < this.logNumber && !keepWals.has(p.number)
+      else if (p.kind === 'manifest') remove = p.number !== this.manifestNumber
+      if (!remove) continue
+      try {
+        unlinkSync(join(this.dir, name))
+        deleted.push(name)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, `cannot delete ${name}`)
+      }
+    }
+    return { deleted }
+  }
+
+  /** Number of files in live versions other than the current one (pinned by readers). */
+  pinnedOnlyFiles(): number {
+    const cur = new Set(this.current.fileNumbers())
+    const pinned = new Set<number>()
+    for (const v of this.live) for (const n of v.fileNumbers()) if (!cur.has(n)) pinned.add(n)
+    return pinned.size
+  }
+
+  close(): void {
+    for (const t of this.tables.values()) t.close()
+    this.tables.clear()
+    if (this.manifestFd >= 0) closeSync(this.manifestFd)
+    this.manifestFd = -1
+  }
+
+  syncDir(): void {
+    syncDir(this.dir)
+  }
+}
