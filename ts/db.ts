@@ -73,14 +73,13 @@ function toKey(x: unknown): Uint8Array {
 export class Snapshot {
   private released = false
   /** @internal */
-  constructor(readonly sequence: number, /** @internal */ readonly state: ReadState, private readonly onRelease: (s: Snapshot) => void) {}
+  constructor(readonly sequence: number, /** @internal */ readonly state: ReadState, private readonly onRelease: (s: Snapshot, versionFreed: boolean) => void) {}
 
   /** Lets the database reclaim what this snapshot kept alive. Safe to call twice. */
   release(): void {
     if (this.released) return
     this.released = true
-    this.state.unpin()
-    this.onRelease(this)
+    this.onRelease(this, this.state.unpin())
   }
 
   get isReleased(): boolean {
@@ -255,7 +254,7 @@ export class DB extends EventEmitter {
   private refreshState(): void {
     const old = this.state
     this.state = this.buildState()
-    old.unpin()
+    if (old.unpin()) this.collectGarbage()
   }
 
   private checkOpen(): void {
@@ -586,7 +585,10 @@ export class DB extends EventEmitter {
   /** A consistent view for later reads; release it when done. */
   snapshot(): Snapshot {
     this.checkOpen()
-    const s = new Snapshot(this.lastSeq, this.state.pin(), x => this.snapshots.delete(x))
+    const s = new Snapshot(this.lastSeq, this.state.pin(), (x, freed) => {
+      this.snapshots.delete(x)
+      if (freed && !this.closed) this.collectGarbage()
+    })
     this.snapshots.add(s)
     return s
   }
@@ -609,7 +611,10 @@ export class DB extends EventEmitter {
     const limit = options.limit ?? -1
     if (typeof limit !== 'number' || Number.isNaN(limit)) throw invalidArgument('limit must be a number')
     state.pin()
-    const it = new DBIterator(state.view.cursor(co), state, limit === Infinity ? -1 : limit, x => this.iterators.delete(x))
+    const it = new DBIterator(state.view.cursor(co), state, limit === Infinity ? -1 : limit, (x, freed) => {
+      this.iterators.delete(x)
+      if (freed && !this.closed) this.collectGarbage()
+    })
     this.iterators.add(it)
     return it
   }

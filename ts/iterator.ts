@@ -45,7 +45,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     private readonly cursor: CoreCursor,
     private readonly state: ReadState,
     limit: number,
-    private readonly onClose: (it: DBIterator) => void,
+    private readonly onClose: (it: DBIterator, versionFreed: boolean) => void,
   ) {
     this.remaining = limit < 0 ? Infinity : limit
   }
@@ -121,8 +121,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     this.closed = true
     this.keys = []
     this.values = []
-    this.state.unpin()
-    this.onClose(this)
+    this.onClose(this, this.state.unpin())
   }
 
   async return(): Promise<IteratorResult<[Buffer, Buffer]>> {

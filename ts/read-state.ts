@@ -28,9 +28,10 @@ export class ReadState {
     return this
   }
 
-  /** Drops one reference; at zero the version's tables may be collected. */
-  unpin(): void {
-    if (this.refs <= 0) return
-    if (--this.refs === 0) this.versions.unref(this.version)
+  /** Drops one reference; true when that released a version nobody uses any more (GC may now free files). */
+  unpin(): boolean {
+    if (this.refs <= 0) return false
+    if (--this.refs === 0) return this.versions.unref(this.version)
+    return false
   }
 }

@@ -66,8 +66,13 @@ export class VersionSet {
     this.live.add(v)
   }
 
-  unref(v: Version): void {
-    if (--v.refs === 0) this.live.delete(v)
+  /** Drops a reference; true when the version is no longer used by anyone. */
+  unref(v: Version): boolean {
+    if (--v.refs === 0) {
+      this.live.delete(v)
+      return true
+    }
+    return false
   }
 
   /** True when a database exists in the directory (CURRENT is present). */

@@ -2,8 +2,9 @@
 //!
 //! It does the work on bytes (`docs/FORMAT.md` is the contract): primitive
 //! coding, checksums, internal keys, write groups, the log framing shared by
-//! WAL and MANIFEST, bloom filters, blocks, tables, version edits, the memtable
-//! and merge iteration. Deciding *what* to do and *when* (write queue,
+//! WAL and MANIFEST, bloom filters, blocks, tables, version edits, the memtable,
+//! merge iteration, the block cache, read views with chunked cursors, and
+//! the flush and compaction jobs. Deciding *what* to do and *when* (write queue,
 //! manifest, compaction picking, file deletion) belongs to the TypeScript side.
 //!
 //! Every decoder treats its input as untrusted and returns
@@ -12,17 +13,22 @@
 pub mod batch;
 pub mod block;
 pub mod bloom;
+pub mod cache;
 pub mod checksum;
 pub mod coding;
 pub mod current;
 pub mod error;
 pub mod iter;
+pub mod jobs;
 pub mod key;
 pub mod log;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
 pub mod table;
+#[cfg(test)]
+mod testutil;
+pub mod view;
 pub mod wal;
 
 pub use error::{Error, Result};

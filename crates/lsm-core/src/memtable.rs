@@ -64,9 +64,15 @@ impl MemTable {
 
     /// Decodes a write group (§2.2) and inserts all its entries. Groups must
     /// arrive in sequence order; a group that does not start after the last
-    /// applied sequence is refused (it would be a replay or a bug).
+    /// applied sequence is refused (it would be a replay or a bug). The bytes
+    /// come from the caller, not from disk, so a malformed group is
+    /// `InvalidArgument` (WAL replay decodes groups itself and reports
+    /// corruption with the file name).
     pub fn apply(&self, group: &[u8]) -> Result<u64> {
-        let group = decode_write_group(group)?;
+        let group = decode_write_group(group).map_err(|e| match e {
+            Error::Corruption { msg, .. } => Error::invalid(format!("malformed write group: {msg}")),
+            other => other,
+        })?;
         self.apply_group(&group)
     }
 
@@ -281,7 +287,7 @@ mod tests {
             m.apply(&group(5, &[("b", Some("1"))])),
             Err(Error::InvalidArgument(_))
         ));
-        assert!(m.apply(&[1, 2, 3]).unwrap_err().is_corruption());
+        assert!(matches!(m.apply(&[1, 2, 3]), Err(Error::InvalidArgument(_))));
         assert_eq!(m.len(), 1);
     }
 

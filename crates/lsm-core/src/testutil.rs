@@ -1,7 +1,7 @@
 //! Helpers shared by unit tests: a temporary directory removed on drop, and
 //! a small deterministic random generator (no dev-dependency needed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A fresh directory under the system temp dir, deleted with its contents on drop.
@@ -15,10 +15,6 @@ impl TempDir {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
     }
 
     pub fn join(&self, name: &str) -> PathBuf {

@@ -2,19 +2,27 @@
 //! error mapping only; every byte of engine logic lives in `lsm-core`, where
 //! it is tested without Node.
 //!
+//! Boundary rules (docs/GUIDE): one crossing per write group
+//! (`NativeMemtable.apply`), per point read (`get` on a memtable, table or
+//! read view), per iterator chunk (`NativeCursor.nextChunk`); flush and
+//! compaction run on their own thread and settle a promise.
+//!
 //! Errors: a core error becomes a JS `Error` whose message starts with the core
-//! code (`INVALID_ARGUMENT: …`, `CORRUPTION: …`, `IO_ERROR: …`), which the
-//! TypeScript side maps to its own error codes. Every export is compiled with
-//! `catch_unwind`, so a Rust panic surfaces as a JS exception instead of
+//! code (`INVALID_ARGUMENT: …`, `CORRUPTION: <file>: …`, `IO_ERROR: …`), which
+//! the TypeScript side maps to its own error codes. Every export is compiled
+//! with `catch_unwind`, so a Rust panic surfaces as a JS exception instead of
 //! aborting the Node process.
+
+mod convert;
+mod jobs;
+mod memtable;
+mod table;
+mod view;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-/// Converts a core error into a JS exception with the code-prefixed message.
-fn to_js(e: lsm_core::Error) -> napi::Error {
-    napi::Error::from_reason(e.to_string())
-}
+use convert::{to_js, whole};
 
 /// Version of the Rust core (the `lsm-core` crate).
 #[napi(catch_unwind)]
@@ -25,10 +33,10 @@ pub fn core_version() -> String {
 /// CRC-32C of `data`. With `init`, continues a previous result:
 /// `crc32c(b, crc32c(a)) === crc32c(a ‖ b)`.
 #[napi(catch_unwind, js_name = "crc32c")]
-pub fn crc32c(data: Buffer, init: Option<u32>) -> u32 {
+pub fn crc32c(data: &[u8], init: Option<u32>) -> u32 {
     match init {
-        Some(crc) => lsm_core::checksum::crc32c_extend(crc, &data),
-        None => lsm_core::checksum::crc32c(&data),
+        Some(crc) => lsm_core::checksum::crc32c_extend(crc, data),
+        None => lsm_core::checksum::crc32c(data),
     }
 }
 
@@ -56,6 +64,36 @@ pub fn bloom_build(keys: Vec<Buffer>, bits_per_key: u32) -> napi::Result<Buffer>
 
 /// False only when `key` is certainly absent from the set `filter` was built from.
 #[napi(catch_unwind)]
-pub fn bloom_may_contain(filter: Buffer, key: Buffer) -> bool {
-    lsm_core::bloom::may_contain(&filter, &key)
+pub fn bloom_may_contain(filter: &[u8], key: &[u8]) -> bool {
+    lsm_core::bloom::may_contain(filter, key)
+}
+
+/// Sets the capacity in bytes of the process-wide block cache (default 8 MiB);
+/// shrinking evicts at once.
+#[napi(catch_unwind)]
+pub fn set_block_cache_capacity(bytes: f64) -> napi::Result<()> {
+    let bytes = usize::try_from(whole(bytes, "capacity")?).unwrap_or(usize::MAX);
+    lsm_core::cache::global_block_cache().set_capacity(bytes);
+    Ok(())
+}
+
+/// Capacity, usage and hit/miss counts of the process-wide block cache.
+#[napi(object)]
+pub struct JsBlockCacheStats {
+    pub capacity: f64,
+    pub usage: f64,
+    pub hits: f64,
+    pub misses: f64,
+}
+
+#[napi(catch_unwind)]
+pub fn block_cache_stats() -> JsBlockCacheStats {
+    let c = lsm_core::cache::global_block_cache();
+    let (hits, misses) = c.stats();
+    JsBlockCacheStats {
+        capacity: c.capacity() as f64,
+        usage: c.usage() as f64,
+        hits: hits as f64,
+        misses: misses as f64,
+    }
 }

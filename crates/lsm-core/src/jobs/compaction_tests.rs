@@ -87,7 +87,8 @@ fn outputs_match_the_model_and_readers_see_no_difference() {
     for seed in 1..=60u64 {
         let mut rng = Rng::new(seed);
         let dir = TempDir::new("compact");
-        let (inputs, last_seq) = random_inputs(&mut rng, 1 + rng.below(4) as usize);
+        let n_inputs = 1 + rng.below(4) as usize;
+        let (inputs, last_seq) = random_inputs(&mut rng, n_inputs);
         let paths = write_inputs(&dir, &inputs);
         let s = rng.below(last_seq + 2);
         let drop_deletes = rng.one_in(2);

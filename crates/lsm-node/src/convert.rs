@@ -1,0 +1,139 @@
+//! Conversions between JS values and core types: numbers that carry
+//! sequence numbers and limits, table options and properties, errors.
+//!
+//! JS numbers are `f64`. Sequence numbers stay below 2^45 and sizes below
+//! 2^53, so they convert exactly; the helpers below only decide what NaN,
+//! negatives, fractions and infinities mean, mirroring what the TypeScript
+//! core's comparisons would do with them.
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use lsm_core::key::{Lookup, MAX_SEQUENCE};
+use lsm_core::table::{Properties, TableOptions};
+
+/// A core error as a JS exception whose message starts with the core's code
+/// (`CORRUPTION: …`, `INVALID_ARGUMENT: …`, `IO_ERROR: …`).
+pub fn to_js(e: lsm_core::Error) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}
+
+/// An `INVALID_ARGUMENT` exception for a bad JS argument.
+pub fn invalid(msg: impl std::fmt::Display) -> napi::Error {
+    napi::Error::from_reason(format!("INVALID_ARGUMENT: {msg}"))
+}
+
+/// A panic payload as an exception: a Rust bug must surface as a JS error,
+/// never abort Node.
+pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> napi::Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    napi::Error::from_reason(format!("IO_ERROR: internal error in the native core: {what}"))
+}
+
+/// A read snapshot: `None` when nothing can be visible (NaN or negative, as
+/// `seq <= snapshot` is then false for every entry); clamped to the largest
+/// sequence; fractions round down (`seq <= 4.5` iff `seq <= 4`).
+pub fn snapshot(s: f64) -> Option<u64> {
+    if !(s >= 0.0) {
+        None
+    } else if s >= MAX_SEQUENCE as f64 {
+        Some(MAX_SEQUENCE)
+    } else {
+        Some(s.floor() as u64)
+    }
+}
+
+/// A `count < limit` bound for integer counts: `count < x` iff
+/// `count < ceil(x)`; NaN and non-positive allow nothing; +∞ allows all.
+pub fn limit(x: f64) -> usize {
+    if !(x > 0.0) {
+        0
+    } else if x >= usize::MAX as f64 {
+        usize::MAX
+    } else {
+        x.ceil() as usize
+    }
+}
+
+/// A non-negative integer argument (a size, a count).
+pub fn whole(x: f64, what: &str) -> napi::Result<u64> {
+    if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_991.0 {
+        Ok(x as u64)
+    } else {
+        Err(invalid(format!("{what} must be a non-negative integer, got {x}")))
+    }
+}
+
+/// Options for writing a table (see `TableOptions` in ts/core/core.ts).
+#[napi(object)]
+pub struct JsTableOptions {
+    pub block_size: Option<f64>,
+    pub restart_interval: Option<f64>,
+    pub bits_per_key: Option<f64>,
+}
+
+/// Fills in defaults and checks ranges.
+pub fn table_options(o: Option<JsTableOptions>) -> napi::Result<TableOptions> {
+    let mut t = TableOptions::default();
+    if let Some(o) = o {
+        if let Some(v) = o.block_size {
+            t.block_size = whole(v, "blockSize")? as usize;
+        }
+        if let Some(v) = o.restart_interval {
+            t.restart_interval = whole(v, "restartInterval")? as usize;
+        }
+        if let Some(v) = o.bits_per_key {
+            t.bits_per_key = u32::try_from(whole(v, "bitsPerKey")?).unwrap_or(u32::MAX);
+        }
+    }
+    t.validate().map_err(to_js)?;
+    Ok(t)
+}
+
+/// Table properties as JS sees them (`TableProperties` in ts/core/ts/sst.ts).
+#[napi(object)]
+pub struct JsProperties {
+    pub entry_count: f64,
+    pub deletion_count: f64,
+    pub data_block_count: f64,
+    pub raw_key_bytes: f64,
+    pub raw_value_bytes: f64,
+    pub data_bytes: f64,
+    pub min_seq: f64,
+    pub max_seq: f64,
+    pub smallest: Buffer,
+    pub largest: Buffer,
+}
+
+pub fn properties(p: &Properties) -> JsProperties {
+    JsProperties {
+        entry_count: p.entry_count as f64,
+        deletion_count: p.deletion_count as f64,
+        data_block_count: p.data_block_count as f64,
+        raw_key_bytes: p.raw_key_bytes as f64,
+        raw_value_bytes: p.raw_value_bytes as f64,
+        data_bytes: p.data_bytes as f64,
+        min_seq: p.min_seq as f64,
+        max_seq: p.max_seq as f64,
+        smallest: p.smallest.clone().into(),
+        largest: p.largest.clone().into(),
+    }
+}
+
+/// A point-read answer packed into one buffer, so a read returns one JS
+/// value: `fixed64(seq × 256 + kind) ‖ value` (the value is empty for a
+/// DELETE). `None` (JS `null`) when no visible version exists.
+pub fn packed_lookup(found: Option<Lookup>) -> Option<Buffer> {
+    let (seq, kind, value) = match found? {
+        Lookup::Put { seq, value } => (seq, 1u64, value),
+        Lookup::Delete { seq } => (seq, 0, Vec::new()),
+    };
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&((seq << 8) | kind).to_le_bytes());
+    out.extend_from_slice(&value);
+    Some(out.into())
+}

@@ -1,0 +1,140 @@
+//! Flush and compaction, run on a Rust thread of their own and reported back
+//! through a promise.
+//!
+//! Why a dedicated thread rather than the libuv pool: the pool has 4 threads
+//! shared with every `fs` call of the process, and a compaction can run for
+//! seconds; occupying a pool thread that long would stall unrelated file I/O.
+//! A thread per job is cheap next to the job (one flush or compaction at a
+//! time in practice). The JS thread only converts arguments and, at the end,
+//! results.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Object, ToNapiValue};
+use napi::{Env, JsDeferred};
+use napi_derive::napi;
+
+use lsm_core::jobs::{flush_memtable, run_compaction, CompactionJob, WrittenTable};
+
+use crate::convert::{invalid, panic_error, properties, table_options, to_js, whole, JsProperties, JsTableOptions};
+use crate::memtable::NativeMemtable;
+
+/// What writing a table produced (`WrittenTable` of ts/core/core.ts).
+#[napi(object)]
+pub struct JsWrittenTable {
+    pub file_size: f64,
+    pub properties: JsProperties,
+}
+
+/// One table a compaction wrote (`CompactionOutput` of ts/core/core.ts).
+#[napi(object)]
+pub struct JsCompactionOutput {
+    pub path: String,
+    pub file_size: f64,
+    pub properties: JsProperties,
+}
+
+/// `CompactionJob` of ts/core/core.ts.
+#[napi(object)]
+pub struct JsCompactionJob {
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub smallest_snapshot: f64,
+    pub drop_deletes: bool,
+    pub target_file_size: f64,
+    pub table_options: Option<JsTableOptions>,
+}
+
+fn written(w: WrittenTable) -> JsWrittenTable {
+    JsWrittenTable {
+        file_size: w.file_size as f64,
+        properties: properties(&w.properties),
+    }
+}
+
+/// Runs `work` on a new thread and settles the returned promise with
+/// `convert(result)` on the JS thread. A panic in `work` rejects the promise.
+fn spawn_job<'env, T, D>(
+    env: &'env Env,
+    name: &str,
+    work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
+    convert: fn(T) -> D,
+) -> napi::Result<Object<'env>>
+where
+    T: Send + 'static,
+    D: ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred()?;
+    // Kept reachable from here so that, if the thread cannot start, the
+    // promise is still rejected instead of left pending forever.
+    let slot: Arc<Mutex<Option<JsDeferred<D, _>>>> = Arc::new(Mutex::new(Some(deferred)));
+    let theirs = Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(work));
+            let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) else {
+                return;
+            };
+            match outcome {
+                Ok(Ok(value)) => deferred.resolve(move |_env| Ok(convert(value))),
+                Ok(Err(e)) => deferred.reject(to_js(e)),
+                Err(payload) => deferred.reject(panic_error(payload)),
+            }
+        });
+    if let Err(e) = spawned {
+        if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
+            deferred.reject(napi::Error::from_reason(format!("IO_ERROR: cannot start a thread: {e}")));
+        }
+    }
+    Ok(promise)
+}
+
+/// Writes every entry of `memtable` to a new table at `path`, fsynced before
+/// the promise resolves.
+#[napi(catch_unwind, ts_return_type = "Promise<JsWrittenTable>")]
+pub fn flush<'env>(
+    env: &'env Env,
+    memtable: &NativeMemtable,
+    path: String,
+    options: Option<JsTableOptions>,
+) -> napi::Result<Object<'env>> {
+    let opts = table_options(options)?;
+    let mem = Arc::clone(&memtable.inner);
+    spawn_job(env, "lsm-flush", move || flush_memtable(&mem, Path::new(&path), opts), written)
+}
+
+/// Merges the input tables into new tables (drop rules on `CompactionJob`).
+#[napi(catch_unwind, ts_return_type = "Promise<Array<JsCompactionOutput>>")]
+pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Object<'env>> {
+    if !(job.smallest_snapshot >= 0.0) {
+        return Err(invalid(format!("smallestSnapshot {} must be ≥ 0", job.smallest_snapshot)));
+    }
+    let target = if job.target_file_size.is_nan() {
+        u64::MAX // `size >= NaN` never holds: never cut
+    } else if job.target_file_size <= 0.0 {
+        0
+    } else {
+        // `size >= t` iff `size >= ceil(t)` for whole sizes.
+        whole(job.target_file_size.ceil().min(9_007_199_254_740_991.0), "targetFileSize")?
+    };
+    let core_job = CompactionJob {
+        inputs: job.inputs.into_iter().map(PathBuf::from).collect(),
+        outputs: job.outputs.into_iter().map(PathBuf::from).collect(),
+        smallest_snapshot: job.smallest_snapshot.min(u64::MAX as f64).floor() as u64,
+        drop_deletes: job.drop_deletes,
+        target_file_size: target,
+        table_options: table_options(job.table_options)?,
+    };
+    spawn_job(env, "lsm-compaction", move || run_compaction(&core_job), |outs| {
+        outs.into_iter()
+            .map(|o| JsCompactionOutput {
+                path: o.path.to_string_lossy().into_owned(),
+                file_size: o.table.file_size as f64,
+                properties: properties(&o.table.properties),
+            })
+            .collect::<Vec<_>>()
+    })
+}

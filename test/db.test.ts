@@ -1,0 +1,132 @@
+import test from 'ava'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DB } from '../ts/db.js'
+import { LsmError } from '../ts/errors.js'
+import { engines, tempDir } from './helpers/engines.js'
+
+const s = (b: Buffer | undefined) => b?.toString()
+
+for (const engine of engines()) {
+  test(`[${engine}] put, get, del, batch, has, getMany`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    t.is(db.engine, engine)
+    await db.put('a', '1')
+    await db.put(Buffer.from('b'), new Uint8Array([50]))
+    t.is(s(await db.get('a')), '1')
+    t.is(s(await db.get('b')), '2')
+    t.is(await db.get('zz'), undefined)
+    await db.del('a')
+    t.is(await db.get('a'), undefined)
+    await db.batch([{ type: 'put', key: 'c', value: '3' }, { type: 'del', key: 'b' }, { type: 'put', key: 'd', value: '' }])
+    t.deepEqual((await db.getMany(['a', 'b', 'c', 'd'])).map(s), [undefined, undefined, '3', ''])
+    t.true(await db.has('d'))
+    t.false(await db.has('b'))
+    await db.close()
+  })
+
+  test(`[${engine}] iterator ranges, reverse, limit, seek`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    await db.batch('abcdefgh'.split('').map(k => ({ type: 'put' as const, key: k, value: k.toUpperCase() })))
+    const keys = async (o: Parameters<DB['iterator']>[0]) => {
+      const out: string[] = []
+      for await (const [k] of db.iterator(o)) out.push(k.toString())
+      return out.join('')
+    }
+    t.is(await keys({}), 'abcdefgh')
+    t.is(await keys({ gt: 'b', lte: 'e' }), 'cde')
+    t.is(await keys({ gte: 'b', lt: 'e', reverse: true }), 'dcb')
+    t.is(await keys({ limit: 3, reverse: true }), 'hgf')
+    t.is(await keys({ gt: 'h' }), '')
+    const it = db.iterator({ gte: 'b' })
+    it.seek(Buffer.from('f'))
+    t.is(s((await it.next()).value?.[0]), 'f')
+    it.seek(Buffer.from('a'))
+    t.is(s((await it.next()).value?.[0]), 'b', 'seek stays within the range')
+    it.close()
+    await db.close()
+  })
+
+  test(`[${engine}] snapshots see the state of their moment`, async t => {
+    const db = await DB.open(tempDir(t), { engine, memtableSize: 4096 })
+    await db.put('k', 'old')
+    const snap = db.snapshot()
+    await db.put('k', 'new')
+    await db.del('gone')
+    for (let i = 0; i < 500; i++) await db.put(`fill${i}`, 'x'.repeat(50)) // forces flushes
+    await db.compactRange()
+    t.is(s(await db.get('k', { snapshot: snap })), 'old')
+    t.is(s(await db.get('k')), 'new')
+    let n = 0
+    for await (const _ of db.iterator({ snapshot: snap })) n++
+    t.is(n, 1)
+    snap.release()
+    t.throws(() => db.getSync('k', { snapshot: snap }), { instanceOf: LsmError })
+    await db.close()
+  })
+
+  test(`[${engine}] data survives close and reopen, through flushes and compactions`, async t => {
+    const dir = tempDir(t)
+    let db = await DB.open(dir, { engine, memtableSize: 8 * 1024 })
+    for (let i = 0; i < 3000; i++) await db.put(`key${i % 1000}`, `v${i}`)
+    await db.close()
+    db = await DB.open(dir, { engine, memtableSize: 8 * 1024 })
+    for (let i = 0; i < 1000; i++) t.is(s(await db.get(`key${i}`)), `v${2000 + i}`)
+    const st = db.stats()
+    t.true(st.levels.some(l => l.files > 0))
+    await db.close()
+  })
+
+  test(`[${engine}] errors: CLOSED, LOCKED, INVALID_ARGUMENT, NOT_FOUND`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await t.throwsAsync(DB.open(dir, { engine }), { instanceOf: LsmError, code: 'LOCKED' })
+    await t.throwsAsync(db.put(undefined as never, 'x'), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(db.put('k', null as never), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(db.put(Buffer.alloc(70000), 'x'), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(db.batch([{ type: 'nope' } as never]), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(DB.open(dir, { engine, memtableSize: -1 }), { code: 'INVALID_ARGUMENT' })
+    await db.close()
+    await db.close() // twice is fine
+    await t.throwsAsync(db.put('a', 'b'), { instanceOf: LsmError, code: 'CLOSED' })
+    await t.throwsAsync(db.get('a'), { code: 'CLOSED' })
+    t.throws(() => db.iterator(), { code: 'CLOSED' })
+    await t.throwsAsync(DB.open(join(dir, 'missing'), { engine, createIfMissing: false }), { code: 'NOT_FOUND' })
+    await t.throwsAsync(DB.open(dir, { engine, errorIfExists: true }), { code: 'INVALID_ARGUMENT' })
+    const file = join(dir, 'afile')
+    writeFileSync(file, 'x')
+    await t.throwsAsync(DB.open(file, { engine }), { instanceOf: LsmError })
+  })
+
+  test(`[${engine}] a stale LOCK of a dead process is taken over`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await db.put('a', '1')
+    await db.close()
+    writeFileSync(join(dir, 'LOCK'), '999999999\n')
+    const db2 = await DB.open(dir, { engine })
+    t.is(s(await db2.get('a')), '1')
+    await db2.close()
+    t.false(existsSync(join(dir, 'LOCK')))
+  })
+
+  test(`[${engine}] close waits for queued writes`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    const writes = Array.from({ length: 200 }, (_, i) => db.put(`k${i}`, `v${i}`))
+    await db.close()
+    await Promise.all(writes)
+    const db2 = await DB.open(dir, { engine })
+    t.is(s(await db2.get('k199')), 'v199')
+    await db2.close()
+  })
+
+  test(`[${engine}] group commit: concurrent sync writers share fsyncs`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    await Promise.all(Array.from({ length: 256 }, (_, i) => db.put(`k${i}`, 'v', { sync: true })))
+    const st = db.stats()
+    t.is(st.writes, 256)
+    t.true(st.walSyncs < 256 / 4, `${st.walSyncs} fsyncs for 256 sync writes`)
+    await db.close()
+  })
+}
