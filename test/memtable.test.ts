@@ -219,7 +219,7 @@ test('property: get, scans, seeks and random walks agree with a sorted-array mod
     fc.array(fc.record({ idx: fc.nat(), tweak: fc.boolean(), snap: seqArb, forPrev: fc.boolean(), steps: fc.array(fc.boolean(), { maxLength: 6 }) }), { maxLength: 12 }),
     fc.integer(),
     fc.boolean(),
-    (versions, gets, randomSeeks, probes, seed, viaGroups) => {
+    (versions, randomGets, randomSeeks, probes, seed, viaGroups) => {
       const m = new Memtable(seed)
       if (viaGroups) for (const v of versions) m.apply(encodeWriteGroup(v.seq || 1, [v]))
       else for (const v of versions) m.add(v.seq, v.kind, v.key, v.value)
@@ -230,14 +230,17 @@ test('property: get, scans, seeks and random walks agree with a sorted-array mod
       const model = [...dedup.values()]
       const { ikeys, rows } = sortedModel(model)
       assert.equal(m.entryCount, rows.length)
-      const seeks = [...randomSeeks]
+      // Copies: generated values must not be mutated (fast-check reuses them while shrinking).
+      const gets: { key: Uint8Array; snap: number }[] = [...randomGets]
+      const seeks: { target: { key: Uint8Array; seq: number; kind: Kind }; forPrev: boolean; steps: boolean[] }[] = [...randomSeeks]
       for (const p of probes) {
         if (model.length === 0) break
         const v = model[p.idx % model.length]!
         const key = v.key.slice()
-        if (p.tweak && key.length > 0) key[key.length - 1] ^= 1
+        if (p.tweak && key.length > 0) key[key.length - 1]! ^= 1
         gets.push({ key, snap: p.snap })
-        seeks.push({ target: p.tweak ? { key, seq: p.snap, kind: Kind.Put } : v, forPrev: p.forPrev, steps: p.steps })
+        const target = p.tweak ? { key, seq: p.snap, kind: Kind.Put as Kind } : { key: v.key, seq: v.seq, kind: v.kind }
+        seeks.push({ target, forPrev: p.forPrev, steps: p.steps })
       }
       for (const g of gets) {
         const want = modelGet(model, g.key, g.snap)

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
-import type { Core, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
+import type { Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
@@ -101,6 +101,7 @@ export class DB extends EventEmitter {
   private readonly opts: ResolvedOptions
   private readonly core: Core
   private readonly versions: VersionSet
+  private readonly caches: CoreCaches
   private readonly lock: DirLock
   private readonly queue: WriteQueue
   private readonly tableOptions: TableOptions
@@ -129,7 +130,8 @@ export class DB extends EventEmitter {
     this.core = core
     this.engine = core.name
     this.lock = lock
-    this.versions = new VersionSet(location, core)
+    this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles })
+    this.versions = new VersionSet(location, core, this.caches)
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey }
     this.queue = new WriteQueue(subs => this.commitGroup(subs), opts.maxGroupBytes, opts.groupCommitDelay)
   }
@@ -642,6 +644,7 @@ export class DB extends EventEmitter {
       engine: this.engine,
       levels: v.levels.map((l, i) => ({ level: i, files: l.length, bytes: v.levelBytes(i) })),
       memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount },
+      blockCacheBytes: this.caches.blockCacheUsage,
       immutableMemtables: this.imms.length,
       lastSequence: this.lastSeq,
       snapshots: this.snapshots.size,

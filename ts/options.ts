@@ -38,6 +38,10 @@ export interface OpenOptions {
   maxGroupBytes?: number
   /** Milliseconds the write leader waits for more writers before a group (default 0: no wait). */
   groupCommitDelay?: number
+  /** Bytes of data blocks cached in memory (default 8 MiB). */
+  blockCacheSize?: number
+  /** Table files kept open at once (default 1000); index and filter of live tables stay in memory regardless. */
+  maxOpenFiles?: number
 }
 
 /** Options with every default filled in. */
@@ -59,6 +63,8 @@ export const DEFAULTS: ResolvedOptions = {
   bitsPerKey: 10,
   maxGroupBytes: 4 * 1024 * 1024,
   groupCommitDelay: 0,
+  blockCacheSize: 8 * 1024 * 1024,
+  maxOpenFiles: 1000,
 }
 
 function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -93,5 +99,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   int('bitsPerKey', r.bitsPerKey, 0, 64)
   int('maxGroupBytes', r.maxGroupBytes, 1024)
   int('groupCommitDelay', r.groupCommitDelay, 0, 1000)
+  int('blockCacheSize', r.blockCacheSize, 0)
+  int('maxOpenFiles', r.maxOpenFiles, 10, 1_000_000)
   return r
 }

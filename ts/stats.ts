@@ -15,6 +15,8 @@ export interface Stats {
   engine: 'native' | 'ts'
   levels: LevelStats[]
   memtable: { bytes: number; entries: number }
+  /** Bytes held by the block cache. */
+  blockCacheBytes: number
   immutableMemtables: number
   lastSequence: number
   snapshots: number
@@ -41,7 +43,7 @@ export interface Stats {
   backgroundError?: string | undefined
 }
 
-type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'backgroundError'>
+type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'blockCacheBytes' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'backgroundError'>
 
 /** Mutable counters owned by one DB. */
 export class DBStats {

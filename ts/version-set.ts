@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { corruption, LsmError } from './errors.js'
 import { ioError, setCurrent, syncDir } from './env.js'
-import type { Core, CoreTable } from './core/core.js'
+import type { Core, CoreCaches, CoreTable } from './core/core.js'
 import { DecodeError } from './core/ts/coding.js'
 import { encodeLogFileHeader, encodeRecord, MANIFEST_MAGIC, readLog } from './core/ts/log-format.js'
 import { decodeCurrent, decodeVersionEdit, encodeVersionEdit, fileNames, parseFileName, type VersionEdit } from './core/ts/version-edit.js'
@@ -40,7 +40,7 @@ export class VersionSet {
   private manifestNumber = 0
   private manifestSize = 0
 
-  constructor(readonly dir: string, readonly core: Core) {}
+  constructor(readonly dir: string, readonly core: Core, private readonly caches?: CoreCaches) {}
 
   newFileNumber(): number {
     return this.nextFileNumber++
@@ -50,7 +50,7 @@ export class VersionSet {
   table(fileNumber: number): CoreTable {
     let t = this.tables.get(fileNumber)
     if (t === undefined) {
-      t = this.core.openTable(join(this.dir, fileNames.table(fileNumber)))
+      t = this.core.openTable(join(this.dir, fileNames.table(fileNumber)), this.caches)
       this.tables.set(fileNumber, t)
     }
     return t

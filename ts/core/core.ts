@@ -130,6 +130,20 @@ export interface CoreReadView {
   cursor(options: CursorOptions): CoreCursor
 }
 
+/** Sizes of the caches one database's tables share. */
+export interface CacheOptions {
+  /** Bytes of data blocks kept in memory (the block cache). */
+  blockCacheBytes: number
+  /** Table files kept open at once; others are reopened on demand. */
+  maxOpenFiles: number
+}
+
+/** Opaque caches made by {@link Core.newCaches}, passed to {@link Core.openTable}. */
+export interface CoreCaches {
+  /** Bytes currently held by the block cache. */
+  readonly blockCacheUsage: number
+}
+
 /** The byte work of the engine, one implementation per engine. */
 export interface Core {
   readonly name: EngineName
@@ -139,8 +153,14 @@ export interface Core {
   buildBloom(keys: Uint8Array[], bitsPerKey: number): Uint8Array
   bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
   newMemtable(): CoreMemtable
-  /** Opens a table file; a damaged one throws LsmError CORRUPTION naming it. */
-  openTable(path: string): CoreTable
+  /** Caches for the tables of one database. */
+  newCaches(options: CacheOptions): CoreCaches
+  /**
+   * Opens a table file; a damaged one throws LsmError CORRUPTION naming it.
+   * With `caches`, data blocks go through its block cache and the file
+   * descriptor through its bounded pool.
+   */
+  openTable(path: string, caches?: CoreCaches): CoreTable
   /**
    * Flush: writes every entry of `memtable` (which no longer changes) to a new
    * table file at `path`, fsynced before the promise resolves. Runs off the JS

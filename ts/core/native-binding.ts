@@ -14,6 +14,83 @@ export interface NativeBinding {
   maskCrc(crc: number): number
   bloomBuild(keys: Uint8Array[], bitsPerKey: number): Buffer
   bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
+  // --- The native Core (wrapped by ts/core/native-core.ts). Point reads return
+  // `fixed64(seq × 256 + kind) ‖ value` or null; chunks are packed (see NativeCursorHandle).
+  NativeMemtable: new () => NativeMemtableHandle
+  NativeTable: { open(path: string): NativeTableHandle }
+  NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
+  /** Runs on a Rust thread; resolves once the table is fsynced. */
+  flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions): Promise<NativeWrittenTable>
+  /** Runs on a Rust thread; resolves once every output is fsynced. */
+  compact(job: NativeCompactionJob): Promise<(NativeWrittenTable & { path: string })[]>
+  /** Capacity in bytes of the process-wide block cache (default 8 MiB). */
+  setBlockCacheCapacity(bytes: number): void
+  blockCacheStats(): { capacity: number; usage: number; hits: number; misses: number }
+}
+
+export interface NativeMemtableHandle {
+  apply(group: Uint8Array): void
+  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  readonly approximateSize: number
+  readonly entryCount: number
+}
+
+export interface NativeTableHandle {
+  readonly fileSize: number
+  properties(): NativeProperties
+  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  close(): void
+}
+
+export interface NativeReadViewHandle {
+  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  cursor(options: {
+    snapshotSeq: number
+    lower?: Uint8Array
+    lowerExclusive?: boolean
+    upper?: Uint8Array
+    upperInclusive?: boolean
+    reverse?: boolean
+  }): NativeCursorHandle
+}
+
+export interface NativeCursorHandle {
+  seek(userKey: Uint8Array): void
+  /** `count u32 ‖ done u32 ‖ (klen u32 ‖ vlen u32 ‖ key ‖ value)*`, little-endian. */
+  nextChunk(maxEntries: number, maxBytes?: number): Buffer
+}
+
+export interface NativeTableOptions {
+  blockSize?: number
+  restartInterval?: number
+  bitsPerKey?: number
+}
+
+export interface NativeProperties {
+  entryCount: number
+  deletionCount: number
+  dataBlockCount: number
+  rawKeyBytes: number
+  rawValueBytes: number
+  dataBytes: number
+  minSeq: number
+  maxSeq: number
+  smallest: Buffer
+  largest: Buffer
+}
+
+export interface NativeWrittenTable {
+  fileSize: number
+  properties: NativeProperties
+}
+
+export interface NativeCompactionJob {
+  inputs: string[]
+  outputs: string[]
+  smallestSnapshot: number
+  dropDeletes: boolean
+  targetFileSize: number
+  tableOptions?: NativeTableOptions
 }
 
 const require = createRequire(import.meta.url)

@@ -3,14 +3,17 @@
  * `ts/core/ts/` behind the same batch-shaped interface as the native core.
  */
 import { LsmError } from '../errors.js'
-import type { Chunk, CompactionJob, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
+import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
 import { userKeyOf } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
-import { Table } from './ts/sst.js'
+import { PooledFileSource, Table } from './ts/sst.js'
+import type { Block } from './ts/block.js'
+import { FdPool, LruCache } from './ts/cache.js'
+import { basename } from 'node:path'
 import { runInWorker } from './ts/background.js'
 import { packEntries } from './ts/compaction.js'
 
@@ -180,6 +183,18 @@ class TsCursor implements CoreCursor {
   }
 }
 
+class TsCaches implements CoreCaches {
+  readonly blocks: LruCache<Block>
+  readonly fds: FdPool
+  constructor(o: CacheOptions) {
+    this.blocks = new LruCache<Block>(o.blockCacheBytes)
+    this.fds = new FdPool(o.maxOpenFiles)
+  }
+  get blockCacheUsage(): number {
+    return this.blocks.usedBytes
+  }
+}
+
 /** The pure-TypeScript core. */
 export const tsCore: Core = {
   name: 'ts',
@@ -187,7 +202,18 @@ export const tsCore: Core = {
   buildBloom: (keys, bitsPerKey) => buildBloom(keys, bitsPerKey),
   bloomMayContain: (filter, key) => bloomMayContain(filter, key),
   newMemtable: () => new TsMemtable(),
-  openTable: path => new TsTable(Table.openFile(path)),
+  newCaches: o => new TsCaches(o),
+  openTable(path, caches) {
+    if (caches === undefined) return new TsTable(Table.openFile(path))
+    const c = asTs(caches, TsCaches, 'caches')
+    const src = new PooledFileSource(path, c.fds)
+    try {
+      return new TsTable(Table.open(src, basename(path), c.blocks))
+    } catch (e) {
+      src.close()
+      throw e
+    }
+  },
   async flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable> {
     const packed = packEntries(asTs(memtable, TsMemtable, 'memtable').iterator())
     return runInWorker<WrittenTable>({ type: 'flush', packed, path, ...(options && { options }) }, [packed.buffer as ArrayBuffer])

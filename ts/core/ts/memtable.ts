@@ -265,7 +265,7 @@ class SkipList {
     if (n[r + F_KLEN] !== len || (n[r + F_PFX]! >>> 0) !== this.tPfx) return false
     const chunk = this.chunks[n[r + F_CHUNK]!]!
     const off = n[r + F_KOFF]!
-    for (let i = 5; i < len; i++) if (chunk[off + i] !== key[i]) return false
+    for (let i = 4; i < len; i++) if (chunk[off + i] !== key[i]) return false
     return true
   }
 }

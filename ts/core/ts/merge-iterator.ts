@@ -233,22 +233,13 @@ export class UserIterator {
 
   prev(): void {
     this.check()
-    const it = this.iter
     if (this.forward) {
-      // Back off before every entry of the shown key.
-      const k = it.key()
-      this.savedKey = k.slice(0, k.length - TRAILER_LENGTH)
-      for (;;) {
-        it.prev()
-        if (!it.valid()) {
-          this.isValid = false
-          this.savedKey = EMPTY
-          this.savedValue = EMPTY
-          return
-        }
-        if (compareUser(it.key(), this.savedKey, this.savedKey.length) < 0) break
-      }
+      // The inner iterator is on the shown entry, the newest visible version of its
+      // key. The entries just before it with the same user key are newer than the
+      // snapshot, so findPrevUserEntry passes over them: one step back suffices
+      // (LevelDB's explicit back-off loop would skip only those same entries).
       this.forward = false
+      this.iter.prev()
     }
     this.findPrevUserEntry()
   }

@@ -14,6 +14,7 @@ import { Block, BlockBuilder, type BlockIterator } from './block.js'
 import { buildBloomDistinct, bloomMayContain } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { mcrc } from './crc32c.js'
+import type { FdPool, LruCache } from './cache.js'
 import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, userKeyOf } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
@@ -199,6 +200,20 @@ export class BytesSource implements RandomAccess {
   close(): void {}
 }
 
+/** A RandomAccess that borrows a descriptor from a bounded {@link FdPool}. */
+export class PooledFileSource implements RandomAccess {
+  readonly size: number
+  constructor(readonly path: string, private readonly pool: FdPool) {
+    this.size = pool.size(path)
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.pool.read(this.path, offset, length)
+  }
+  close(): void {
+    this.pool.close(this.path)
+  }
+}
+
 /** A RandomAccess over an open file descriptor (synchronous positional reads). */
 export class FileSource implements RandomAccess {
   readonly size: number
@@ -237,9 +252,14 @@ function wrap<T>(file: string, fn: () => T): T {
   }
 }
 
+let nextTableId = 1
+
 /** An open table: footer, index, filter and properties in memory; data blocks read on demand. */
 export class Table {
   readonly name: string
+  /** Prefix of this table's keys in the block cache. */
+  private readonly cacheId = `${nextTableId++}:`
+  private blockCache: LruCache<Block> | undefined
   readonly properties: TableProperties
   readonly fileSize: number
   private readonly index: Block
@@ -263,8 +283,10 @@ export class Table {
   }
 
   /** Opens a table from a source; a malformed file throws LsmError CORRUPTION naming it. */
-  static open(source: RandomAccess, name: string): Table {
-    return wrap(name, () => new Table(source, name))
+  static open(source: RandomAccess, name: string, blockCache?: LruCache<Block>): Table {
+    const t = wrap(name, () => new Table(source, name))
+    t.blockCache = blockCache
+    return t
   }
 
   /** Opens a table file by path. */
@@ -300,7 +322,16 @@ export class Table {
   }
 
   dataBlock(indexValue: Uint8Array): Block {
-    return new Block(this.readBlock(Table.decodeHandle(indexValue)))
+    const h = Table.decodeHandle(indexValue)
+    const cache = this.blockCache
+    if (cache === undefined) return new Block(this.readBlock(h))
+    const key = this.cacheId + h.offset
+    let b = cache.get(key)
+    if (b === undefined) {
+      b = new Block(this.readBlock(h))
+      cache.set(key, b, h.size + 64)
+    }
+    return b
   }
 
   /** True unless the bloom filter proves `userKey` absent. */
@@ -331,6 +362,7 @@ export class Table {
 
   close(): void {
     this.source.close()
+    this.blockCache?.evictPrefix(this.cacheId)
   }
 
   /** @internal */

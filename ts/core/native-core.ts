@@ -1,0 +1,203 @@
+/**
+ * The native implementation of {@link Core}: thin wrappers over the Rust
+ * addon (crates/lsm-node), one N-API call per write group, point read and
+ * iterator chunk.
+ *
+ * Two encodings keep each crossing to one JS value:
+ * - a point read returns `null` or one buffer `fixed64(seq × 256 + kind) ‖ value`;
+ * - a chunk is one buffer `count u32 ‖ done u32 ‖ (klen u32 ‖ vlen u32 ‖ key ‖ value)*`.
+ * Both are split here into `Uint8Array` views of the same memory, without copying
+ * (packing a chunk measured several times faster than returning one buffer per key
+ * and value).
+ *
+ * Errors arrive as messages prefixed with the core's code (`CORRUPTION: <file>: …`,
+ * `INVALID_ARGUMENT: …`, `IO_ERROR: …`) and leave here as {@link LsmError}s.
+ */
+import { basename } from 'node:path'
+import { corruption, LsmError } from '../errors.js'
+import type {
+  Chunk, CompactionJob, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable,
+  CursorOptions, Lookup, TableOptions, WrittenTable,
+} from './core.js'
+import {
+  nativeBinding, type NativeBinding, type NativeCursorHandle, type NativeMemtableHandle,
+  type NativeProperties, type NativeReadViewHandle, type NativeTableHandle,
+} from './native-binding.js'
+import type { Kind } from './ts/internal-key.js'
+import type { TableProperties } from './ts/sst.js'
+
+const PREFIX = /^(CORRUPTION|INVALID_ARGUMENT|IO_ERROR): ([\s\S]*)$/
+
+/**
+ * Turns an error thrown by the addon into an {@link LsmError}. `files` are the
+ * base names of the tables the call could have read: a corruption message
+ * starting with one of them names that file.
+ */
+function mapError(e: unknown, files: readonly string[] = []): unknown {
+  if (e instanceof LsmError || !(e instanceof Error)) return e
+  const m = PREFIX.exec(e.message)
+  // Without a prefix the error comes from N-API argument conversion: a wrong type.
+  if (m === null) return new LsmError('INVALID_ARGUMENT', e.message, { cause: e })
+  const code = m[1] as 'CORRUPTION' | 'INVALID_ARGUMENT' | 'IO_ERROR'
+  const rest = m[2]!
+  if (code !== 'CORRUPTION') return new LsmError(code, rest, { cause: e })
+  const file = files.find(f => rest.startsWith(`${f}: `)) ?? /^([^\s:]+): /.exec(rest)?.[1]
+  return file === undefined ? new LsmError('CORRUPTION', `corruption: ${rest}`) : corruption(file, rest.slice(file.length + 2))
+}
+
+/** Calls `fn`, mapping addon errors (see {@link mapError}). */
+function call<T>(fn: () => T, files?: readonly string[]): T {
+  try {
+    return fn()
+  } catch (e) {
+    throw mapError(e, files)
+  }
+}
+
+const NOT_FOUND: Lookup = Object.freeze({ found: false })
+
+/** A `Uint8Array` view of a buffer's bytes (no copy). */
+function view(b: Buffer, start = 0, length = b.length - start): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset + start, length)
+}
+
+/** Decodes a packed point-read answer. */
+function unpackLookup(b: Buffer | null): Lookup {
+  if (b === null) return NOT_FOUND
+  const lo = b.readUInt32LE(0)
+  const hi = b.readUInt32LE(4)
+  return { found: true, kind: (lo & 0xff) as Kind, seq: hi * 0x1000000 + (lo >>> 8), value: view(b, 8) }
+}
+
+function toProperties(p: NativeProperties): TableProperties {
+  return {
+    entryCount: p.entryCount, deletionCount: p.deletionCount, dataBlockCount: p.dataBlockCount,
+    rawKeyBytes: p.rawKeyBytes, rawValueBytes: p.rawValueBytes, dataBytes: p.dataBytes,
+    minSeq: p.minSeq, maxSeq: p.maxSeq, smallest: view(p.smallest), largest: view(p.largest),
+  }
+}
+
+function asNative<T>(x: unknown, cls: abstract new (...args: never[]) => T, what: string): T {
+  if (!(x instanceof cls)) throw new LsmError('INVALID_ARGUMENT', `${what} does not belong to the native core`)
+  return x
+}
+
+class NativeMemtable implements CoreMemtable {
+  constructor(readonly handle: NativeMemtableHandle) {}
+  apply(group: Uint8Array): void {
+    call(() => this.handle.apply(group))
+  }
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    return unpackLookup(call(() => this.handle.get(userKey, snapshotSeq)))
+  }
+  get approximateSize(): number {
+    return this.handle.approximateSize
+  }
+  get entryCount(): number {
+    return this.handle.entryCount
+  }
+}
+
+class NativeTable implements CoreTable {
+  readonly fileSize: number
+  readonly properties: TableProperties
+  /** Base name, as corruption reports name it. */
+  readonly name: string
+  constructor(readonly handle: NativeTableHandle, path: string) {
+    this.name = basename(path)
+    this.fileSize = handle.fileSize
+    this.properties = toProperties(handle.properties())
+  }
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    return unpackLookup(call(() => this.handle.get(userKey, snapshotSeq), [this.name]))
+  }
+  close(): void {
+    this.handle.close()
+  }
+}
+
+class NativeCursor implements CoreCursor {
+  constructor(private readonly handle: NativeCursorHandle, private readonly files: readonly string[]) {}
+  seek(userKey: Uint8Array): void {
+    call(() => this.handle.seek(userKey))
+  }
+  nextChunk(maxEntries: number, maxBytes?: number): Chunk {
+    const b = call(() => this.handle.nextChunk(maxEntries, maxBytes), this.files)
+    const n = b.readUInt32LE(0)
+    const keys: Uint8Array[] = new Array<Uint8Array>(n)
+    const values: Uint8Array[] = new Array<Uint8Array>(n)
+    const ab = b.buffer
+    const base = b.byteOffset
+    let pos = 8
+    for (let i = 0; i < n; i++) {
+      const kl = b.readUInt32LE(pos)
+      const vl = b.readUInt32LE(pos + 4)
+      pos += 8
+      keys[i] = new Uint8Array(ab, base + pos, kl)
+      pos += kl
+      values[i] = new Uint8Array(ab, base + pos, vl)
+      pos += vl
+    }
+    return { keys, values, done: b[4] === 1 }
+  }
+}
+
+class NativeReadView implements CoreReadView {
+  constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[]) {}
+  get(userKey: Uint8Array, snapshotSeq: number): Lookup {
+    return unpackLookup(call(() => this.handle.get(userKey, snapshotSeq), this.files))
+  }
+  cursor(o: CursorOptions): CoreCursor {
+    const options: Parameters<NativeReadViewHandle['cursor']>[0] = { snapshotSeq: o.snapshotSeq }
+    if (o.lower !== undefined) options.lower = o.lower
+    if (o.lowerExclusive !== undefined) options.lowerExclusive = o.lowerExclusive
+    if (o.upper !== undefined) options.upper = o.upper
+    if (o.upperInclusive !== undefined) options.upperInclusive = o.upperInclusive
+    if (o.reverse !== undefined) options.reverse = o.reverse
+    return new NativeCursor(call(() => this.handle.cursor(options)), this.files)
+  }
+}
+
+function makeNativeCore(b: NativeBinding): Core {
+  return {
+    name: 'native',
+    crc32c: (data, init) => call(() => (init === undefined ? b.crc32c(data) : b.crc32c(data, init))),
+    buildBloom: (keys, bitsPerKey) => view(call(() => b.bloomBuild(keys, bitsPerKey))),
+    bloomMayContain: (filter, key) => call(() => b.bloomMayContain(filter, key)),
+    newMemtable: () => new NativeMemtable(new b.NativeMemtable()),
+    openTable(path) {
+      return new NativeTable(call(() => b.NativeTable.open(path), [basename(path)]), path)
+    },
+    async flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable> {
+      const mem = asNative(memtable, NativeMemtable, 'memtable')
+      try {
+        const w = await b.flush(mem.handle, path, options)
+        return { fileSize: w.fileSize, properties: toProperties(w.properties) }
+      } catch (e) {
+        throw mapError(e)
+      }
+    },
+    async compact(job: CompactionJob): Promise<CompactionOutput[]> {
+      try {
+        const outs = await b.compact(job)
+        return outs.map(o => ({ path: o.path, fileSize: o.fileSize, properties: toProperties(o.properties) }))
+      } catch (e) {
+        throw mapError(e, job.inputs.map(p => basename(p)))
+      }
+    },
+    newReadView(memtables, levels) {
+      const mems = memtables.map(m => asNative(m, NativeMemtable, 'memtable').handle)
+      const tables = levels.map(l => l.map(t => asNative(t, NativeTable, 'table')))
+      const files = tables.flatMap(l => l.map(t => t.name))
+      const handle = call(() => new b.NativeReadView(mems, tables.map(l => l.map(t => t.handle))))
+      return new NativeReadView(handle, files)
+    },
+  }
+}
+
+/**
+ * The native core, or undefined when the addon did not load (or is an older
+ * build without the core classes); callers then use the pure-TypeScript core.
+ */
+export const nativeCore: Core | undefined =
+  nativeBinding !== undefined && typeof nativeBinding.NativeMemtable === 'function' ? makeNativeCore(nativeBinding) : undefined
