@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
+import { check } from './io.js'
 import type { Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
@@ -241,7 +242,9 @@ export class DB extends EventEmitter {
     const number = this.versions.newFileNumber()
     this.versions.pendingOutputs.add(number)
     const t0 = performance.now()
-    const w = await this.core.flush(mem, join(this.location, fileNames.table(number)), this.tableOptions)
+    const path = join(this.location, fileNames.table(number))
+    check('flush', path)
+    const w = await this.core.flush(mem, path, this.tableOptions)
     this.statsData.recordFlush(w.fileSize, performance.now() - t0)
     return { level: 0, fileNumber: number, fileSize: w.fileSize, minSeq: w.properties.minSeq, maxSeq: w.properties.maxSeq, smallest: w.properties.smallest, largest: w.properties.largest }
   }
@@ -484,6 +487,7 @@ export class DB extends EventEmitter {
     const outNumbers = Array.from({ length: outCount }, () => versions.newFileNumber())
     for (const n of outNumbers) versions.pendingOutputs.add(n)
     try {
+      check('compact', join(this.location, fileNames.table(outNumbers[0]!)))
       const outputs = await this.core.compact({
         inputs: [...plan.inputs, ...plan.next].map(f => join(this.location, fileNames.table(f.fileNumber))),
         outputs: outNumbers.map(n => join(this.location, fileNames.table(n))),
@@ -566,7 +570,12 @@ export class DB extends EventEmitter {
     this.checkOpen()
     const k = toKey(key)
     const { state, seq } = this.readAt(options)
-    const r = state.view.get(k, seq)
+    let r
+    try {
+      r = state.view.get(k, seq)
+    } catch (e) {
+      throw ioError(e, 'read failed')
+    }
     this.statsData.gets++
     if (!r.found || r.kind === Kind.Delete) return undefined
     // An own copy: the core's bytes may be reused by its caches.

@@ -3,7 +3,7 @@
  * durable file writes, directory fsync, atomic replacement of CURRENT.
  * Errors from the OS become LsmError IO_ERROR.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync, renameSync, syncDir, writeAllSync } from './io.js'
 import { join } from 'node:path'
 import { LsmError } from './errors.js'
 import { encodeCurrent, fileNames } from './core/ts/version-edit.js'
@@ -15,20 +15,7 @@ export function ioError(e: unknown, what: string): LsmError {
   return new LsmError('IO_ERROR', `${what}: ${err.message ?? String(e)}`, { cause: e })
 }
 
-/** fsync of a directory: makes created, renamed and deleted names in it durable. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-function writeAllSync(fd: number, bytes: Uint8Array): void {
-  let off = 0
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
-}
+export { syncDir }
 
 /**
  * Points CURRENT at manifest `n`. Crash argument: CURRENT.tmp is complete and

@@ -7,8 +7,12 @@
  *
  * @packageDocumentation
  */
+export { DB, Snapshot, type Bytes, type BatchOp, type WriteOptions, type ReadOptions } from './db.js'
+export { DBIterator, type IteratorOptions } from './iterator.js'
+export type { OpenOptions, EngineChoice } from './options.js'
+export type { Stats, LevelStats } from './stats.js'
 export { LsmError, type ErrorCode } from './errors.js'
-export type { Core, CoreMemtable, CoreTable, CoreReadView, CoreCursor, CursorOptions, Chunk, Lookup, EngineName, TableOptions, WrittenTable } from './core/core.js'
+export type { Core, CoreCaches, CacheOptions, CompactionJob, CompactionOutput, CoreMemtable, CoreTable, CoreReadView, CoreCursor, CursorOptions, Chunk, Lookup, EngineName, TableOptions, WrittenTable } from './core/core.js'
 export { tsCore } from './core/ts-core.js'
 export { nativeBinding, nativeLoadError, type NativeBinding } from './core/native-binding.js'
 export { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE, makeInternalKey, compareInternalKeys, userKeyOf, seqOf, kindOf } from './core/ts/internal-key.js'

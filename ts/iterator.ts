@@ -5,6 +5,7 @@
  * iteration costs one boundary crossing per chunk, not per entry.
  */
 import { LsmError } from './errors.js'
+import { ioError } from './env.js'
 import type { CoreCursor } from './core/core.js'
 import type { ReadState } from './read-state.js'
 
@@ -55,7 +56,12 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   private fill(): void {
-    const c = this.cursor.nextChunk(Math.min(this.chunk, this.remaining), CHUNK_BYTES)
+    let c
+    try {
+      c = this.cursor.nextChunk(Math.min(this.chunk, this.remaining), CHUNK_BYTES)
+    } catch (e) {
+      throw ioError(e, 'iterator read failed')
+    }
     this.keys = c.keys
     this.values = c.values
     this.pos = 0

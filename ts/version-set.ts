@@ -8,9 +8,9 @@
  * installed; so after a crash the MANIFEST names only complete tables, and a
  * torn last record is an edit nobody was told about.
  */
-import { closeSync, existsSync, fdatasync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, unlinkSync, writeAllSync } from './io.js'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { corruption, LsmError } from './errors.js'
 import { ioError, setCurrent, syncDir } from './env.js'
 import type { Core, CoreCaches, CoreTable } from './core/core.js'
@@ -19,7 +19,6 @@ import { encodeLogFileHeader, encodeRecord, MANIFEST_MAGIC, readLog } from './co
 import { decodeCurrent, decodeVersionEdit, encodeVersionEdit, fileNames, parseFileName, type VersionEdit } from './core/ts/version-edit.js'
 import { Version } from './version.js'
 
-const fdatasyncAsync = promisify(fdatasync)
 /** A MANIFEST larger than this is replaced by a fresh snapshot at the next edit. */
 const MANIFEST_ROLL_BYTES = 16 * 1024 * 1024
 
@@ -156,7 +155,7 @@ export class VersionSet {
     const fd = openSync(path, 'wx')
     try {
       const bytes = Buffer.concat([encodeLogFileHeader(MANIFEST_MAGIC), encodeRecord(encodeVersionEdit(this.fullEdit()), number)])
-      writeSync(fd, bytes)
+      writeAllSync(fd, bytes)
       this.manifestSize = bytes.length
       // Rare (once per open or roll), so a synchronous fsync is acceptable here.
       fsyncSync(fd)
@@ -189,8 +188,8 @@ export class VersionSet {
     }
     const rec = encodeRecord(encodeVersionEdit(full), this.manifestNumber)
     try {
-      writeSync(this.manifestFd, rec)
-      await fdatasyncAsync(this.manifestFd)
+      writeAllSync(this.manifestFd, rec)
+      await fdatasync(this.manifestFd)
     } catch (e) {
       throw ioError(e, `cannot append to ${fileNames.manifest(this.manifestNumber)}`)
     }

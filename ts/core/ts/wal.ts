@@ -5,14 +5,11 @@
  * leaves at most one torn record at the tail; `sync()` makes every record
  * appended so far durable (fdatasync on the libuv pool, off the JS thread).
  */
-import { closeSync, fdatasync, fdatasyncSync, openSync, readFileSync, writeSync, writevSync } from 'node:fs'
 import { basename } from 'node:path'
-import { promisify } from 'node:util'
+import * as io from '../../io.js'
 import { corruption } from '../../errors.js'
 import { DecodeError } from './coding.js'
 import { encodeLogFileHeader, LOG_RECORD_HEADER_SIZE, readLog, WAL_MAGIC, writeRecordHeader } from './log-format.js'
-
-const fdatasyncAsync = promisify(fdatasync)
 
 /** Appends write groups to a new WAL file. */
 export class WalWriter {
@@ -22,9 +19,9 @@ export class WalWriter {
 
   /** Creates the file (it must not exist) and writes its header. */
   constructor(readonly path: string, readonly fileNumber: number) {
-    this.fd = openSync(path, 'wx')
+    this.fd = io.openSync(path, 'wx')
     const header = encodeLogFileHeader(WAL_MAGIC)
-    writeAll(this.fd, header)
+    io.writeAllSync(this.fd, header)
     this.size = header.length
   }
 
@@ -34,33 +31,23 @@ export class WalWriter {
     const header = Buffer.allocUnsafe(LOG_RECORD_HEADER_SIZE)
     writeRecordHeader(header, 0, payload, this.fileNumber)
     const total = LOG_RECORD_HEADER_SIZE + payload.length
-    const n = writevSync(this.fd, [header, payload])
-    if (n < total) {
-      // Short write (rare: signals, huge records): finish the rest in order.
-      const rec = Buffer.concat([header, payload])
-      writeAll(this.fd, rec.subarray(n))
-    }
+    io.writevAllSync(this.fd, [header, payload])
     this.size += total
   }
 
   /** Makes everything appended so far durable. */
   async sync(): Promise<void> {
-    await fdatasyncAsync(this.fd)
+    await io.fdatasync(this.fd)
   }
 
   syncNow(): void {
-    fdatasyncSync(this.fd)
+    io.fsyncSync(this.fd)
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd)
+    if (this.fd >= 0) io.closeSync(this.fd)
     this.fd = -1
   }
-}
-
-function writeAll(fd: number, buf: Uint8Array): void {
-  let off = 0
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
 }
 
 /** The records of a WAL: each payload is one write group. */
@@ -75,7 +62,7 @@ export interface WalContents {
  * damage anywhere else throws LsmError CORRUPTION naming the file.
  */
 export function readWal(path: string, fileNumber: number, isNewest: boolean): WalContents {
-  return readWalBytes(readFileSync(path), basename(path), fileNumber, isNewest)
+  return readWalBytes(io.readFileSync(path), basename(path), fileNumber, isNewest)
 }
 
 export function readWalBytes(bytes: Uint8Array, name: string, fileNumber: number, isNewest: boolean): WalContents {

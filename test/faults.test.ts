@@ -1,0 +1,161 @@
+/**
+ * Fault injection: chosen file operations fail with EIO or ENOSPC during WAL
+ * appends and syncs, flushes, compactions, manifest writes and CURRENT
+ * replacement. The failing operation rejects with IO_ERROR; when the state is
+ * uncertain the database refuses further writes (a sticky background error);
+ * nothing acknowledged is lost; reopening works.
+ */
+import test from 'ava'
+import { basename } from 'node:path'
+import { DB } from '../ts/db.js'
+import { LsmError } from '../ts/errors.js'
+import { errnoError, setFaultHook, type IoOp } from '../ts/io.js'
+import { engines, tempDir } from './helpers/engines.js'
+
+// The hook is process-wide: these tests must not overlap.
+const serial = test.serial
+
+let injected = 0
+
+/** Fails the `nth` matching operation (1-based) with `code`, then lets everything pass. */
+function failNth(match: (op: IoOp, path: string) => boolean, nth: number, code: 'EIO' | 'ENOSPC' = 'EIO'): void {
+  let seen = 0
+  setFaultHook((op, path) => {
+    if (!match(op, path)) return
+    if (++seen === nth) {
+      injected++
+      throw errnoError(code, op, path)
+    }
+  })
+}
+
+test.afterEach.always(() => setFaultHook(undefined))
+test.after(t => t.log(`faults injected: ${injected}`))
+
+const small = { memtableSize: 4096, l0CompactionTrigger: 2, targetFileSize: 4096, maxBytesForLevelBase: 16384, levelMultiplier: 4 }
+const isWal = (p: string) => p.endsWith('.log')
+
+async function expectAll(t: { is: (a: unknown, b: unknown, m?: string) => void }, db: DB, acked: Map<string, string>): Promise<void> {
+  for (const [k, v] of acked) t.is((await db.get(k))?.toString(), v, `acknowledged ${k}`)
+}
+
+for (const engine of engines()) {
+  for (const code of ['EIO', 'ENOSPC'] as const) {
+    serial(`[${engine}] a failed WAL append (${code}) rejects with IO_ERROR and stops writes until reopen`, async t => {
+      const dir = tempDir(t)
+      const db = await DB.open(dir, { engine })
+      const acked = new Map<string, string>()
+      for (let i = 0; i < 20; i++) {
+        await db.put(`k${i}`, `v${i}`)
+        acked.set(`k${i}`, `v${i}`)
+      }
+      failNth((op, p) => op === 'write' && isWal(p), 1, code)
+      const err = await t.throwsAsync(db.put('bad', 'x'), { instanceOf: LsmError })
+      t.is(err?.code, 'IO_ERROR')
+      t.regex(err!.message, new RegExp(code))
+      setFaultHook(undefined)
+      await t.throwsAsync(db.put('after', 'x'), { code: 'IO_ERROR' }, 'writes stay refused: the log state is uncertain')
+      t.is((await db.get('k3'))?.toString(), 'v3', 'reads still work')
+      t.truthy(db.stats().backgroundError)
+      await db.close()
+      const db2 = await DB.open(dir, { engine })
+      await expectAll(t, db2, acked)
+      t.is(await db2.get('after'), undefined)
+      await db2.put('again', 'ok')
+      t.is((await db2.get('again'))?.toString(), 'ok')
+      await db2.close()
+    })
+  }
+
+  serial(`[${engine}] a failed fsync of a sync write rejects with IO_ERROR`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await db.put('a', '1', { sync: true })
+    failNth((op, p) => op === 'sync' && isWal(p), 1)
+    await t.throwsAsync(db.put('b', '2', { sync: true }), { code: 'IO_ERROR' })
+    await t.throwsAsync(db.put('c', '3'), { code: 'IO_ERROR' })
+    await db.close()
+    setFaultHook(undefined)
+    const db2 = await DB.open(dir, { engine })
+    t.is((await db2.get('a'))?.toString(), '1')
+    await db2.close()
+  })
+
+  serial(`[${engine}] a failed MANIFEST append during a flush becomes a background error; nothing acknowledged is lost`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small })
+    const errors: Error[] = []
+    db.on('error', e => errors.push(e))
+    failNth((op, p) => op === 'write' && basename(p).startsWith('MANIFEST-'), 1)
+    const acked = new Map<string, string>()
+    let rejected = 0
+    for (let i = 0; i < 400; i++) {
+      try {
+        await db.put(`key${i}`, `value${i}-${'x'.repeat(40)}`)
+        acked.set(`key${i}`, `value${i}-${'x'.repeat(40)}`)
+      } catch (e) {
+        t.is((e as LsmError).code, 'IO_ERROR')
+        rejected++
+      }
+    }
+    t.true(rejected > 0, 'writes are refused once the background job failed')
+    t.true(errors.length >= 1 && errors.every(e => (e as LsmError).code === 'IO_ERROR'), 'an error event was emitted')
+    await db.close()
+    setFaultHook(undefined)
+    const db2 = await DB.open(dir, { engine, ...small })
+    await expectAll(t, db2, acked)
+    await db2.close()
+  })
+
+  for (const op of ['flush', 'compact'] as const) {
+    serial(`[${engine}] a failed ${op} job stops writes with IO_ERROR and recovers on reopen`, async t => {
+      const dir = tempDir(t)
+      const db = await DB.open(dir, { engine, ...small })
+      failNth(o => o === op, 1)
+      const acked = new Map<string, string>()
+      let rejected = 0
+      for (let i = 0; i < 2000; i++) {
+        const v = `value${i}-${'x'.repeat(50)}`
+        try {
+          await db.put(`key${i % 300}`, v)
+          acked.set(`key${i % 300}`, v)
+        } catch (e) {
+          t.is((e as LsmError).code, 'IO_ERROR')
+          rejected++
+        }
+      }
+      t.true(rejected > 0, `writes refused after the failed ${op}`)
+      await db.close()
+      setFaultHook(undefined)
+      const db2 = await DB.open(dir, { engine, ...small })
+      await expectAll(t, db2, acked)
+      await db2.close()
+    })
+  }
+
+  serial(`[${engine}] a failed CURRENT rename at open fails the open; the next open works`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await db.put('a', '1', { sync: true })
+    await db.close()
+    failNth((op, p) => op === 'rename' && basename(p) === 'CURRENT', 1)
+    await t.throwsAsync(DB.open(dir, { engine }), { code: 'IO_ERROR' })
+    setFaultHook(undefined)
+    const db2 = await DB.open(dir, { engine })
+    t.is((await db2.get('a'))?.toString(), '1')
+    await db2.close()
+  })
+
+  serial(`[${engine}] a failed WAL read at open fails the open with IO_ERROR`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await db.put('a', '1', { sync: true })
+    await db.close()
+    failNth((op, p) => op === 'read' && isWal(p), 1)
+    await t.throwsAsync(DB.open(dir, { engine }), { code: 'IO_ERROR' })
+    setFaultHook(undefined)
+    const db2 = await DB.open(dir, { engine })
+    t.is((await db2.get('a'))?.toString(), '1')
+    await db2.close()
+  })
+}

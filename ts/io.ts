@@ -1,0 +1,114 @@
+/**
+ * The file operations the engine's durability rests on, behind one seam so
+ * that tests can make chosen operations fail (EIO, ENOSPC) — the fault
+ * injection layer LevelDB's SpecialEnv and RocksDB's FaultInjectionTestFS
+ * provide. In production the hook is unset and each call is the plain
+ * `node:fs` call.
+ *
+ * Covered: WAL and MANIFEST appends and syncs, CURRENT replacement, directory
+ * syncs, deletions, and the start of flush and compaction jobs (which then
+ * run in the core, off this thread).
+ */
+import * as fs from 'node:fs'
+import { promisify } from 'node:util'
+
+/** What a hook is told about. */
+export type IoOp = 'open' | 'write' | 'sync' | 'rename' | 'unlink' | 'read' | 'flush' | 'compact'
+
+/** A hook may throw (an errno-style error) to make the operation fail. */
+export type FaultHook = (op: IoOp, path: string) => void
+
+let hook: FaultHook | undefined
+const fdPaths = new Map<number, string>()
+const fdatasyncAsync = promisify(fs.fdatasync)
+
+/**
+ * Installs (or, with undefined, removes) the fault hook. Test-only.
+ * @internal
+ */
+export function setFaultHook(h: FaultHook | undefined): void {
+  hook = h
+}
+
+/** An errno-style error, as the OS would give. @internal */
+export function errnoError(code: 'EIO' | 'ENOSPC' | 'EACCES', op: string, path: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`${code}: injected fault, ${op} '${path}'`)
+  e.code = code
+  return e
+}
+
+/** Lets the hook see an operation; a throw from it is the operation's failure. */
+export function check(op: IoOp, path: string): void {
+  if (hook !== undefined) hook(op, path)
+}
+
+const pathOf = (fd: number): string => fdPaths.get(fd) ?? `fd ${fd}`
+
+export function openSync(path: string, flags: string): number {
+  check('open', path)
+  const fd = fs.openSync(path, flags)
+  fdPaths.set(fd, path)
+  return fd
+}
+
+export function closeSync(fd: number): void {
+  fdPaths.delete(fd)
+  fs.closeSync(fd)
+}
+
+/** Writes all of `buf` (looping over short writes). */
+export function writeAllSync(fd: number, buf: Uint8Array): void {
+  check('write', pathOf(fd))
+  let off = 0
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off)
+}
+
+/** Writes all of `bufs` in order with as few syscalls as possible. */
+export function writevAllSync(fd: number, bufs: Uint8Array[]): void {
+  check('write', pathOf(fd))
+  let total = 0
+  for (const b of bufs) total += b.length
+  const n = fs.writevSync(fd, bufs)
+  if (n < total) {
+    // Short write (rare): finish the rest in order.
+    const rest = Buffer.concat(bufs).subarray(n)
+    let off = 0
+    while (off < rest.length) off += fs.writeSync(fd, rest, off, rest.length - off)
+  }
+}
+
+export function fsyncSync(fd: number): void {
+  check('sync', pathOf(fd))
+  fs.fsyncSync(fd)
+}
+
+/** fdatasync on the libuv pool: the JS thread does not wait for the disk. */
+export async function fdatasync(fd: number): Promise<void> {
+  check('sync', pathOf(fd))
+  await fdatasyncAsync(fd)
+}
+
+export function renameSync(from: string, to: string): void {
+  check('rename', to)
+  fs.renameSync(from, to)
+}
+
+export function unlinkSync(path: string): void {
+  check('unlink', path)
+  fs.unlinkSync(path)
+}
+
+export function readFileSync(path: string): Buffer {
+  check('read', path)
+  return fs.readFileSync(path)
+}
+
+/** fsync of a directory: makes created, renamed and deleted names in it durable. */
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
