@@ -46,23 +46,26 @@ test('a torn tail in an older log is corruption', t => {
   t.is(readWalBytes(full, '000007.log', 7, false).groups.length, 2)
 })
 
-test('damage followed by valid records is corruption, not a torn tail', t => {
+test('any flipped byte of a complete record is corruption, the last record included', t => {
   const payloads = [enc('first'), enc('second'), enc('third')]
   const full = logBytes(payloads)
-  // Flip every byte of the first two records in turn: a valid record always follows.
-  const secondEnd = LOG_FILE_HEADER_SIZE + 16 + 5 + 16 + 6
-  for (let pos = LOG_FILE_HEADER_SIZE; pos < secondEnd; pos++) {
+  for (let pos = LOG_FILE_HEADER_SIZE; pos < full.length; pos++) {
     const bad = full.slice()
     bad[pos]! ^= 0x01
     const err = t.throws(() => readWalBytes(bad, '000007.log', 7, true), { instanceOf: LsmError }, `flip at ${pos}`)
     t.is(err?.code, 'CORRUPTION')
+    t.is(err?.file, '000007.log')
   }
-  // Damage inside the last record is indistinguishable from a torn write: dropped.
-  const bad = full.slice()
-  bad[full.length - 1]! ^= 0x01
-  const r = readWalBytes(bad, '000007.log', 7, true)
-  t.is(r.groups.length, 2)
-  t.is(r.tornBytes, 16 + 5)
+})
+
+test('a cut-short payload and a partial header are torn tails', t => {
+  const full = logBytes([enc('first'), enc('second')])
+  const r1 = readLog(full.subarray(0, full.length - 1), WAL_MAGIC, 7, true)
+  t.is(r1.records.length, 1)
+  t.is(r1.tornBytes, 16 + 5)
+  const r2 = readLog(full.subarray(0, LOG_FILE_HEADER_SIZE + 16 + 5 + 10), WAL_MAGIC, 7, true)
+  t.is(r2.records.length, 1)
+  t.is(r2.tornBytes, 10)
 })
 
 test('zero-filled tails (preallocated or torn pages) are torn tails', t => {
@@ -73,10 +76,9 @@ test('zero-filled tails (preallocated or torn pages) are torn tails', t => {
   t.is(r.tornBytes, 4096)
 })
 
-test('a record from another log file (other number) is not accepted', t => {
+test('a record from another log file (other number) is corruption', t => {
   const other = logBytes([enc('a')], 8)
-  t.is(readLog(other, WAL_MAGIC, 7, true).records.length, 0)
-  t.throws(() => readLog(other, WAL_MAGIC, 7, false), { instanceOf: DecodeError })
+  t.throws(() => readLog(other, WAL_MAGIC, 7, true), { instanceOf: DecodeError, message: /log file 8/ })
 })
 
 test('file header: short file is an empty newest log; bad magic, version or crc is corruption', t => {

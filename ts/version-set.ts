@@ -41,6 +41,11 @@ export class VersionSet {
 
   constructor(readonly dir: string, readonly core: Core, private readonly caches?: CoreCaches) {}
 
+  /** Number of the live MANIFEST. */
+  get currentManifest(): number {
+    return this.manifestNumber
+  }
+
   newFileNumber(): number {
     return this.nextFileNumber++
   }

@@ -2,10 +2,11 @@
  * Log framing shared by the WAL and the MANIFEST (docs/FORMAT.md §3).
  *
  * A log is a 16-byte file header followed by records, each a 16-byte header
- * (header crc, length, file number, payload crc) and its payload. The header
- * crc makes "is there a valid record at offset q?" cheap to ask, which is how
- * the reader tells a torn tail (no valid record after the damage: the writer
- * died mid-append) from corruption in the middle (valid records follow).
+ * (header crc, length, file number, payload crc) and its payload. Appends only
+ * ever add a prefix of a record, so a torn tail is a short header, zeros, or a
+ * valid header whose payload runs past the end; complete bytes that fail a
+ * checksum anywhere — the last record included — are corruption, never
+ * silently dropped.
  */
 import { DecodeError, getFixed32, putFixed32 } from './coding.js'
 import { mcrc } from './crc32c.js'
@@ -62,15 +63,25 @@ export interface LogReadResult {
   tornBytes: number
 }
 
-function payloadLengthIfValid(buf: Uint8Array, p: number, fileNumber32: number): number {
-  if (buf.length - p < LOG_RECORD_HEADER_SIZE) return -1
-  if (getFixed32(buf, p) !== mcrc(buf.subarray(p + 4, p + 16))) return -1
+/**
+ * Classifies the bytes at `p`: a record's payload length when a valid record
+ * starts there, or why not. `torn` means the writer died mid-append (a short
+ * header, zeros, or a valid header whose payload runs past the end of the
+ * file); `corrupt` means complete bytes that changed.
+ */
+function recordAt(buf: Uint8Array, p: number, fileNumber32: number): { len: number } | { torn: string } | { corrupt: string } {
+  const rest = buf.length - p
+  if (rest < LOG_RECORD_HEADER_SIZE) return { torn: `${rest} bytes, shorter than a record header` }
+  if (getFixed32(buf, p) !== mcrc(buf.subarray(p + 4, p + 16))) {
+    for (let i = p; i < buf.length; i++) if (buf[i] !== 0) return { corrupt: `record header at offset ${p} fails its checksum` }
+    return { torn: `${rest} zero bytes` }
+  }
   const len = getFixed32(buf, p + 4)
-  if (getFixed32(buf, p + 8) !== fileNumber32) return -1
-  if (p + LOG_RECORD_HEADER_SIZE + len > buf.length) return -1
+  if (getFixed32(buf, p + 8) !== fileNumber32) return { corrupt: `record at offset ${p} belongs to log file ${getFixed32(buf, p + 8)}` }
+  if (p + LOG_RECORD_HEADER_SIZE + len > buf.length) return { torn: `record at offset ${p} is incomplete` }
   const payload = buf.subarray(p + LOG_RECORD_HEADER_SIZE, p + LOG_RECORD_HEADER_SIZE + len)
-  if (getFixed32(buf, p + 12) !== mcrc(payload)) return -1
-  return len
+  if (getFixed32(buf, p + 12) !== mcrc(payload)) return { corrupt: `record at offset ${p} fails its payload checksum` }
+  return { len }
 }
 
 /**
@@ -95,19 +106,14 @@ export function readLog(buf: Uint8Array, magic: Uint8Array, fileNumber: number, 
   const records: Uint8Array[] = []
   let p = LOG_FILE_HEADER_SIZE
   while (p < buf.length) {
-    const len = payloadLengthIfValid(buf, p, fn32)
-    if (len < 0) {
-      // Damage at p: a torn tail unless some valid record follows.
-      for (let q = p + 1; q + LOG_RECORD_HEADER_SIZE <= buf.length; q++) {
-        if (payloadLengthIfValid(buf, q, fn32) >= 0) {
-          throw new DecodeError(`damaged record at offset ${p} followed by a valid record at offset ${q}`)
-        }
-      }
-      if (!allowTornTail) throw new DecodeError(`incomplete record at offset ${p} in a log that must be complete`)
+    const r = recordAt(buf, p, fn32)
+    if ('corrupt' in r) throw new DecodeError(r.corrupt)
+    if ('torn' in r) {
+      if (!allowTornTail) throw new DecodeError(`torn tail (${r.torn}) in a log that must be complete`)
       return { records, goodLength: p, tornBytes: buf.length - p }
     }
-    records.push(buf.subarray(p + LOG_RECORD_HEADER_SIZE, p + LOG_RECORD_HEADER_SIZE + len))
-    p += LOG_RECORD_HEADER_SIZE + len
+    records.push(buf.subarray(p + LOG_RECORD_HEADER_SIZE, p + LOG_RECORD_HEADER_SIZE + r.len))
+    p += LOG_RECORD_HEADER_SIZE + r.len
   }
   return { records, goodLength: p, tornBytes: 0 }
 }
