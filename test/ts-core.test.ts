@@ -4,9 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { tsCore } from '../ts/core/ts-core.js'
+import { releaseWorker } from '../ts/core/ts/background.js'
 import type { CoreCursor, CoreMemtable, CoreTable, CursorOptions } from '../ts/core/core.js'
 import { Kind } from '../ts/core/ts/internal-key.js'
 import { encodeWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
+
+// Let the worker thread end before the process does.
+test.after.always(() => releaseWorker())
 
 /** Model: every write as (seq, key, value|undefined); the visible state at a snapshot. */
 type Write = { seq: number; key: string; value: string | undefined }

@@ -172,6 +172,7 @@ export class DB extends EventEmitter {
     } catch (e) {
       db.versions.close()
       lock.release()
+      await db.caches.close()
       throw e instanceof LsmError ? e : ioError(e, `cannot open ${location}`)
     }
     return db
@@ -698,6 +699,7 @@ export class DB extends EventEmitter {
     } finally {
       this.versions.close()
       this.lock.release()
+      await this.caches.close()
     }
   }
 }

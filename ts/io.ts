@@ -19,6 +19,7 @@ export type IoOp = 'open' | 'write' | 'sync' | 'rename' | 'unlink' | 'read' | 'f
 export type FaultHook = (op: IoOp, path: string) => void
 
 let hook: FaultHook | undefined
+let syncListener: ((path: string, durableBytes: number) => void) | undefined
 const fdPaths = new Map<number, string>()
 const fdatasyncAsync = promisify(fs.fdatasync)
 
@@ -28,6 +29,16 @@ const fdatasyncAsync = promisify(fs.fdatasync)
  */
 export function setFaultHook(h: FaultHook | undefined): void {
   hook = h
+}
+
+/**
+ * Installs a listener told, after each successful sync, how many bytes of the
+ * file are now durable. Test-only: the torture test uses it to simulate a
+ * power cut that keeps exactly what was synced.
+ * @internal
+ */
+export function setSyncListener(l: ((path: string, durableBytes: number) => void) | undefined): void {
+  syncListener = l
 }
 
 /** An errno-style error, as the OS would give. @internal */
@@ -79,13 +90,17 @@ export function writevAllSync(fd: number, bufs: Uint8Array[]): void {
 
 export function fsyncSync(fd: number): void {
   check('sync', pathOf(fd))
+  const size = syncListener === undefined ? 0 : fs.fstatSync(fd).size
   fs.fsyncSync(fd)
+  syncListener?.(pathOf(fd), size)
 }
 
 /** fdatasync on the libuv pool: the JS thread does not wait for the disk. */
 export async function fdatasync(fd: number): Promise<void> {
   check('sync', pathOf(fd))
+  const size = syncListener === undefined ? 0 : fs.fstatSync(fd).size
   await fdatasyncAsync(fd)
+  syncListener?.(pathOf(fd), size)
 }
 
 export function renameSync(from: string, to: string): void {

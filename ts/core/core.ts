@@ -142,6 +142,8 @@ export interface CacheOptions {
 export interface CoreCaches {
   /** Bytes currently held by the block cache. */
   readonly blockCacheUsage: number
+  /** Frees the caches (the database is closing); tables opened with them must be closed first. */
+  close(): Promise<void>
 }
 
 /** The byte work of the engine, one implementation per engine. */

@@ -14,23 +14,33 @@ export interface NativeBinding {
   maskCrc(crc: number): number
   bloomBuild(keys: Uint8Array[], bitsPerKey: number): Buffer
   bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
-  // --- The native Core (wrapped by ts/core/native-core.ts). Point reads return
-  // `fixed64(seq × 256 + kind) ‖ value` or null; chunks are packed (see NativeCursorHandle).
+  // --- The native Core (wrapped by ts/core/native-core.ts). Point reads write
+  // `fixed64(seq × 256 + kind) ‖ value` into `out` at `outOffset` and return its
+  // length, -1 when not found, or minus the room needed (< -1: make room, ask again).
+  // `out` must not overlap the key. Chunks are packed (see NativeCursorHandle).
   NativeMemtable: new () => NativeMemtableHandle
-  NativeTable: { open(path: string): NativeTableHandle }
+  NativeTable: { open(path: string, caches?: NativeCachesHandle): NativeTableHandle }
+  NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number) => NativeCachesHandle
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
   /** Runs on a Rust thread; resolves once the table is fsynced. */
   flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions): Promise<NativeWrittenTable>
   /** Runs on a Rust thread; resolves once every output is fsynced. */
   compact(job: NativeCompactionJob): Promise<(NativeWrittenTable & { path: string })[]>
-  /** Capacity in bytes of the process-wide block cache (default 8 MiB). */
-  setBlockCacheCapacity(bytes: number): void
-  blockCacheStats(): { capacity: number; usage: number; hits: number; misses: number }
+}
+
+/** A block cache and a bounded pool of open table files, shared by one database's tables. */
+export interface NativeCachesHandle {
+  readonly blockCacheUsage: number
+  readonly blockCacheHits: number
+  readonly blockCacheMisses: number
+  readonly openFiles: number
+  /** Drops every cached block and closes every pooled file. */
+  close(): void
 }
 
 export interface NativeMemtableHandle {
   apply(group: Uint8Array): void
-  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   readonly approximateSize: number
   readonly entryCount: number
 }
@@ -38,12 +48,12 @@ export interface NativeMemtableHandle {
 export interface NativeTableHandle {
   readonly fileSize: number
   properties(): NativeProperties
-  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   close(): void
 }
 
 export interface NativeReadViewHandle {
-  get(userKey: Uint8Array, snapshotSeq: number): Buffer | null
+  get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   cursor(options: {
     snapshotSeq: number
     lower?: Uint8Array

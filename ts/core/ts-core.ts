@@ -14,7 +14,7 @@ import { PooledFileSource, Table } from './ts/sst.js'
 import type { Block } from './ts/block.js'
 import { FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
-import { runInWorker } from './ts/background.js'
+import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
 import { packEntries } from './ts/compaction.js'
 
 class TsMemtable implements CoreMemtable {
@@ -186,9 +186,17 @@ class TsCursor implements CoreCursor {
 class TsCaches implements CoreCaches {
   readonly blocks: LruCache<Block>
   readonly fds: FdPool
+  private closed = false
   constructor(o: CacheOptions) {
     this.blocks = new LruCache<Block>(o.blockCacheBytes)
     this.fds = new FdPool(o.maxOpenFiles)
+    retainWorker()
+  }
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.fds.closeAll()
+    await releaseWorker()
   }
   get blockCacheUsage(): number {
     return this.blocks.usedBytes

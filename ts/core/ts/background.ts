@@ -3,15 +3,19 @@
  * process, started on first use, unreferenced while idle so it never keeps
  * the process alive.
  */
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { LsmError, type ErrorCode } from '../../errors.js'
 import type { WorkerReply, WorkerRequest } from './worker.js'
+import { flushPacked, runCompaction } from './compaction.js'
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void }
 type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
 let worker: Worker | undefined
 let nextId = 1
+/** Databases using the worker; when the last one closes and no job runs, the thread is stopped. */
+let users = 0
 const pending = new Map<number, Pending>()
 
 function workerUrl(): URL {
@@ -28,16 +32,20 @@ function failAll(err: Error): void {
 function getWorker(): Worker {
   if (worker !== undefined) return worker
   const url = workerUrl()
-  // From sources (tests under tsx) the worker registers the TypeScript loader itself:
-  // Node 20 does not carry module hooks over to worker threads.
+  // From sources (tests under tsx) the worker compiles the TypeScript itself. It
+  // uses tsx's CommonJS require hook: an ESM loader registered inside a worker
+  // starts another hooks thread, and Node 20 was seen crashing at exit with it.
   const w = url.pathname.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then(api => { api.register(); return import(${JSON.stringify(url.href)}) })`, { eval: true })
+    ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(fileURLToPath(url))}, ${JSON.stringify(fileURLToPath(url))})`, { eval: true })
     : new Worker(url)
   w.on('message', (reply: WorkerReply) => {
     const p = pending.get(reply.id)
     if (p === undefined) return
     pending.delete(reply.id)
-    if (pending.size === 0) w.unref()
+    if (pending.size === 0) {
+      w.unref()
+      if (users === 0) stopWorker()
+    }
     if (reply.ok) p.resolve(reply.result)
     else {
       const code = (reply.error.code ?? 'IO_ERROR') as ErrorCode
@@ -60,6 +68,16 @@ function getWorker(): Worker {
 
 /** Sends one job to the worker thread; `transfer` lists buffers handed over without a copy. */
 export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<T> {
+  if (process.env.LSM_RUST_INLINE_JOBS === '1') {
+    // Debug aid: run the job on this thread (blocks the event loop; never the default).
+    return new Promise<T>((resolve, reject) => setImmediate(() => {
+      try {
+        resolve((body.type === 'flush' ? flushPacked(body.packed, body.path, body.options) : runCompaction(body.job)) as T)
+      } catch (e) {
+        reject(e)
+      }
+    }))
+  }
   const w = getWorker()
   const id = nextId++
   return new Promise<T>((resolve, reject) => {
@@ -67,4 +85,29 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
     w.ref()
     w.postMessage({ ...body, id }, transfer)
   })
+}
+
+let stopping: Promise<unknown> = Promise.resolve()
+
+function stopWorker(): void {
+  const w = worker
+  if (w === undefined || pending.size > 0) return
+  worker = undefined
+  w.removeAllListeners('exit')
+  stopping = w.terminate()
+}
+
+/** A database starts using the worker thread. */
+export function retainWorker(): void {
+  users++
+}
+
+/**
+ * A database stops using it; the thread ends once idle and unused, and the
+ * promise resolves when it has (no thread outlives the last database).
+ */
+export async function releaseWorker(): Promise<void> {
+  if (users > 0) users--
+  if (users === 0) stopWorker()
+  await stopping
 }
