@@ -7,7 +7,7 @@
 // In an installed tarball, the shipped prebuilt binary is used as is. With
 // neither, installation still succeeds: the pure-TypeScript engine runs.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -35,6 +35,17 @@ function log(msg) {
   console.error(`lsm-rust: ${msg}`)
 }
 
+/**
+ * Copies the built library into place by rename, never by overwriting: a
+ * process that has the old binary loaded keeps its (now unlinked) file,
+ * instead of crashing when the mapped bytes change under it.
+ */
+function place(from) {
+  const tmp = `${outFile}.${process.pid}.tmp`
+  copyFileSync(from, tmp)
+  renameSync(tmp, outFile)
+}
+
 function build() {
   mkdirSync(outDir, { recursive: true })
   const napi = join(root, 'node_modules', '.bin', 'napi')
@@ -45,12 +56,12 @@ function build() {
       .map(f => join(root, 'target', 'napi', f))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
     if (built.length === 0) throw new Error('napi build produced no .node file')
-    copyFileSync(built[0], outFile)
+    place(built[0])
   } else {
     execFileSync('cargo', ['build', '--release', '-p', 'lsm-node'], { cwd: root, stdio: 'inherit' })
     const ext = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so'
     const lib = join(root, 'target', 'release', `${process.platform === 'win32' ? '' : 'lib'}lsm_node.${ext}`)
-    copyFileSync(lib, outFile)
+    place(lib)
   }
   log(`built the native addon in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${outFile}`)
 }

@@ -57,6 +57,17 @@ await run('ava', bin('ava'), ['--tap', ...process.argv.slice(2)], (out, code) =>
   return { passed: p, failed: f }
 })
 
+// 4. The abstract-level compliance suite (tape) against LsmLevel, once per available engine,
+// from the TypeScript sources. Each engine's run prints `# pass N` / `# fail N`.
+await run('abstract-level suite', process.execPath, ['--import', 'tsx', 'test/level-suite.ts'], (out, code) => {
+  let p = 0
+  let f = 0
+  for (const m of out.matchAll(/^# pass\s+(\d+)/gm)) p += Number(m[1])
+  for (const m of out.matchAll(/^# fail\s+(\d+)/gm)) f += Number(m[1])
+  if (code !== 0 && f === 0) f = 1
+  return { passed: p, failed: f }
+})
+
 console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(1)} s`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)

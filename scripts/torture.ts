@@ -28,7 +28,8 @@ for (const engine of engines) {
     failed = true
     console.log(`[${engine}] ${(e as Error).message}`)
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true })
+    else console.log(`[${engine}] kept ${dir}`)
   }
 }
 process.exit(failed ? 1 : 0)

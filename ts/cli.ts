@@ -524,6 +524,11 @@ export async function run(argv: string[]): Promise<{ code: number; stdout: strin
 async function main(): Promise<void> {
   // The engine choice is the user's; the "falling back to TypeScript" notice is noise here.
   process.env.LSM_RUST_QUIET ??= '1'
+  // `lsm-rust scan db | head`: a closed pipe ends the output quietly.
+  process.stdout.on('error', e => {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw e
+  })
   const r = await run(process.argv.slice(2))
   if (r.stdout.length > 0) process.stdout.write(r.stdout.join('\n') + '\n')
   if (r.stderr.length > 0) process.stderr.write(r.stderr.join('\n') + '\n')

@@ -21,3 +21,5 @@ export { encodeWriteGroup, decodeWriteGroup, type WriteOp } from './core/ts/writ
 export { Table, TableBuilder, type TableProperties } from './core/ts/sst.js'
 export { WalWriter, readWal } from './core/ts/wal.js'
 export { encodeVersionEdit, decodeVersionEdit, encodeCurrent, decodeCurrent, type VersionEdit, type FileMeta } from './core/ts/version-edit.js'
+export { LsmLevel, LsmLevelIterator, LsmLevelKeyIterator, LsmLevelValueIterator, LsmLevelSnapshot, LevelError, toLevelError, type LsmLevelOptions, type LsmLevelOpenOptions, type LsmLevelWriteOptions } from './level.js'
+export { repairDB, type RepairOptions, type RepairReport, type RepairedTable, type RepairedWal, type RebuiltTable } from './repair.js'

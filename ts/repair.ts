@@ -51,42 +51,67 @@ export interface RepairOptions {
 
 /** What happened to one old table. */
 export interface RepairedTable {
+  /** The table's file name. */
   file: string
   /** `ok`: used whole; `salvaged`: intact blocks used; `lost`: unreadable; `unlisted`: not in the MANIFEST, not used; `missing`: listed but absent. */
   status: 'ok' | 'salvaged' | 'lost' | 'unlisted' | 'missing'
+  /** Entries read from it (all versions and tombstones). */
   entries: number
+  /** Data blocks that failed their checksum or did not decode. */
   droppedBlocks: number
+  /** What was wrong with it. */
   problems: string[]
 }
 
 /** What happened to one old WAL. */
 export interface RepairedWal {
+  /** The WAL's file name. */
   file: string
   /** `used`: replayed; `skipped`: below the MANIFEST's log number (already in tables). */
   status: 'used' | 'skipped'
+  /** Intact records (write groups) replayed. */
   records: number
+  /** Operations in those records. */
   entries: number
+  /** Bytes skipped as damaged (no intact record could start there). */
   droppedBytes: number
+  /** Records whose checksums held but whose write group did not decode. */
   droppedRecords: number
+  /** What was wrong with it. */
   problems: string[]
+}
+
+/** A table written by {@link repairDB}. */
+export interface RebuiltTable {
+  /** File name. */
+  file: string
+  /** Size in bytes. */
+  bytes: number
+  /** Entries (one per live key). */
+  entries: number
 }
 
 /** What {@link repairDB} did. */
 export interface RepairReport {
+  /** The repaired directory. */
   dir: string
-  /** Whether a MANIFEST could be read and its live set used. */
+  /** The MANIFEST whose live set was used, when one could be read. */
   manifestUsed: string | undefined
   /** Why no MANIFEST was used, when none was. */
   manifestProblem?: string
+  /** Every table file found (and any the MANIFEST listed but that is absent). */
   tables: RepairedTable[]
+  /** Every WAL found. */
   wals: RepairedWal[]
   /** The new MANIFEST. */
   manifest: string
   /** The level the rebuilt tables were placed in. */
   level: number
-  outputs: { file: string; bytes: number; entries: number }[]
+  /** The rebuilt tables. */
+  outputs: RebuiltTable[]
   /** Keys in the repaired database. */
   keys: number
+  /** The largest sequence number found; the repaired database continues after it. */
   lastSequence: number
   /** Old files moved into `lost/`. */
   movedToLost: string[]

@@ -70,7 +70,8 @@ function runChild(dir: string, seed: number, engine: string, delayMs: number) {
       }
     })
     child.stderr.on('data', d => { stderr += d })
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': only then has every line the child wrote been read.
+    child.on('close', (code, signal) => {
       clearTimeout(timer)
       if (signal !== 'SIGKILL') reject(new Error(`torture child exited with ${code}: ${stderr}`))
       else resolve({ ops, acked, durable })

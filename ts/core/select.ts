@@ -6,7 +6,7 @@
 import { LsmError } from '../errors.js'
 import type { Core } from './core.js'
 import { nativeLoadError } from './native-binding.js'
-const nativeCore: Core | undefined = undefined // TEMP until native-core.ts lands
+import { nativeCore } from './native-core.js'
 import { tsCore } from './ts-core.js'
 
 let warned = false

@@ -1,15 +1,17 @@
 //! The block cache: verified data blocks of file-backed tables, bounded in
-//! bytes, shared by every table of a process.
+//! bytes, shared by the tables of one database (one cache per `newCaches`).
 //!
 //! Why a cache at all: a point read costs one data block, and without a cache
 //! that is a `pread` plus a CRC over ~4 KiB each time. Hot blocks stay here
 //! already verified and parsed (a [`Block`] is an `Arc` over its bytes), so a
 //! hit costs a hash lookup and a reference-count increment.
 //!
-//! Why sharded: point reads can run on several threads (JS main thread,
-//! compactions reading their inputs never use the cache, but future readers
-//! may run on worker threads); one mutex per shard keeps contention low while
-//! each shard is a plain LRU list, which is simpler than a lock-free design.
+//! Why sharded: point reads can run on several threads (the JS main thread
+//! today, worker threads tomorrow); one mutex per shard keeps contention low
+//! while each shard is a plain LRU list, simpler than a lock-free design.
+//! Each shard holds an equal share of the capacity, so a small cache uses
+//! fewer shards (at least [`MIN_SHARD_BYTES`] each): a share smaller than a
+//! block would cache nothing.
 //!
 //! Keys are `(table id, block offset)`. Table ids come from a process-wide
 //! counter ([`next_table_id`]) and are never reused, so a block of a closed
@@ -18,7 +20,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::block::Block;
 
@@ -26,9 +28,20 @@ use crate::block::Block;
 pub const DEFAULT_CAPACITY: usize = 8 << 20;
 /// Bytes charged per entry on top of the block: map slot, list node, `Arc` header.
 const ENTRY_OVERHEAD: usize = 64;
-const SHARD_BITS: u32 = 4;
-const SHARDS: usize = 1 << SHARD_BITS;
+/// Most shards a cache uses.
+const MAX_SHARDS: usize = 16;
+/// Smallest capacity share per shard when there is more than one.
+pub const MIN_SHARD_BYTES: usize = 256 << 10;
 const NIL: usize = usize::MAX;
+
+/// Shards for a capacity: a power of two, 1..=16, each share ≥ `MIN_SHARD_BYTES`.
+fn shards_for(capacity: usize) -> usize {
+    let mut n = MAX_SHARDS;
+    while n > 1 && capacity / n < MIN_SHARD_BYTES {
+        n /= 2;
+    }
+    n
+}
 
 /// `(table id, block offset)`.
 pub type CacheKey = (u64, u64);
@@ -37,12 +50,6 @@ pub type CacheKey = (u64, u64);
 pub fn next_table_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// The cache every file-backed table of this process uses unless told otherwise.
-pub fn global_block_cache() -> &'static Arc<BlockCache> {
-    static GLOBAL: OnceLock<Arc<BlockCache>> = OnceLock::new();
-    GLOBAL.get_or_init(|| Arc::new(BlockCache::new(DEFAULT_CAPACITY)))
 }
 
 /// Mixes a key into 64 well-spread bits (a multiply-xorshift finaliser): the
@@ -189,7 +196,9 @@ impl Shard {
 
 /// A sharded LRU cache of blocks, bounded by the bytes it holds.
 pub struct BlockCache {
+    /// Always `MAX_SHARDS` long; only the first `active` are used.
     shards: Box<[Mutex<Shard>]>,
+    active: AtomicUsize,
     capacity: AtomicUsize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -207,10 +216,12 @@ impl std::fmt::Debug for BlockCache {
 impl BlockCache {
     /// A cache holding at most about `capacity` bytes (0 disables caching).
     pub fn new(capacity: usize) -> Self {
+        let active = shards_for(capacity);
         BlockCache {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard::new(capacity / SHARDS)))
+            shards: (0..MAX_SHARDS)
+                .map(|i| Mutex::new(Shard::new(if i < active { capacity / active } else { 0 })))
                 .collect(),
+            active: AtomicUsize::new(active),
             capacity: AtomicUsize::new(capacity),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -221,7 +232,8 @@ impl BlockCache {
     /// half-linked in a way that matters more than losing cached blocks, so a
     /// poisoned shard is cleared and reused rather than failing every read.
     fn shard(&self, key: CacheKey) -> MutexGuard<'_, Shard> {
-        let m = &self.shards[(mix(key) >> (64 - SHARD_BITS)) as usize];
+        let active = self.active.load(Ordering::Relaxed);
+        let m = &self.shards[(mix(key) >> 32) as usize % active];
         m.lock().unwrap_or_else(|poisoned| {
             let mut s = poisoned.into_inner();
             let capacity = s.capacity;
@@ -233,7 +245,11 @@ impl BlockCache {
     /// The cached block for `key`, marking it most recently used.
     pub fn get(&self, key: CacheKey) -> Option<Block> {
         let found = self.shard(key).get(key);
-        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         found
     }
@@ -244,13 +260,33 @@ impl BlockCache {
         self.shard(key).insert(key, block, charge);
     }
 
-    /// Changes the capacity; shrinking evicts at once.
-    pub fn set_capacity(&self, capacity: usize) {
-        self.capacity.store(capacity, Ordering::Relaxed);
+    /// Drops every block of table `id` (the table is closed).
+    pub fn erase_table(&self, id: u64) {
         for m in self.shards.iter() {
             let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
-            s.capacity = capacity / SHARDS;
-            let limit = s.capacity;
+            let doomed: Vec<usize> = s
+                .map
+                .iter()
+                .filter(|(k, _)| k.0 == id)
+                .map(|(_, &i)| i)
+                .collect();
+            for i in doomed {
+                s.remove_node(i);
+            }
+        }
+    }
+
+    /// Changes the capacity; shrinking evicts at once. When the number of
+    /// shards changes, keys map to other shards, so the cache starts empty (a
+    /// rare, deliberate operation).
+    pub fn set_capacity(&self, capacity: usize) {
+        let active = shards_for(capacity);
+        let reshard = self.active.swap(active, Ordering::Relaxed) != active;
+        self.capacity.store(capacity, Ordering::Relaxed);
+        for (i, m) in self.shards.iter().enumerate() {
+            let mut s = m.lock().unwrap_or_else(|p| p.into_inner());
+            s.capacity = if i < active { capacity / active } else { 0 };
+            let limit = if reshard { 0 } else { s.capacity };
             s.evict_to(limit);
         }
     }
@@ -289,9 +325,34 @@ mod tests {
         Block::from_vec(v).unwrap()
     }
 
+    const BIG: usize = MAX_SHARDS * MIN_SHARD_BYTES;
+
+    fn shard_index(c: &BlockCache, k: CacheKey) -> usize {
+        (mix(k) >> 32) as usize % c.active.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn shard_count_follows_capacity() {
+        assert_eq!(shards_for(0), 1);
+        assert_eq!(shards_for(64 << 10), 1);
+        assert_eq!(shards_for(2 * MIN_SHARD_BYTES), 2);
+        assert_eq!(shards_for(3 * MIN_SHARD_BYTES), 2);
+        assert_eq!(shards_for(DEFAULT_CAPACITY), 16);
+        assert_eq!(shards_for(usize::MAX), 16);
+        // A small cache still caches blocks bigger than a sixteenth of it.
+        let c = BlockCache::new(64 << 10);
+        c.insert((1, 0), block(8000));
+        assert!(c.get((1, 0)).is_some());
+        c.set_capacity(BIG);
+        assert!(c.get((1, 0)).is_none(), "resharding starts empty");
+        c.insert((1, 0), block(8000));
+        c.set_capacity(BIG + 1);
+        assert!(c.get((1, 0)).is_some(), "same shard count keeps entries");
+    }
+
     #[test]
     fn hits_misses_and_recency() {
-        let c = BlockCache::new(SHARDS * 1000);
+        let c = BlockCache::new(BIG);
         assert!(c.get((1, 0)).is_none());
         c.insert((1, 0), block(100));
         assert_eq!(c.get((1, 0)).unwrap().size(), 100);
@@ -304,32 +365,27 @@ mod tests {
 
     #[test]
     fn usage_stays_within_capacity_and_lru_goes_first() {
-        let per_shard = 1000;
-        let c = BlockCache::new(SHARDS * per_shard);
-        // Keys that land in one shard, to watch its LRU order.
-        let target = c.shard((7, 0)).capacity;
-        assert_eq!(target, per_shard);
-        let idx = |k: CacheKey| (mix(k) >> (64 - SHARD_BITS)) as usize;
-        let same: Vec<CacheKey> = (0..10_000u64)
-            .map(|o| (7, o * 4096))
-            .filter(|&k| idx(k) == idx((7, 0)))
-            .take(5)
-            .collect();
-        for &k in &same[..3] {
+        // One shard of 1000 bytes, to watch its LRU order.
+        let c = BlockCache::new(1000);
+        assert_eq!(c.active.load(Ordering::Relaxed), 1);
+        let keys: Vec<CacheKey> = (0..5).map(|o| (7, o * 4096)).collect();
+        for &k in &keys[..3] {
             c.insert(k, block(236)); // 300 bytes charged each
         }
-        c.get(same[0]); // same[1] is now the least recent
-        c.insert(same[3], block(236));
-        assert!(c.get(same[1]).is_none(), "least recently used was evicted");
-        assert!(c.get(same[0]).is_some() && c.get(same[2]).is_some());
-        assert!(c.usage() <= SHARDS * per_shard);
+        c.get(keys[0]); // keys[1] is now the least recent
+        c.insert(keys[3], block(236));
+        assert!(c.get(keys[1]).is_none(), "least recently used was evicted");
+        assert!(c.get(keys[0]).is_some() && c.get(keys[2]).is_some());
+        assert!(c.usage() <= 1000);
         // A block bigger than a shard is not cached at all.
-        c.insert(same[4], block(2000));
-        assert!(c.get(same[4]).is_none());
-        for i in 0..5000u64 {
+        c.insert(keys[4], block(2000));
+        assert!(c.get(keys[4]).is_none());
+        let c = BlockCache::new(BIG);
+        for i in 0..50_000u64 {
             c.insert((i, i), block(64 + (i as usize % 500)));
         }
         assert!(c.usage() <= c.capacity());
+        assert!(c.usage() > c.capacity() / 2, "shards fill up evenly");
         c.set_capacity(0);
         assert_eq!(c.usage(), 0);
         c.insert((1, 1), block(64));
@@ -338,14 +394,14 @@ mod tests {
 
     #[test]
     fn model_against_a_reference_lru() {
-        // One shard's worth of keys against a Vec-based LRU.
-        let c = BlockCache::new(SHARDS * 2000);
-        let idx = |k: CacheKey| (mix(k) >> (64 - SHARD_BITS)) as usize;
+        // Keys of one shard against a Vec-based LRU.
+        let c = BlockCache::new(BIG);
         let keys: Vec<CacheKey> = (0..100_000u64)
             .map(|o| (3, o))
-            .filter(|&k| idx(k) == 0)
+            .filter(|&k| shard_index(&c, k) == 0)
             .take(40)
             .collect();
+        let share = MIN_SHARD_BYTES;
         let mut reference: Vec<(CacheKey, usize)> = Vec::new(); // most recent last
         let mut rng = 0x1234_5678_9abc_def0u64;
         for _ in 0..5000 {
@@ -354,11 +410,11 @@ mod tests {
             rng ^= rng << 17;
             let k = keys[(rng % keys.len() as u64) as usize];
             if rng % 3 == 0 {
-                let size = 16 + (rng >> 20) as usize % 400;
+                let size = 16 + (rng >> 20) as usize % 40_000;
                 c.insert(k, block(size));
                 reference.retain(|e| e.0 != k);
                 reference.push((k, size + ENTRY_OVERHEAD));
-                while reference.iter().map(|e| e.1).sum::<usize>() > 2000 {
+                while reference.iter().map(|e| e.1).sum::<usize>() > share {
                     reference.remove(0);
                 }
             } else {
@@ -374,10 +430,22 @@ mod tests {
     }
 
     #[test]
+    fn erase_table_drops_only_that_tables_blocks() {
+        let c = BlockCache::new(BIG);
+        for o in 0..100u64 {
+            c.insert((1, o), block(100));
+            c.insert((2, o), block(100));
+        }
+        c.erase_table(1);
+        assert!((0..100).all(|o| c.get((1, o)).is_none()));
+        assert!((0..100).all(|o| c.get((2, o)).is_some()));
+        assert_eq!(c.usage(), 100 * (100 + ENTRY_OVERHEAD));
+    }
+
+    #[test]
     fn table_ids_are_unique() {
         let a = next_table_id();
         let b = next_table_id();
         assert_ne!(a, b);
-        assert_eq!(global_block_cache().capacity(), DEFAULT_CAPACITY);
     }
 }

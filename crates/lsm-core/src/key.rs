@@ -48,6 +48,38 @@ pub enum Lookup {
     Delete { seq: u64 },
 }
 
+impl Lookup {
+    /// The owned answer for a found entry (a `Delete`'s value is ignored).
+    pub fn from_entry(seq: u64, kind: Kind, value: &[u8]) -> Lookup {
+        match kind {
+            Kind::Put => Lookup::Put {
+                seq,
+                value: value.to_vec(),
+            },
+            Kind::Delete => Lookup::Delete { seq },
+        }
+    }
+}
+
+/// The outcome of a point read that hands the found entry to a visitor
+/// instead of copying it out (so a caller can copy the value exactly once,
+/// straight into its own buffer): `Found` with the visitor's result, or
+/// `Missing` giving the unused visitor back for the next source.
+pub enum Probe<R, F> {
+    Found(R),
+    Missing(F),
+}
+
+impl<R, F> Probe<R, F> {
+    /// The visitor's result, if the entry was found.
+    pub fn found(self) -> Option<R> {
+        match self {
+            Probe::Found(r) => Some(r),
+            Probe::Missing(_) => None,
+        }
+    }
+}
+
 /// The three parts of an internal key, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedKey<'a> {

@@ -18,6 +18,7 @@ pub mod checksum;
 pub mod coding;
 pub mod current;
 pub mod error;
+pub mod file_pool;
 pub mod iter;
 pub mod jobs;
 pub mod key;

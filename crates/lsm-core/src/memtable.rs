@@ -24,7 +24,7 @@ use crate::batch::{decode_write_group, WriteGroup};
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::key::{
-    compare_internal, lookup_key, make_internal_key, parse_internal_key, Kind, Lookup,
+    compare_internal, lookup_key, make_internal_key, parse_internal_key, Kind, Lookup, Probe,
 };
 
 /// Bytes charged per entry on top of key and value: skiplist node, tower and
@@ -70,7 +70,9 @@ impl MemTable {
     /// corruption with the file name).
     pub fn apply(&self, group: &[u8]) -> Result<u64> {
         let group = decode_write_group(group).map_err(|e| match e {
-            Error::Corruption { msg, .. } => Error::invalid(format!("malformed write group: {msg}")),
+            Error::Corruption { msg, .. } => {
+                Error::invalid(format!("malformed write group: {msg}"))
+            }
             other => other,
         })?;
         self.apply_group(&group)
@@ -103,20 +105,27 @@ impl MemTable {
 
     /// The newest version of `user_key` with sequence ≤ `snapshot`.
     pub fn get(&self, user_key: &[u8], snapshot: u64) -> Option<Lookup> {
+        self.get_with(user_key, snapshot, Lookup::from_entry)
+            .found()
+    }
+
+    /// [`MemTable::get`] that hands `(seq, kind, value)` of the entry found to
+    /// `visit` without copying the value.
+    pub fn get_with<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        user_key: &[u8],
+        snapshot: u64,
+        visit: F,
+    ) -> Probe<R, F> {
         let target = IKey(lookup_key(user_key, snapshot).into_boxed_slice());
-        let entry = self.map.lower_bound(Bound::Included(&target))?;
+        let Some(entry) = self.map.lower_bound(Bound::Included(&target)) else {
+            return Probe::Missing(visit);
+        };
         // Keys in the map were built by `insert`, so they always parse.
-        let parsed = parse_internal_key(&entry.key().0).ok()?;
-        if parsed.user_key != user_key {
-            return None;
+        match parse_internal_key(&entry.key().0) {
+            Ok(p) if p.user_key == user_key => Probe::Found(visit(p.seq, p.kind, entry.value())),
+            _ => Probe::Missing(visit),
         }
-        Some(match parsed.kind {
-            Kind::Put => Lookup::Put {
-                seq: parsed.seq,
-                value: entry.value().to_vec(),
-            },
-            Kind::Delete => Lookup::Delete { seq: parsed.seq },
-        })
     }
 
     /// Bytes used, approximately (keys, values and per-entry overhead).
@@ -287,7 +296,10 @@ mod tests {
             m.apply(&group(5, &[("b", Some("1"))])),
             Err(Error::InvalidArgument(_))
         ));
-        assert!(matches!(m.apply(&[1, 2, 3]), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            m.apply(&[1, 2, 3]),
+            Err(Error::InvalidArgument(_))
+        ));
         assert_eq!(m.len(), 1);
     }
 

@@ -6,10 +6,10 @@
 //! negatives, fractions and infinities mean, mirroring what the TypeScript
 //! core's comparisons would do with them.
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Uint8ArraySlice};
 use napi_derive::napi;
 
-use lsm_core::key::{Lookup, MAX_SEQUENCE};
+use lsm_core::key::{Kind, MAX_SEQUENCE};
 use lsm_core::table::{Properties, TableOptions};
 
 /// A core error as a JS exception whose message starts with the core's code
@@ -31,14 +31,16 @@ pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> napi::Error {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string());
-    napi::Error::from_reason(format!("IO_ERROR: internal error in the native core: {what}"))
+    napi::Error::from_reason(format!(
+        "IO_ERROR: internal error in the native core: {what}"
+    ))
 }
 
 /// A read snapshot: `None` when nothing can be visible (NaN or negative, as
 /// `seq <= snapshot` is then false for every entry); clamped to the largest
 /// sequence; fractions round down (`seq <= 4.5` iff `seq <= 4`).
 pub fn snapshot(s: f64) -> Option<u64> {
-    if !(s >= 0.0) {
+    if s.is_nan() || s < 0.0 {
         None
     } else if s >= MAX_SEQUENCE as f64 {
         Some(MAX_SEQUENCE)
@@ -50,7 +52,7 @@ pub fn snapshot(s: f64) -> Option<u64> {
 /// A `count < limit` bound for integer counts: `count < x` iff
 /// `count < ceil(x)`; NaN and non-positive allow nothing; +∞ allows all.
 pub fn limit(x: f64) -> usize {
-    if !(x > 0.0) {
+    if x.is_nan() || x <= 0.0 {
         0
     } else if x >= usize::MAX as f64 {
         usize::MAX
@@ -64,7 +66,9 @@ pub fn whole(x: f64, what: &str) -> napi::Result<u64> {
     if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_991.0 {
         Ok(x as u64)
     } else {
-        Err(invalid(format!("{what} must be a non-negative integer, got {x}")))
+        Err(invalid(format!(
+            "{what} must be a non-negative integer, got {x}"
+        )))
     }
 }
 
@@ -124,16 +128,51 @@ pub fn properties(p: &Properties) -> JsProperties {
     }
 }
 
-/// A point-read answer packed into one buffer, so a read returns one JS
-/// value: `fixed64(seq × 256 + kind) ‖ value` (the value is empty for a
-/// DELETE). `None` (JS `null`) when no visible version exists.
-pub fn packed_lookup(found: Option<Lookup>) -> Option<Buffer> {
-    let (seq, kind, value) = match found? {
-        Lookup::Put { seq, value } => (seq, 1u64, value),
-        Lookup::Delete { seq } => (seq, 0, Vec::new()),
-    };
-    let mut out = Vec::with_capacity(8 + value.len());
-    out.extend_from_slice(&((seq << 8) | kind).to_le_bytes());
-    out.extend_from_slice(&value);
-    Some(out.into())
+/// Writes a point-read answer into the caller's buffer `out` as
+/// `fixed64(seq × 256 + kind) ‖ value` and returns its length, or, when `out`
+/// is too small, minus the length needed (always < −1; the caller makes room
+/// and asks again). Callers return −1 when nothing was found.
+///
+/// Why not return a fresh buffer: creating a Node `Buffer` (or any
+/// `ArrayBuffer`) per read costs about a microsecond, more than the read
+/// itself. The TypeScript side passes a slab it carves values out of (views,
+/// as Node's own Buffer pool does), so a read allocates no backing memory and
+/// copies the value once, from the memtable or block into the slab.
+pub fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
+    let needed = 8 + value.len();
+    if out.len() < needed {
+        return -(needed as f64);
+    }
+    out[..8].copy_from_slice(&((seq << 8) | kind as u64).to_le_bytes());
+    out[8..needed].copy_from_slice(value);
+    needed as f64
 }
+
+/// `out[offset..]` as a writable slice for the length of one call, after
+/// checking that it does not overlap the key being read.
+pub fn scratch<'a>(
+    out: &'a mut Uint8ArraySlice<'_>,
+    offset: f64,
+    key: &[u8],
+) -> napi::Result<&'a mut [u8]> {
+    let start = usize::try_from(whole(offset, "outOffset")?)
+        .ok()
+        .filter(|&s| s <= out.len())
+        .ok_or_else(|| invalid(format!("outOffset {offset} lies outside the output buffer")))?;
+    let o = out.as_ptr_range();
+    let k = key.as_ptr_range();
+    if !out.is_empty() && !key.is_empty() && o.start < k.end && k.start < o.end {
+        return Err(invalid("the output buffer overlaps the key"));
+    }
+    // SAFETY: `as_mut` is unsafe because JS could change the typed array's
+    // memory behind Rust's back. It cannot here: the call is synchronous, so
+    // no JS runs (nothing can write, detach or resize the buffer) until we
+    // return, and the returned borrow ends with the call. The only other
+    // Rust reference into JS memory the call holds, `key`, was just checked
+    // not to overlap it, so this `&mut` aliases nothing.
+    let all = unsafe { out.as_mut() };
+    Ok(&mut all[start..])
+}
+
+/// The answer for "no visible version".
+pub const NOT_FOUND: f64 = -1.0;

@@ -18,7 +18,9 @@ use napi_derive::napi;
 
 use lsm_core::jobs::{flush_memtable, run_compaction, CompactionJob, WrittenTable};
 
-use crate::convert::{invalid, panic_error, properties, table_options, to_js, whole, JsProperties, JsTableOptions};
+use crate::convert::{
+    invalid, panic_error, properties, table_options, to_js, whole, JsProperties, JsTableOptions,
+};
 use crate::memtable::NativeMemtable;
 
 /// What writing a table produced (`WrittenTable` of ts/core/core.ts).
@@ -86,7 +88,9 @@ where
         });
     if let Err(e) = spawned {
         if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-            deferred.reject(napi::Error::from_reason(format!("IO_ERROR: cannot start a thread: {e}")));
+            deferred.reject(napi::Error::from_reason(format!(
+                "IO_ERROR: cannot start a thread: {e}"
+            )));
         }
     }
     Ok(promise)
@@ -103,14 +107,22 @@ pub fn flush<'env>(
 ) -> napi::Result<Object<'env>> {
     let opts = table_options(options)?;
     let mem = Arc::clone(&memtable.inner);
-    spawn_job(env, "lsm-flush", move || flush_memtable(&mem, Path::new(&path), opts), written)
+    spawn_job(
+        env,
+        "lsm-flush",
+        move || flush_memtable(&mem, Path::new(&path), opts),
+        written,
+    )
 }
 
 /// Merges the input tables into new tables (drop rules on `CompactionJob`).
 #[napi(catch_unwind, ts_return_type = "Promise<Array<JsCompactionOutput>>")]
 pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Object<'env>> {
-    if !(job.smallest_snapshot >= 0.0) {
-        return Err(invalid(format!("smallestSnapshot {} must be ≥ 0", job.smallest_snapshot)));
+    if job.smallest_snapshot.is_nan() || job.smallest_snapshot < 0.0 {
+        return Err(invalid(format!(
+            "smallestSnapshot {} must be ≥ 0",
+            job.smallest_snapshot
+        )));
     }
     let target = if job.target_file_size.is_nan() {
         u64::MAX // `size >= NaN` never holds: never cut
@@ -118,7 +130,10 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
         0
     } else {
         // `size >= t` iff `size >= ceil(t)` for whole sizes.
-        whole(job.target_file_size.ceil().min(9_007_199_254_740_991.0), "targetFileSize")?
+        whole(
+            job.target_file_size.ceil().min(9_007_199_254_740_991.0),
+            "targetFileSize",
+        )?
     };
     let core_job = CompactionJob {
         inputs: job.inputs.into_iter().map(PathBuf::from).collect(),
@@ -128,13 +143,18 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
         target_file_size: target,
         table_options: table_options(job.table_options)?,
     };
-    spawn_job(env, "lsm-compaction", move || run_compaction(&core_job), |outs| {
-        outs.into_iter()
-            .map(|o| JsCompactionOutput {
-                path: o.path.to_string_lossy().into_owned(),
-                file_size: o.table.file_size as f64,
-                properties: properties(&o.table.properties),
-            })
-            .collect::<Vec<_>>()
-    })
+    spawn_job(
+        env,
+        "lsm-compaction",
+        move || run_compaction(&core_job),
+        |outs| {
+            outs.into_iter()
+                .map(|o| JsCompactionOutput {
+                    path: o.path.to_string_lossy().into_owned(),
+                    file_size: o.table.file_size as f64,
+                    properties: properties(&o.table.properties),
+                })
+                .collect::<Vec<_>>()
+        },
+    )
 }

@@ -22,7 +22,7 @@ mod view;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use convert::{to_js, whole};
+use convert::to_js;
 
 /// Version of the Rust core (the `lsm-core` crate).
 #[napi(catch_unwind)]
@@ -66,34 +66,4 @@ pub fn bloom_build(keys: Vec<Buffer>, bits_per_key: u32) -> napi::Result<Buffer>
 #[napi(catch_unwind)]
 pub fn bloom_may_contain(filter: &[u8], key: &[u8]) -> bool {
     lsm_core::bloom::may_contain(filter, key)
-}
-
-/// Sets the capacity in bytes of the process-wide block cache (default 8 MiB);
-/// shrinking evicts at once.
-#[napi(catch_unwind)]
-pub fn set_block_cache_capacity(bytes: f64) -> napi::Result<()> {
-    let bytes = usize::try_from(whole(bytes, "capacity")?).unwrap_or(usize::MAX);
-    lsm_core::cache::global_block_cache().set_capacity(bytes);
-    Ok(())
-}
-
-/// Capacity, usage and hit/miss counts of the process-wide block cache.
-#[napi(object)]
-pub struct JsBlockCacheStats {
-    pub capacity: f64,
-    pub usage: f64,
-    pub hits: f64,
-    pub misses: f64,
-}
-
-#[napi(catch_unwind)]
-pub fn block_cache_stats() -> JsBlockCacheStats {
-    let c = lsm_core::cache::global_block_cache();
-    let (hits, misses) = c.stats();
-    JsBlockCacheStats {
-        capacity: c.capacity() as f64,
-        usage: c.usage() as f64,
-        hits: hits as f64,
-        misses: misses as f64,
-    }
 }

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::Uint8ArraySlice;
 use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{packed_lookup, snapshot, to_js};
+use crate::convert::{scratch, snapshot, to_js, write_entry, NOT_FOUND};
 
 #[napi]
 pub struct NativeMemtable {
@@ -30,11 +30,26 @@ impl NativeMemtable {
         self.inner.apply(group).map(drop).map_err(to_js)
     }
 
-    /// Newest version of `userKey` with sequence ≤ `snapshotSeq`, packed as
-    /// `fixed64(seq × 256 + kind) ‖ value`, or null.
+    /// Newest version of `userKey` with sequence ≤ `snapshotSeq`, written
+    /// into `out` at `outOffset` (see `write_entry`): its length, −1 when not
+    /// found, or minus the room it needs.
     #[napi(catch_unwind)]
-    pub fn get(&self, user_key: &[u8], snapshot_seq: f64) -> Option<Buffer> {
-        packed_lookup(self.inner.get(user_key, snapshot(snapshot_seq)?))
+    pub fn get(
+        &self,
+        user_key: &[u8],
+        snapshot_seq: f64,
+        mut out: Uint8ArraySlice,
+        out_offset: f64,
+    ) -> napi::Result<f64> {
+        let out = scratch(&mut out, out_offset, user_key)?;
+        let found = snapshot(snapshot_seq).and_then(|snap| {
+            self.inner
+                .get_with(user_key, snap, |seq, kind, v| {
+                    write_entry(out, seq, kind, v)
+                })
+                .found()
+        });
+        Ok(found.unwrap_or(NOT_FOUND))
     }
 
     #[napi(getter)]

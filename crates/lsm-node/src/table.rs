@@ -1,5 +1,5 @@
-//! `NativeTable`: the JS handle of an open table file. Reads go through the
-//! process-wide block cache.
+//! `NativeTable`: the JS handle of an open table file, and `NativeCaches`:
+//! the block cache and descriptor pool one database's tables share.
 //!
 //! `close()` drops this handle's reference: read views and cursors that
 //! still hold the table keep reading it, and the file descriptor closes when
@@ -7,14 +7,77 @@
 //! version uses it, so in practice it closes at once).
 
 use std::path::Path;
+use std::sync::Arc;
 
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{ClassInstance, Uint8ArraySlice};
 use napi_derive::napi;
 
-use lsm_core::cache::global_block_cache;
-use lsm_core::table::Table;
+use lsm_core::cache::BlockCache;
+use lsm_core::file_pool::FilePool;
+use lsm_core::table::{Table, TableCaches};
 
-use crate::convert::{invalid, packed_lookup, properties, snapshot, to_js, JsProperties};
+use crate::convert::{
+    invalid, properties, scratch, snapshot, to_js, whole, write_entry, JsProperties, NOT_FOUND,
+};
+
+/// A block cache bounded in bytes and a pool of at most `maxOpenFiles` open
+/// table files (`Core.newCaches`).
+#[napi]
+pub struct NativeCaches {
+    inner: TableCaches,
+}
+
+#[napi]
+impl NativeCaches {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(block_cache_bytes: f64, max_open_files: f64) -> napi::Result<Self> {
+        let bytes =
+            usize::try_from(whole(block_cache_bytes, "blockCacheBytes")?).unwrap_or(usize::MAX);
+        let files = usize::try_from(whole(max_open_files, "maxOpenFiles")?).unwrap_or(usize::MAX);
+        Ok(NativeCaches {
+            inner: TableCaches {
+                blocks: Some(Arc::new(BlockCache::new(bytes))),
+                files: Some(Arc::new(FilePool::new(files))),
+            },
+        })
+    }
+
+    /// Bytes held by the block cache.
+    #[napi(getter)]
+    pub fn block_cache_usage(&self) -> f64 {
+        self.inner.blocks.as_ref().map_or(0, |c| c.usage()) as f64
+    }
+
+    /// Block cache hits since creation.
+    #[napi(getter)]
+    pub fn block_cache_hits(&self) -> f64 {
+        self.inner.blocks.as_ref().map_or(0, |c| c.stats().0) as f64
+    }
+
+    /// Block cache misses since creation.
+    #[napi(getter)]
+    pub fn block_cache_misses(&self) -> f64 {
+        self.inner.blocks.as_ref().map_or(0, |c| c.stats().1) as f64
+    }
+
+    /// Frees the caches: drops every cached block and closes every pooled
+    /// file. Tables opened with them should be closed first.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        if let Some(blocks) = &self.inner.blocks {
+            blocks.set_capacity(0);
+        }
+        if let Some(files) = &self.inner.files {
+            files.close_all();
+        }
+    }
+
+    /// Table files currently open through the pool.
+    #[napi(getter)]
+    pub fn open_files(&self) -> f64 {
+        self.inner.files.as_ref().map_or(0, |p| p.open_count()) as f64
+    }
+}
 
 #[napi]
 pub struct NativeTable {
@@ -25,17 +88,20 @@ pub struct NativeTable {
 impl NativeTable {
     /// The open table, or an error after `close()`.
     pub(crate) fn table(&self) -> napi::Result<&Table> {
-        self.inner.as_ref().ok_or_else(|| invalid("the table is closed"))
+        self.inner
+            .as_ref()
+            .ok_or_else(|| invalid("the table is closed"))
     }
 }
 
 #[napi]
 impl NativeTable {
     /// Opens a table file; a damaged one throws `CORRUPTION: <file name>: …`.
+    /// Without `caches` the table reads its own descriptor and caches no blocks.
     #[napi(factory, catch_unwind)]
-    pub fn open(path: String) -> napi::Result<Self> {
-        let cache = Some(global_block_cache().clone());
-        let table = Table::open_file(Path::new(&path), cache).map_err(to_js)?;
+    pub fn open(path: String, caches: Option<ClassInstance<NativeCaches>>) -> napi::Result<Self> {
+        let caches = caches.as_ref().map(|c| &c.inner);
+        let table = Table::open_file(Path::new(&path), caches).map_err(to_js)?;
         Ok(NativeTable {
             file_size: table.file_size() as f64,
             inner: Some(table),
@@ -54,14 +120,26 @@ impl NativeTable {
     }
 
     /// Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom →
-    /// index → one block), packed like `NativeMemtable.get`, or null.
+    /// index → one block), written into `out` at `outOffset` like `NativeMemtable.get`.
     #[napi(catch_unwind)]
-    pub fn get(&self, user_key: &[u8], snapshot_seq: f64) -> napi::Result<Option<Buffer>> {
+    pub fn get(
+        &self,
+        user_key: &[u8],
+        snapshot_seq: f64,
+        mut out: Uint8ArraySlice,
+        out_offset: f64,
+    ) -> napi::Result<f64> {
         let table = self.table()?;
+        let out = scratch(&mut out, out_offset, user_key)?;
         let Some(snap) = snapshot(snapshot_seq) else {
-            return Ok(None);
+            return Ok(NOT_FOUND);
         };
-        table.get(user_key, snap).map(packed_lookup).map_err(to_js)
+        let found = table
+            .get_with(user_key, snap, |seq, kind, v| {
+                write_entry(out, seq, kind, v)
+            })
+            .map_err(to_js)?;
+        Ok(found.found().unwrap_or(NOT_FOUND))
     }
 
     #[napi(catch_unwind)]

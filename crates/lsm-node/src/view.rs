@@ -1,12 +1,12 @@
 //! `NativeReadView` and `NativeCursor`: reads across memtables and tables in
 //! one call each — a point read is one crossing, a scan one per chunk.
 
-use napi::bindgen_prelude::{Buffer, ClassInstance};
+use napi::bindgen_prelude::{Buffer, ClassInstance, Uint8ArraySlice};
 use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{limit, packed_lookup, snapshot, to_js};
+use crate::convert::{limit, scratch, snapshot, to_js, write_entry, NOT_FOUND};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
@@ -34,13 +34,26 @@ impl NativeReadView {
     }
 
     /// Newest version of `userKey` with sequence ≤ `snapshotSeq` across all
-    /// sources, packed as `fixed64(seq × 256 + kind) ‖ value`, or null.
+    /// sources, written into `out` at `outOffset` like `NativeMemtable.get`.
     #[napi(catch_unwind)]
-    pub fn get(&self, user_key: &[u8], snapshot_seq: f64) -> napi::Result<Option<Buffer>> {
+    pub fn get(
+        &self,
+        user_key: &[u8],
+        snapshot_seq: f64,
+        mut out: Uint8ArraySlice,
+        out_offset: f64,
+    ) -> napi::Result<f64> {
+        let out = scratch(&mut out, out_offset, user_key)?;
         let Some(snap) = snapshot(snapshot_seq) else {
-            return Ok(None);
+            return Ok(NOT_FOUND);
         };
-        self.inner.get(user_key, snap).map(packed_lookup).map_err(to_js)
+        let found = self
+            .inner
+            .get_with(user_key, snap, |seq, kind, v| {
+                write_entry(out, seq, kind, v)
+            })
+            .map_err(to_js)?;
+        Ok(found.unwrap_or(NOT_FOUND))
     }
 
     #[napi(catch_unwind)]
@@ -83,8 +96,10 @@ struct Packer {
 impl ChunkSink for Packer {
     fn push(&mut self, key: &[u8], value: &[u8]) {
         self.buf.reserve(8 + key.len() + value.len());
-        self.buf.extend_from_slice(&(key.len() as u32).to_le_bytes());
-        self.buf.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(key.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(key);
         self.buf.extend_from_slice(value);
         self.count += 1;
@@ -122,25 +137,4 @@ impl NativeCursor {
         p.buf[4..8].copy_from_slice(&u32::from(done).to_le_bytes());
         Ok(p.buf.into())
     }
-
-    /// The same chunk as arrays of buffers (one JS buffer per key and value):
-    /// kept to measure against the packed form.
-    #[napi(catch_unwind)]
-    pub fn next_chunk_arrays(&mut self, max_entries: f64, max_bytes: Option<f64>) -> napi::Result<JsChunk> {
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let max_bytes = max_bytes.map_or(usize::MAX, limit);
-        let done = self
-            .inner
-            .next_chunk(limit(max_entries), max_bytes, &mut entries)
-            .map_err(to_js)?;
-        let (keys, values) = entries.into_iter().map(|(k, v)| (Buffer::from(k), Buffer::from(v))).unzip();
-        Ok(JsChunk { keys, values, done })
-    }
-}
-
-#[napi(object)]
-pub struct JsChunk {
-    pub keys: Vec<Buffer>,
-    pub values: Vec<Buffer>,
-    pub done: bool,
 }

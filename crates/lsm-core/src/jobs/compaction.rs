@@ -54,7 +54,9 @@ impl Outputs<'_> {
     fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         let builder = match &mut self.builder {
             Some(b) => b,
-            None => self.builder.insert(TableBuilder::new(self.job.table_options)?),
+            None => self
+                .builder
+                .insert(TableBuilder::new(self.job.table_options)?),
         };
         builder.add(key, value)
     }
@@ -133,9 +135,8 @@ fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
             }
         }
         let hidden = newer_seq.is_some_and(|s| s <= job.smallest_snapshot);
-        let dead_delete = parsed.kind == Kind::Delete
-            && parsed.seq <= job.smallest_snapshot
-            && job.drop_deletes;
+        let dead_delete =
+            parsed.kind == Kind::Delete && parsed.seq <= job.smallest_snapshot && job.drop_deletes;
         newer_seq = Some(parsed.seq);
         prev_key.clear();
         prev_key.extend_from_slice(key);

@@ -132,14 +132,30 @@ fn outputs_match_the_model_and_readers_see_no_difference() {
             assert!(pair[0].largest_user_key() < pair[1].smallest_user_key());
         }
         if target == 1 {
-            let keys: std::collections::BTreeSet<_> = expected.iter().map(|e| user_key(&e.0).to_vec()).collect();
-            assert_eq!(tables.len(), keys.len(), "target 1 gives one table per user key");
+            let keys: std::collections::BTreeSet<_> =
+                expected.iter().map(|e| user_key(&e.0).to_vec()).collect();
+            assert_eq!(
+                tables.len(),
+                keys.len(),
+                "target 1 gives one table per user key"
+            );
         }
         // Every snapshot ≥ S reads the same before and after.
-        let before = ReadView::new(vec![], vec![paths.iter().map(|p| Table::open_file(p, None).unwrap()).collect()]).unwrap();
+        let before = ReadView::new(
+            vec![],
+            vec![paths
+                .iter()
+                .map(|p| Table::open_file(p, None).unwrap())
+                .collect()],
+        )
+        .unwrap();
         let after = ReadView::new(vec![], vec![vec![], tables]).unwrap();
         for snap in [s, s + 1, last_seq, u64::MAX] {
-            assert_eq!(visible(&after, snap), visible(&before, snap), "seed {seed} snapshot {snap}");
+            assert_eq!(
+                visible(&after, snap),
+                visible(&before, snap),
+                "seed {seed} snapshot {snap}"
+            );
         }
     }
 }
@@ -168,7 +184,12 @@ fn everything_dropped_writes_nothing() {
 fn running_out_of_outputs_fails_and_removes_what_was_written() {
     let dir = TempDir::new("compact");
     let es: Vec<Entry> = (0..50u64)
-        .map(|i| (make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put), vec![1; 40]))
+        .map(|i| {
+            (
+                make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put),
+                vec![1; 40],
+            )
+        })
         .collect();
     let paths = write_inputs(&dir, &[es]);
     let outputs: Vec<PathBuf> = (0..2).map(|i| dir.join(&format!("out{i}.sst"))).collect();
@@ -189,7 +210,12 @@ fn running_out_of_outputs_fails_and_removes_what_was_written() {
 fn a_corrupt_input_is_reported_with_its_name() {
     let dir = TempDir::new("compact");
     let es: Vec<Entry> = (0..50u64)
-        .map(|i| (make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put), vec![1; 40]))
+        .map(|i| {
+            (
+                make_internal_key(format!("k{i:03}").as_bytes(), i + 1, Kind::Put),
+                vec![1; 40],
+            )
+        })
         .collect();
     let paths = write_inputs(&dir, &[es]);
     let mut bytes = std::fs::read(&paths[0]).unwrap();
@@ -204,7 +230,10 @@ fn a_corrupt_input_is_reported_with_its_name() {
         table_options: TableOptions::default(),
     };
     let e = run_compaction(&job).unwrap_err();
-    assert!(e.is_corruption() && e.to_string().contains("in0.sst"), "{e}");
+    assert!(
+        e.is_corruption() && e.to_string().contains("in0.sst"),
+        "{e}"
+    );
     // A missing input is an I/O error.
     let missing = CompactionJob {
         inputs: vec![dir.join("absent.sst")],

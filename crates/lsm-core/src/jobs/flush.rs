@@ -13,7 +13,11 @@ use crate::table::{TableBuilder, TableOptions};
 
 /// Writes `mem` to a new table at `path` (fsynced). An empty memtable is
 /// refused: tables are never empty.
-pub fn flush_memtable(mem: &Arc<MemTable>, path: &Path, opts: TableOptions) -> Result<WrittenTable> {
+pub fn flush_memtable(
+    mem: &Arc<MemTable>,
+    path: &Path,
+    opts: TableOptions,
+) -> Result<WrittenTable> {
     let mut builder = TableBuilder::new(opts)?;
     let mut it = mem.iter();
     it.seek_to_first()?;
@@ -65,7 +69,10 @@ mod tests {
         for i in 0..200u32 {
             let k = format!("k{i:04}");
             for snap in [1u64, 100, 250, 500] {
-                assert_eq!(t.get(k.as_bytes(), snap).unwrap(), mem.get(k.as_bytes(), snap));
+                assert_eq!(
+                    t.get(k.as_bytes(), snap).unwrap(),
+                    mem.get(k.as_bytes(), snap)
+                );
             }
         }
         // The same bytes as building from the memtable's entries in memory.
@@ -75,7 +82,10 @@ mod tests {
         let bytes = crate::table::build_table(opts, &entries).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
         // A file number is never reused: an existing file is an I/O error.
-        assert!(matches!(flush_memtable(&mem, &path, opts), Err(Error::Io(_))));
+        assert!(matches!(
+            flush_memtable(&mem, &path, opts),
+            Err(Error::Io(_))
+        ));
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub struct WrittenTable {
 /// written file is removed when writing fails.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let named = |e: std::io::Error| {
-        Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
     };
     let mut file = OpenOptions::new()
         .write(true)

@@ -5,10 +5,18 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use crate::cache::BlockCache;
+use crate::file_pool::FilePool;
 use crate::iter::{collect_backward, collect_forward, KvIter};
 use crate::key::{make_internal_key, Kind};
-use crate::table::{build_table, Table, TableOptions, FOOTER_LEN};
+use crate::table::{build_table, Table, TableCaches, TableOptions, FOOTER_LEN};
 use crate::testutil::TempDir;
+
+fn caches(blocks: Arc<BlockCache>) -> TableCaches {
+    TableCaches {
+        blocks: Some(blocks),
+        files: None,
+    }
+}
 
 fn entries(n: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
     (0..n)
@@ -51,7 +59,7 @@ fn file_table_reads_like_the_memory_table() {
     let bytes = sample_bytes();
     let path = write(&dir, "000007.sst", &bytes);
     let cache = Arc::new(BlockCache::new(1 << 20));
-    let file = Table::open_file(&path, Some(cache.clone())).unwrap();
+    let file = Table::open_file(&path, Some(&caches(cache.clone()))).unwrap();
     let mem = Table::open(bytes.clone(), Some("000007.sst")).unwrap();
     assert_eq!(file.file_size(), bytes.len());
     assert_eq!(file.properties(), mem.properties());
@@ -63,10 +71,16 @@ fn file_table_reads_like_the_memory_table() {
     let (mut a, mut b) = (file.iter(), mem.iter());
     a.seek_to_first().unwrap();
     b.seek_to_first().unwrap();
-    assert_eq!(collect_forward(&mut a).unwrap(), collect_forward(&mut b).unwrap());
+    assert_eq!(
+        collect_forward(&mut a).unwrap(),
+        collect_forward(&mut b).unwrap()
+    );
     a.seek_to_last().unwrap();
     b.seek_to_last().unwrap();
-    assert_eq!(collect_backward(&mut a).unwrap(), collect_backward(&mut b).unwrap());
+    assert_eq!(
+        collect_backward(&mut a).unwrap(),
+        collect_backward(&mut b).unwrap()
+    );
     for i in 0..300u64 {
         let k = format!("key{i:05}");
         for snap in [0, 1, i * 2, i * 2 + 1, 600 + i * 2, u64::MAX] {
@@ -77,7 +91,10 @@ fn file_table_reads_like_the_memory_table() {
         }
     }
     let (hits, misses) = cache.stats();
-    assert!(hits > misses, "repeated reads hit the cache: {hits} / {misses}");
+    assert!(
+        hits > misses,
+        "repeated reads hit the cache: {hits} / {misses}"
+    );
     assert!(cache.usage() > 0);
 }
 
@@ -133,7 +150,7 @@ fn damaged_files_are_corruption_naming_the_file() {
     let mut bad = good.clone();
     bad[20] ^= 1;
     let p = write(&dir, "000020.sst", &bad);
-    let t = Table::open_file(&p, Some(Arc::new(BlockCache::new(1 << 20)))).unwrap();
+    let t = Table::open_file(&p, Some(&caches(Arc::new(BlockCache::new(1 << 20))))).unwrap();
     let e = t.get(b"key00000", u64::MAX).unwrap_err();
     assert!(e.to_string().starts_with("CORRUPTION: 000020.sst: "), "{e}");
     // ... every time: a failed block never enters the cache.
@@ -163,4 +180,37 @@ fn a_file_truncated_after_open_is_corruption_and_missing_files_are_io_errors() {
     let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
     f.write_all_at(b"garbage", 0).unwrap();
     assert!(t.get(b"key00000", u64::MAX).unwrap_err().is_corruption());
+}
+
+#[test]
+fn pooled_tables_share_a_bounded_set_of_descriptors() {
+    let dir = TempDir::new("table");
+    let bytes = sample_bytes();
+    let pool = Arc::new(FilePool::new(2));
+    let blocks = Arc::new(BlockCache::new(1 << 20));
+    let c = TableCaches {
+        blocks: Some(blocks.clone()),
+        files: Some(pool.clone()),
+    };
+    let tables: Vec<Table> = (0..6)
+        .map(|i| Table::open_file(&write(&dir, &format!("{i}.sst"), &bytes), Some(&c)).unwrap())
+        .collect();
+    assert!(pool.open_count() <= 2);
+    for round in 0..2 {
+        for (i, t) in tables.iter().enumerate() {
+            let k = format!("key{:05}", 7 * i + round);
+            assert!(t.get(k.as_bytes(), u64::MAX).unwrap().is_some());
+            assert!(pool.open_count() <= 2);
+        }
+    }
+    // Dropping a table releases its descriptor and its cached blocks.
+    let usage = blocks.usage();
+    assert!(usage > 0);
+    drop(tables);
+    assert_eq!(pool.open_count(), 0);
+    assert_eq!(blocks.usage(), 0);
+    // A damaged file refused at open leaves nothing in the pool.
+    let p = write(&dir, "bad.sst", &bytes[..100]);
+    assert!(Table::open_file(&p, Some(&c)).unwrap_err().is_corruption());
+    assert_eq!(pool.open_count(), 0);
 }

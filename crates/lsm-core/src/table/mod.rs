@@ -6,12 +6,12 @@
 //! CRC-32C; the footer has its own checksum, version and magic.
 
 mod builder;
+#[cfg(test)]
+mod file_tests;
 mod format;
 mod iter;
 mod reader;
 mod source;
-#[cfg(test)]
-mod file_tests;
 
 pub use builder::{build_table, TableBuilder, TableOptions, MAX_BLOCK_SIZE};
 pub use format::{
@@ -19,4 +19,4 @@ pub use format::{
     COMPRESSION_NONE, FOOTER_LEN, TABLE_FORMAT_VERSION, TABLE_MAGIC,
 };
 pub use iter::TableIter;
-pub use reader::Table;
+pub use reader::{Table, TableCaches};

@@ -10,7 +10,6 @@
 //! outlive the caller's reference and move across threads. The file closes
 //! when the last handle (table, iterator or read view) is dropped.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,11 +17,21 @@ use crate::block::Block;
 use crate::bloom::may_contain;
 use crate::cache::{next_table_id, BlockCache};
 use crate::error::{Error, Result};
+use crate::file_pool::{open_for_read, FilePool};
 use crate::iter::KvIter;
-use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup};
+use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup, Probe};
 use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
 use crate::table::source::Source;
+
+/// The caches a database's tables share: a block cache bounded in bytes and
+/// a pool bounding open file descriptors. Either may be absent (reads then
+/// go to the file each time / the table keeps its own descriptor).
+#[derive(Clone, Debug, Default)]
+pub struct TableCaches {
+    pub blocks: Option<Arc<BlockCache>>,
+    pub files: Option<Arc<FilePool>>,
+}
 
 /// An open table.
 #[derive(Clone, Debug)]
@@ -44,33 +53,65 @@ struct TableInner {
     filter: Option<(Arc<[u8]>, std::ops::Range<usize>)>,
 }
 
+/// When the last handle goes, so do the table's cached blocks and pooled
+/// descriptor: nothing will ask for them again (ids are never reused).
+impl Drop for TableInner {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.cache {
+            cache.erase_table(self.id);
+        }
+        if let Source::Pooled { pool, id, .. } = &self.source {
+            pool.forget(*id);
+        }
+    }
+}
+
 impl Table {
     /// Opens a whole table held in memory. `file_name` is used in corruption
     /// reports.
     pub fn open(data: impl Into<Arc<[u8]>>, file_name: Option<&str>) -> Result<Table> {
         let source = Source::Memory(data.into());
-        Table::open_source(source, None, file_name).map_err(|e| e.in_file(file_name))
+        Table::open_source(next_table_id(), source, None, file_name)
+            .map_err(|e| e.in_file(file_name))
     }
 
-    /// Opens a table file. Its reads go through `cache` when given. Corruption
+    /// Opens a table file, reading through `caches` when given. Corruption
     /// reports name the file by its base name (as the TypeScript core does).
-    pub fn open_file(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<Table> {
+    pub fn open_file(path: &Path, caches: Option<&TableCaches>) -> Result<Table> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.to_string_lossy().into_owned());
-        let file = File::open(path).map_err(|e| {
-            Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-        })?;
+        let file = open_for_read(path)?;
         let size = file.metadata()?.len();
         let size = usize::try_from(size)
             .map_err(|_| Error::corruption(format!("table of {size} bytes is too large")))
             .map_err(|e| e.in_file(Some(&name)))?;
-        let source = Source::File { file, size };
-        Table::open_source(source, cache, Some(&name)).map_err(|e| e.in_file(Some(&name)))
+        let id = next_table_id();
+        let caches = caches.cloned().unwrap_or_default();
+        let source = match &caches.files {
+            Some(pool) => {
+                pool.insert(id, Arc::new(file));
+                Source::Pooled {
+                    pool: Arc::clone(pool),
+                    id,
+                    path: path.to_path_buf(),
+                    size,
+                }
+            }
+            None => Source::File { file, size },
+        };
+        Table::open_source(id, source, caches.blocks, Some(&name)).map_err(|e| {
+            // The table never came to be: release its pooled descriptor.
+            if let Some(pool) = &caches.files {
+                pool.forget(id);
+            }
+            e.in_file(Some(&name))
+        })
     }
 
     fn open_source(
+        id: u64,
         source: Source,
         cache: Option<Arc<BlockCache>>,
         file_name: Option<&str>,
@@ -95,7 +136,7 @@ impl Table {
             )
         };
         let inner = TableInner {
-            id: next_table_id(),
+            id,
             source,
             cache,
             file_name: file_name.map(str::to_string),
@@ -123,6 +164,11 @@ impl Table {
 
     pub fn file_name(&self) -> Option<&str> {
         self.inner.file_name.as_deref()
+    }
+
+    /// The block cache this table reads through, if any.
+    pub fn block_cache(&self) -> Option<&Arc<BlockCache>> {
+        self.inner.cache.as_ref()
     }
 
     /// Process-unique id of this open table.
@@ -192,26 +238,33 @@ impl Table {
     /// The newest version of `user_key` with sequence ≤ `snapshot`, or `None`
     /// when this table holds no visible version.
     pub fn get(&self, user_key: &[u8], snapshot: u64) -> Result<Option<Lookup>> {
+        Ok(self
+            .get_with(user_key, snapshot, Lookup::from_entry)?
+            .found())
+    }
+
+    /// [`Table::get`] that hands `(seq, kind, value)` of the entry found to
+    /// `visit` without copying the value out of its block.
+    pub fn get_with<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        user_key: &[u8],
+        snapshot: u64,
+        visit: F,
+    ) -> Result<Probe<R, F>> {
         if !self.may_contain(user_key) {
-            return Ok(None);
+            return Ok(Probe::Missing(visit));
         }
         let mut it = self.iter();
         it.seek(&lookup_key(user_key, snapshot))?;
         if !it.valid() {
-            return Ok(None);
+            return Ok(Probe::Missing(visit));
         }
         let parsed =
             parse_internal_key(it.key()).map_err(|e| self.annotate(e.context("data block key")))?;
         if parsed.user_key != user_key {
-            return Ok(None);
+            return Ok(Probe::Missing(visit));
         }
-        Ok(Some(match parsed.kind {
-            Kind::Put => Lookup::Put {
-                seq: parsed.seq,
-                value: it.value().to_vec(),
-            },
-            Kind::Delete => Lookup::Delete { seq: parsed.seq },
-        }))
+        Ok(Probe::Found(visit(parsed.seq, parsed.kind, it.value())))
     }
 }
 

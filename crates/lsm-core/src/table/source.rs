@@ -11,9 +11,11 @@ use std::fs::File;
 use std::io::ErrorKind;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::file_pool::FilePool;
 use crate::table::format::{check_block, verify_block, BlockHandle, BLOCK_TRAILER_LEN, FOOTER_LEN};
 
 /// The bytes behind a table.
@@ -23,6 +25,14 @@ pub(crate) enum Source {
     Memory(Arc<[u8]>),
     /// An open file of `size` bytes.
     File { file: File, size: usize },
+    /// A file of `size` bytes whose descriptor lives in a bounded pool under
+    /// the table's id, reopened from `path` when the pool has closed it.
+    Pooled {
+        pool: Arc<FilePool>,
+        id: u64,
+        path: PathBuf,
+        size: usize,
+    },
 }
 
 impl Source {
@@ -30,7 +40,7 @@ impl Source {
     pub(crate) fn size(&self) -> usize {
         match self {
             Source::Memory(data) => data.len(),
-            Source::File { size, .. } => *size,
+            Source::File { size, .. } | Source::Pooled { size, .. } => *size,
         }
     }
 
@@ -39,12 +49,21 @@ impl Source {
     pub(crate) fn read_tail(&self) -> Result<Vec<u8>> {
         let n = self.size().min(FOOTER_LEN);
         let offset = self.size() - n;
+        if let Source::Memory(data) = self {
+            return Ok(data[offset..].to_vec());
+        }
+        let mut buf = vec![0u8; n];
+        self.read_at(&mut buf, offset as u64)?;
+        Ok(buf)
+    }
+
+    /// Fills `buf` from the file at `offset` (file sources only).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         match self {
-            Source::Memory(data) => Ok(data[offset..].to_vec()),
-            Source::File { file, .. } => {
-                let mut buf = vec![0u8; n];
-                read_exact_at(file, &mut buf, offset as u64)?;
-                Ok(buf)
+            Source::Memory(_) => Err(Error::invalid("positional read on a memory table")),
+            Source::File { file, .. } => read_exact_at(file, buf, offset),
+            Source::Pooled { pool, id, path, .. } => {
+                read_exact_at(&*pool.get(*id, path)?, buf, offset)
             }
         }
     }
@@ -55,7 +74,7 @@ impl Source {
     pub(crate) fn read_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>)> {
         match self {
             Source::Memory(data) => Ok((data.clone(), check_block(data, handle)?)),
-            Source::File { file, size } => {
+            Source::File { size, .. } | Source::Pooled { size, .. } => {
                 let limit = size.saturating_sub(FOOTER_LEN);
                 let range = handle.range_within(limit).ok_or_else(|| {
                     Error::corruption(format!("block handle {handle:?} lies outside the table"))
@@ -68,7 +87,7 @@ impl Source {
                 let dst = Arc::get_mut(&mut buf).ok_or_else(|| {
                     Error::Io(std::io::Error::other("fresh block buffer is shared"))
                 })?;
-                read_exact_at(file, dst, handle.offset)?;
+                self.read_at(dst, handle.offset)?;
                 verify_block(&buf, handle)?;
                 Ok((buf, 0..range.len()))
             }

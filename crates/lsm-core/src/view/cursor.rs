@@ -149,7 +149,11 @@ impl Cursor {
             self.position()?;
             self.started = true;
         }
-        let stop = if self.o.reverse { Where::Below } else { Where::Above };
+        let stop = if self.o.reverse {
+            Where::Below
+        } else {
+            Where::Above
+        };
         let (mut count, mut bytes) = (0usize, 0usize);
         while self.it.valid() && count < max_entries && bytes < max_bytes {
             let k = self.it.key();

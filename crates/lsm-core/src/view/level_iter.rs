@@ -170,7 +170,12 @@ mod tests {
             let es: Entries = (0..20)
                 .flat_map(|i| {
                     let k = format!("k{:03}", t * 20 + i);
-                    [9u64, 4].map(|s| (make_internal_key(k.as_bytes(), s, Kind::Put), k.clone().into_bytes()))
+                    [9u64, 4].map(|s| {
+                        (
+                            make_internal_key(k.as_bytes(), s, Kind::Put),
+                            k.clone().into_bytes(),
+                        )
+                    })
                 })
                 .collect();
             let opts = TableOptions {
@@ -207,7 +212,11 @@ mod tests {
         for step in 0..4000 {
             match rng.below(6) {
                 0 => {
-                    let t = make_internal_key(format!("k{:03}", rng.below(110)).as_bytes(), rng.below(12), Kind::Put);
+                    let t = make_internal_key(
+                        format!("k{:03}", rng.below(110)).as_bytes(),
+                        rng.below(12),
+                        Kind::Put,
+                    );
                     it.seek(&t).unwrap();
                     r.seek(&t).unwrap();
                 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::Lookup;
+use crate::key::{Kind, Lookup, Probe};
 use crate::memtable::MemTable;
 use crate::merge::{MergingIter, UserIter};
 use crate::table::Table;
@@ -60,24 +60,40 @@ impl ReadView {
     /// sources; a `Delete` means the key is absent (older sources are not
     /// consulted). `None` when no source holds a visible version.
     pub fn get(&self, user_key: &[u8], snapshot: u64) -> Result<Option<Lookup>> {
+        self.get_with(user_key, snapshot, Lookup::from_entry)
+    }
+
+    /// [`ReadView::get`] that hands `(seq, kind, value)` of the entry found to
+    /// `visit` without copying the value out of its memtable or block.
+    pub fn get_with<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        user_key: &[u8],
+        snapshot: u64,
+        visit: F,
+    ) -> Result<Option<R>> {
+        let mut visit = visit;
         for m in &self.memtables {
-            if let Some(found) = m.get(user_key, snapshot) {
-                return Ok(Some(found));
-            }
+            visit = match m.get_with(user_key, snapshot, visit) {
+                Probe::Found(r) => return Ok(Some(r)),
+                Probe::Missing(v) => v,
+            };
         }
-        if let Some(l0) = self.levels.first() {
-            for t in l0.iter().filter(|t| t.covers(user_key)) {
-                if let Some(found) = t.get(user_key, snapshot)? {
-                    return Ok(Some(found));
-                }
-            }
-        }
-        for level in self.levels.iter().skip(1) {
-            if let Some(t) = find_in_level(level, user_key) {
-                if let Some(found) = t.get(user_key, snapshot)? {
-                    return Ok(Some(found));
-                }
-            }
+        let l0 = self
+            .levels
+            .first()
+            .into_iter()
+            .flatten()
+            .filter(|t| t.covers(user_key));
+        let deeper = self
+            .levels
+            .iter()
+            .skip(1)
+            .filter_map(|level| find_in_level(level, user_key));
+        for t in l0.chain(deeper) {
+            visit = match t.get_with(user_key, snapshot, visit)? {
+                Probe::Found(r) => return Ok(Some(r)),
+                Probe::Missing(v) => v,
+            };
         }
         Ok(None)
     }
@@ -119,7 +135,12 @@ mod tests {
         let es: Vec<_> = keys
             .iter()
             .enumerate()
-            .map(|(i, k)| (make_internal_key(k.as_bytes(), i as u64 + 1, Kind::Put), vec![]))
+            .map(|(i, k)| {
+                (
+                    make_internal_key(k.as_bytes(), i as u64 + 1, Kind::Put),
+                    vec![],
+                )
+            })
             .collect();
         Table::open(build_table(TableOptions::default(), &es).unwrap(), None).unwrap()
     }
@@ -127,7 +148,8 @@ mod tests {
     #[test]
     fn level_search_finds_the_covering_table() {
         let level = vec![table(&["b", "d"]), table(&["f", "h"]), table(&["j"])];
-        let at = |k: &str| find_in_level(&level, k.as_bytes()).map(|t| t.smallest_user_key().to_vec());
+        let at =
+            |k: &str| find_in_level(&level, k.as_bytes()).map(|t| t.smallest_user_key().to_vec());
         assert_eq!(at("a"), None);
         assert_eq!(at("b"), Some(b"b".to_vec()));
         assert_eq!(at("c"), Some(b"b".to_vec()));
@@ -139,9 +161,18 @@ mod tests {
 
     #[test]
     fn overlapping_deep_levels_are_refused() {
-        let ok = ReadView::new(vec![], vec![vec![table(&["a", "z"]), table(&["a"])], vec![table(&["a", "c"]), table(&["d"])]]);
+        let ok = ReadView::new(
+            vec![],
+            vec![
+                vec![table(&["a", "z"]), table(&["a"])],
+                vec![table(&["a", "c"]), table(&["d"])],
+            ],
+        );
         assert!(ok.is_ok(), "L0 may overlap");
-        let bad = ReadView::new(vec![], vec![vec![], vec![table(&["a", "c"]), table(&["c", "d"])]]);
+        let bad = ReadView::new(
+            vec![],
+            vec![vec![], vec![table(&["a", "c"]), table(&["c", "d"])]],
+        );
         assert!(matches!(bad, Err(Error::InvalidArgument(_))));
         let unsorted = ReadView::new(vec![], vec![vec![], vec![table(&["x"]), table(&["a"])]]);
         assert!(unsorted.is_err());

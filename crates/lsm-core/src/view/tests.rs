@@ -11,14 +11,18 @@ use crate::batch::WriteGroupBuilder;
 use crate::jobs::{flush_memtable, run_compaction, CompactionJob};
 use crate::key::Lookup;
 use crate::memtable::MemTable;
-use crate::table::{Table, TableOptions};
+use crate::table::{Table, TableCaches, TableOptions};
 use crate::testutil::{Rng, TempDir};
 
 /// user key → versions (seq, Some(value) | None for a delete).
 type Model = BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>>;
 
 fn model_get(m: &Model, k: &[u8], snap: u64) -> Option<(u64, Option<Vec<u8>>)> {
-    m.get(k)?.iter().filter(|v| v.0 <= snap).max_by_key(|v| v.0).cloned()
+    m.get(k)?
+        .iter()
+        .filter(|v| v.0 <= snap)
+        .max_by_key(|v| v.0)
+        .cloned()
 }
 
 fn model_scan(m: &Model, snap: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -33,7 +37,9 @@ fn model_scan(m: &Model, snap: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn key(rng: &mut Rng) -> Vec<u8> {
     // Short keys over a tiny alphabet: many versions per key, shared prefixes,
     // and the empty key.
-    (0..rng.below(3)).map(|_| b'a' + rng.below(4) as u8).collect()
+    (0..rng.below(3))
+        .map(|_| b'a' + rng.below(4) as u8)
+        .collect()
 }
 
 struct World {
@@ -71,7 +77,10 @@ fn world(seed: u64) -> World {
                 b.put(&k, &v).unwrap();
                 Some(v)
             };
-            model.entry(k).or_default().push((seq + u64::from(b.count()) - 1, v));
+            model
+                .entry(k)
+                .or_default()
+                .push((seq + u64::from(b.count()) - 1, v));
         }
         seq += u64::from(b.count());
         let mem = Arc::new(MemTable::new());
@@ -90,6 +99,10 @@ fn world(seed: u64) -> World {
         }
     }
     let mut l1 = Vec::new();
+    let caches = TableCaches {
+        blocks: Some(Arc::new(crate::cache::BlockCache::new(64 << 10))),
+        files: Some(Arc::new(crate::file_pool::FilePool::new(3))),
+    };
     if !l1_inputs.is_empty() {
         let job = CompactionJob {
             inputs: l1_inputs,
@@ -100,8 +113,7 @@ fn world(seed: u64) -> World {
             table_options: opts,
         };
         for o in run_compaction(&job).unwrap() {
-            let cache = Some(crate::cache::global_block_cache().clone());
-            l1.push(Table::open_file(&o.path, cache).unwrap());
+            l1.push(Table::open_file(&o.path, Some(&caches)).unwrap());
         }
     }
     let view = ReadView::new(memtables, vec![l0, l1]).unwrap();
@@ -134,7 +146,11 @@ fn get_matches_the_model() {
 fn drain(c: &mut Cursor, rng: &mut Rng, out: &mut Vec<(Vec<u8>, Vec<u8>)>) {
     loop {
         let max_entries = 1 + rng.below(5) as usize;
-        let max_bytes = if rng.one_in(2) { usize::MAX } else { 1 + rng.below(20) as usize };
+        let max_bytes = if rng.one_in(2) {
+            usize::MAX
+        } else {
+            1 + rng.below(20) as usize
+        };
         let before = out.len();
         let done = c.next_chunk(max_entries, max_bytes, out).unwrap();
         assert!(out.len() - before <= max_entries);
@@ -162,11 +178,22 @@ fn cursors_match_the_model() {
             };
             let seek = rng.one_in(3).then(|| key(&mut rng));
             let in_bounds = |k: &[u8]| {
-                o.lower.as_ref().map_or(true, |l| k > l.as_slice() || (k == l.as_slice() && !o.lower_exclusive))
-                    && o.upper.as_ref().map_or(true, |u| k < u.as_slice() || (k == u.as_slice() && o.upper_inclusive))
-                    && seek.as_ref().map_or(true, |t| if o.reverse { k <= t.as_slice() } else { k >= t.as_slice() })
+                o.lower.as_ref().map_or(true, |l| {
+                    k > l.as_slice() || (k == l.as_slice() && !o.lower_exclusive)
+                }) && o.upper.as_ref().map_or(true, |u| {
+                    k < u.as_slice() || (k == u.as_slice() && o.upper_inclusive)
+                }) && seek.as_ref().map_or(true, |t| {
+                    if o.reverse {
+                        k <= t.as_slice()
+                    } else {
+                        k >= t.as_slice()
+                    }
+                })
             };
-            let mut want: Vec<_> = model_scan(&w.model, snap).into_iter().filter(|(k, _)| in_bounds(k)).collect();
+            let mut want: Vec<_> = model_scan(&w.model, snap)
+                .into_iter()
+                .filter(|(k, _)| in_bounds(k))
+                .collect();
             if o.reverse {
                 want.reverse();
             }

@@ -1,0 +1,471 @@
+/**
+ * Differential tests: the same random operations go to the pure-TypeScript
+ * core and the native core, and every answer must agree — point reads, chunk
+ * after chunk of every cursor, table bytes written by flush and compaction,
+ * and errors for damaged files. Each core also reads the other's tables.
+ */
+import test from 'ava'
+import fc from 'fast-check'
+import { deepStrictEqual, equal, ok } from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions } from '../ts/core/core.js'
+import { nativeLoadError, type NativeCachesHandle } from '../ts/core/native-binding.js'
+import { nativeCore } from '../ts/core/native-core.js'
+import { tsCore } from '../ts/core/ts-core.js'
+import { Kind } from '../ts/core/ts/internal-key.js'
+import type { TableProperties } from '../ts/core/ts/sst.js'
+import { encodeWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
+import { LsmError } from '../ts/errors.js'
+
+// In a source checkout the addon is built by `npm install`; its absence is a failure.
+const native = nativeCore as Core
+const cores = (): [Core, Core] => [tsCore, native]
+const MAX_SEQ = 2 ** 45 - 1
+
+test('the native core loads', t => {
+  t.truthy(nativeCore, `native core unavailable: ${nativeLoadError?.message}`)
+  t.is(native.name, 'native')
+})
+
+// ---------------------------------------------------------------- helpers
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')
+const normLookup = (l: Lookup) => (l.found ? { kind: l.kind, seq: l.seq, value: hex(l.value) } : null)
+const normChunk = (c: Chunk) => ({ keys: c.keys.map(hex), values: c.values.map(hex), done: c.done })
+const normProps = (p: TableProperties) => ({ ...p, smallest: hex(p.smallest), largest: hex(p.largest) })
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-native-core-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Small alphabets: many versions per key, shared prefixes, the empty key. */
+const keyArb = fc.uint8Array({ minLength: 0, maxLength: 3, min: 97, max: 100 })
+const valueArb = fc.oneof(
+  { weight: 9, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 300, maxLength: 3000 }) },
+)
+const opArb: fc.Arbitrary<WriteOp> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant(Kind.Put), key: keyArb, value: valueArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant(Kind.Delete), key: keyArb }) },
+)
+const groupsArb = (max: number) => fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: max })
+const tableOptionsArb: fc.Arbitrary<TableOptions> = fc.record({
+  blockSize: fc.integer({ min: 1, max: 600 }),
+  restartInterval: fc.integer({ min: 1, max: 20 }),
+  bitsPerKey: fc.integer({ min: 0, max: 20 }),
+})
+
+/** Encodes groups with consecutive sequences from 1; returns the encodings and the last sequence. */
+function encodeGroups(groups: WriteOp[][]): { encoded: Uint8Array[]; lastSeq: number } {
+  let seq = 1
+  const encoded = groups.map(ops => {
+    const g = encodeWriteGroup(seq, ops)
+    seq += ops.length
+    return g
+  })
+  return { encoded, lastSeq: seq - 1 }
+}
+
+function memtableWith(core: Core, groups: Uint8Array[]): CoreMemtable {
+  const m = core.newMemtable()
+  for (const g of groups) m.apply(g)
+  return m
+}
+
+function errorOf(fn: () => unknown): { code: string; file: string | undefined } | undefined {
+  try {
+    fn()
+    return undefined
+  } catch (e) {
+    ok(e instanceof LsmError, `expected an LsmError, got ${String(e)}`)
+    return { code: e.code, file: e.file }
+  }
+}
+
+// ---------------------------------------------------------------- memtables
+
+test('property: memtables answer alike at every snapshot', t => {
+  fc.assert(fc.property(groupsArb(12), fc.array(fc.tuple(keyArb, fc.nat()), { maxLength: 40 }), (groups, probes) => {
+    const { encoded, lastSeq } = encodeGroups(groups)
+    const [a, b] = cores().map(c => memtableWith(c, encoded)) as [CoreMemtable, CoreMemtable]
+    equal(b.entryCount, a.entryCount)
+    ok(b.approximateSize > 0)
+    for (const [key, pick] of probes) {
+      for (const snap of [pick % (lastSeq + 2), lastSeq, MAX_SEQ, 0]) {
+        deepStrictEqual(normLookup(b.get(key, snap)), normLookup(a.get(key, snap)), `key ${hex(key)} at ${snap}`)
+      }
+    }
+  }), { numRuns: 200 })
+  t.pass()
+})
+
+test('malformed write groups are INVALID_ARGUMENT in both cores and change nothing', t => {
+  const good = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('k'), value: Buffer.from('v') }])
+  for (const core of cores()) {
+    const m = core.newMemtable()
+    for (const bad of [good.subarray(0, good.length - 1), new Uint8Array(0), Uint8Array.from([...good, 0])]) {
+      t.is(errorOf(() => m.apply(bad))?.code, 'INVALID_ARGUMENT', core.name)
+    }
+    t.is(m.entryCount, 0)
+    m.apply(good)
+    t.is(m.entryCount, 1)
+  }
+})
+
+// ---------------------------------------------------------------- flush
+
+test('property: flushing equal memtables writes byte-identical tables', async t => {
+  const dir = tempDir(t)
+  let n = 0
+  await fc.assert(fc.asyncProperty(groupsArb(10), fc.option(tableOptionsArb, { nil: undefined }), async (groups, options) => {
+    const { encoded } = encodeGroups(groups)
+    const id = ++n
+    const [wa, wb] = await Promise.all(cores().map(c => c.flush(memtableWith(c, encoded), join(dir, `${c.name}-${id}.sst`), options)))
+    const bytesA = readFileSync(join(dir, `ts-${id}.sst`))
+    const bytesB = readFileSync(join(dir, `native-${id}.sst`))
+    ok(bytesA.equals(bytesB), 'table bytes differ')
+    equal(wb!.fileSize, bytesA.length)
+    deepStrictEqual(normProps(wb!.properties), normProps(wa!.properties))
+    ok(wb!.properties.smallest instanceof Uint8Array)
+  }), { numRuns: 60 })
+  t.pass()
+})
+
+test('flush refuses an existing file with IO_ERROR and a foreign memtable with INVALID_ARGUMENT', async t => {
+  const dir = tempDir(t)
+  const m = memtableWith(native, [encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('1') }])])
+  await native.flush(m, join(dir, 'x.sst'))
+  const e1 = await t.throwsAsync(native.flush(m, join(dir, 'x.sst')))
+  t.is((e1 as LsmError).code, 'IO_ERROR')
+  const e2 = await t.throwsAsync(native.flush(tsCore.newMemtable(), join(dir, 'y.sst')))
+  t.is((e2 as LsmError).code, 'INVALID_ARGUMENT')
+  const e3 = await t.throwsAsync(native.flush(native.newMemtable(), join(dir, 'z.sst')))
+  t.is((e3 as LsmError).code, 'INVALID_ARGUMENT', 'a table is never empty')
+})
+
+// ---------------------------------------------------------------- read views
+
+interface World {
+  views: [CoreReadView, CoreReadView]
+  tables: CoreTable[]
+  lastSeq: number
+}
+
+/**
+ * Random writes spread as in an engine: the oldest compacted into an L1 level,
+ * the next flushed to L0 tables (by either core, alternately), the newest in
+ * memtables. Both cores open every table file.
+ */
+async function buildWorld(dir: string, groups: WriteOp[][], split: [number, number], options: TableOptions | undefined, useCaches: boolean): Promise<World> {
+  const { encoded, lastSeq } = encodeGroups(groups)
+  const toL1 = Math.min(split[0], split[1]) % (encoded.length + 1)
+  const toL0 = Math.max(split[0], split[1]) % (encoded.length + 1)
+  const [lo, hi] = [Math.min(toL1, toL0), Math.max(toL1, toL0)]
+  const l1Inputs: string[] = []
+  const l0Paths: string[] = []
+  for (let i = 0; i < hi; i++) {
+    const core = cores()[i % 2]!
+    const path = join(dir, `${String(i + 1).padStart(6, '0')}.sst`)
+    await core.flush(memtableWith(core, [encoded[i]!]), path, options)
+    if (i < lo) l1Inputs.push(path)
+    else l0Paths.unshift(path)
+  }
+  const l1Paths = l1Inputs.length === 0 ? [] : (await native.compact({
+    inputs: l1Inputs, outputs: Array.from({ length: 200 }, (_, i) => join(dir, `l1-${i}.sst`)),
+    smallestSnapshot: 0, dropDeletes: false, targetFileSize: 300, ...(options && { tableOptions: options }),
+  })).map(o => o.path)
+  const tables: CoreTable[] = []
+  const views = cores().map(core => {
+    // Half the worlds read through small caches: few open files, a tiny block cache.
+    const caches = useCaches ? core.newCaches({ blockCacheBytes: 16 << 10, maxOpenFiles: 2 }) : undefined
+    const open = (p: string) => {
+      const tb = core.openTable(p, caches)
+      tables.push(tb)
+      return tb
+    }
+    const mems = encoded.slice(hi).map(g => memtableWith(core, [g])).reverse()
+    return core.newReadView(mems, [l0Paths.map(open), l1Paths.map(open)])
+  }) as [CoreReadView, CoreReadView]
+  return { views, tables, lastSeq }
+}
+
+type CursorStep = { op: 'chunk'; maxEntries: number; maxBytes: number | undefined } | { op: 'seek'; key: Uint8Array }
+const stepArb: fc.Arbitrary<CursorStep> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('chunk' as const), maxEntries: fc.integer({ min: 0, max: 8 }), maxBytes: fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('seek' as const), key: keyArb }) },
+)
+const cursorArb = fc.record({
+  snapPick: fc.nat(),
+  lower: fc.option(keyArb, { nil: undefined }),
+  lowerExclusive: fc.boolean(),
+  upper: fc.option(keyArb, { nil: undefined }),
+  upperInclusive: fc.boolean(),
+  reverse: fc.boolean(),
+  steps: fc.array(stepArb, { maxLength: 12 }),
+})
+
+/** Runs the same steps on both cursors, then drains them; every chunk must agree. */
+function compareCursors(a: CoreCursor, b: CoreCursor, steps: CursorStep[]): void {
+  const apply = (c: CoreCursor, s: CursorStep) => (s.op === 'seek' ? (c.seek(s.key), null) : normChunk(c.nextChunk(s.maxEntries, s.maxBytes)))
+  for (const s of steps) deepStrictEqual(apply(b, s), apply(a, s), `step ${JSON.stringify(s)}`)
+  for (let i = 0; i < 1000; i++) {
+    const [ca, cb] = [normChunk(a.nextChunk(3)), normChunk(b.nextChunk(3))]
+    deepStrictEqual(cb, ca, 'drain')
+    if (ca.done) return
+  }
+}
+
+test('property: read views over memtables, L0 and L1 answer alike, and each core reads the other\'s tables', async t => {
+  const dir = tempDir(t)
+  let run = 0
+  await fc.assert(fc.asyncProperty(
+    groupsArb(14), fc.tuple(fc.nat(), fc.nat()), fc.option(tableOptionsArb, { nil: undefined }),
+    fc.array(fc.tuple(keyArb, fc.nat()), { maxLength: 30 }), fc.array(cursorArb, { minLength: 1, maxLength: 4 }),
+    async (groups, split, options, probes, cursors) => {
+      const world = await buildWorld(mkdtempSync(join(dir, `r${++run}-`)), groups, split, options, run % 2 === 0)
+      const [va, vb] = world.views
+      try {
+        for (const [key, pick] of probes) {
+          const snap = pick % (world.lastSeq + 2)
+          deepStrictEqual(normLookup(vb.get(key, snap)), normLookup(va.get(key, snap)), `get ${hex(key)} at ${snap}`)
+        }
+        for (const c of cursors) {
+          const o: CursorOptions = {
+            snapshotSeq: c.snapPick % 7 === 0 ? MAX_SEQ : c.snapPick % (world.lastSeq + 2),
+            lowerExclusive: c.lowerExclusive, upperInclusive: c.upperInclusive, reverse: c.reverse,
+            ...(c.lower !== undefined && { lower: c.lower }),
+            ...(c.upper !== undefined && { upper: c.upper }),
+          }
+          compareCursors(va.cursor(o), vb.cursor(o), c.steps)
+        }
+      } finally {
+        for (const tb of world.tables) tb.close()
+      }
+    }), { numRuns: 60 })
+  t.pass()
+})
+
+test('tables opened by both cores report the same size and properties and answer alike', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 3000 }, (_, i) => (i % 7 === 3
+    ? { kind: Kind.Delete, key: Buffer.from(`key${i % 500}`) }
+    : { kind: Kind.Put, key: Buffer.from(`key${i % 500}`), value: Buffer.alloc(i % 90, i) }))
+  const path = join(dir, '000001.sst')
+  await tsCore.flush(memtableWith(tsCore, [encodeWriteGroup(1, ops)]), path, { blockSize: 512 })
+  const [a, b] = cores().map(c => c.openTable(path)) as [CoreTable, CoreTable]
+  t.teardown(() => { a.close(); b.close() })
+  t.is(b.fileSize, a.fileSize)
+  t.deepEqual(normProps(b.properties), normProps(a.properties))
+  for (let i = 0; i < 520; i++) {
+    for (const snap of [1, 1500, 2999, 3000, MAX_SEQ]) {
+      const k = Buffer.from(`key${i}`)
+      t.deepEqual(normLookup(b.get(k, snap)), normLookup(a.get(k, snap)))
+    }
+  }
+})
+
+// ---------------------------------------------------------------- compaction
+
+test('property: compactions write byte-identical tables in both cores', async t => {
+  const dir = tempDir(t)
+  let run = 0
+  await fc.assert(fc.asyncProperty(
+    fc.array(groupsArb(6), { minLength: 1, maxLength: 4 }), fc.nat(), fc.boolean(),
+    fc.integer({ min: 1, max: 3000 }), fc.option(tableOptionsArb, { nil: undefined }),
+    async (tableGroups, snapPick, dropDeletes, targetFileSize, tableOptions) => {
+      const d = mkdtempSync(join(dir, `c${++run}-`))
+      // Input tables with consecutive sequences across them, as flushes write them.
+      let seq = 1
+      const inputs: string[] = []
+      for (const [i, groups] of tableGroups.entries()) {
+        const encoded = groups.map(ops => { const g = encodeWriteGroup(seq, ops); seq += ops.length; return g })
+        const path = join(d, `in-${i}.sst`)
+        await tsCore.flush(memtableWith(tsCore, encoded), path)
+        inputs.push(path)
+      }
+      const smallestSnapshot = snapPick % (seq + 1)
+      const job = (name: string) => ({
+        inputs, outputs: Array.from({ length: 400 }, (_, i) => join(d, `${name}-${i}.sst`)),
+        smallestSnapshot, dropDeletes, targetFileSize, ...(tableOptions && { tableOptions }),
+      })
+      const [outA, outB] = await Promise.all(cores().map(c => c.compact(job(c.name))))
+      equal(outB!.length, outA!.length, 'output count')
+      outA!.forEach((oa, i) => {
+        const ob = outB![i]!
+        equal(ob.path, join(d, `native-${i}.sst`))
+        equal(ob.fileSize, oa.fileSize)
+        deepStrictEqual(normProps(ob.properties), normProps(oa.properties))
+        ok(readFileSync(oa.path).equals(readFileSync(ob.path)), `output ${i} bytes differ`)
+      })
+    }), { numRuns: 60 })
+  t.pass()
+})
+
+test('compactions cut exactly when the open table reaches the target size', async t => {
+  // Fixed-size entries with no block cuts and no filter: the size measure after n
+  // entries is n × (26 + 4) + 4 (entry bytes plus a restart each, plus the count),
+  // so a target of 30 × 7 + 4 cuts after exactly 7 keys.
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 100 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${String(i).padStart(4, '0')}`), value: Buffer.alloc(10, i) }))
+  const input = join(dir, 'in.sst')
+  await tsCore.flush(memtableWith(tsCore, [encodeWriteGroup(1, ops)]), input)
+  const tableOptions = { blockSize: 1 << 20, restartInterval: 1, bitsPerKey: 0 }
+  for (const core of cores()) {
+    const outs = await core.compact({
+      inputs: [input], outputs: Array.from({ length: 20 }, (_, i) => join(dir, `${core.name}-${i}.sst`)),
+      smallestSnapshot: 0, dropDeletes: false, targetFileSize: 30 * 7 + 4, tableOptions,
+    })
+    t.deepEqual(outs.map(o => o.properties.entryCount), [...Array(14).fill(7), 2], core.name)
+  }
+})
+
+test('a compaction that runs out of output paths fails and leaves no outputs', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 200 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${String(i).padStart(4, '0')}`), value: Buffer.alloc(50) }))
+  const input = join(dir, 'in.sst')
+  await native.flush(memtableWith(native, [encodeWriteGroup(1, ops)]), input)
+  const outputs = [join(dir, 'o1.sst'), join(dir, 'o2.sst')]
+  const e = await t.throwsAsync(native.compact({ inputs: [input], outputs, smallestSnapshot: 0, dropDeletes: false, targetFileSize: 1000 }))
+  t.is((e as LsmError).code, 'INVALID_ARGUMENT')
+  const missing = await t.throwsAsync(native.compact({ inputs: [join(dir, 'absent.sst')], outputs, smallestSnapshot: 0, dropDeletes: false, targetFileSize: 1000 }))
+  t.is((missing as LsmError).code, 'IO_ERROR')
+})
+
+test('the event loop keeps turning while a native compaction runs', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 50_000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${i % 20000}`), value: Buffer.alloc(64, i) }))
+  const input = join(dir, 'in.sst')
+  await native.flush(memtableWith(native, [encodeWriteGroup(1, ops)]), input)
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 0)
+  const outs = await native.compact({ inputs: [input], outputs: Array.from({ length: 100 }, (_, i) => join(dir, `o${i}.sst`)), smallestSnapshot: 60_000, dropDeletes: true, targetFileSize: 1 << 20 })
+  clearInterval(timer)
+  t.true(outs.length > 0)
+  t.is(outs.reduce((n, o) => n + o.properties.entryCount, 0), 20_000)
+  t.true(ticks > 0, 'timers fired during the compaction')
+})
+
+// ---------------------------------------------------------------- corruption
+
+/** Reads everything a table can be asked for, through a read view. */
+function readAll(core: Core, table: CoreTable): void {
+  const view = core.newReadView([], [[table]])
+  const c = view.cursor({ snapshotSeq: MAX_SEQ })
+  while (!c.nextChunk(100).done) { /* drain */ }
+  for (let i = 0; i < 300; i++) view.get(Buffer.from(`key${i}`), MAX_SEQ)
+}
+
+test('property: damaged tables are CORRUPTION naming the file, in both cores alike', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 600 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`key${i % 300}`), value: Buffer.alloc(i % 40, i) }))
+  const good = join(dir, 'good.sst')
+  await tsCore.flush(memtableWith(tsCore, [encodeWriteGroup(1, ops)]), good, { blockSize: 256 })
+  const bytes = readFileSync(good)
+  let n = 0
+  fc.assert(fc.property(
+    fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(bytes.length - 1), mask: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(bytes.length - 1) }),
+    ),
+    damage => {
+      const bad = Buffer.from(bytes)
+      const name = `${String(++n).padStart(6, '0')}.sst`
+      const path = join(dir, name)
+      if (damage.kind === 'flip') bad[damage.at] = bad[damage.at]! ^ damage.mask
+      writeFileSync(path, damage.kind === 'flip' ? bad : bad.subarray(0, damage.at))
+      const outcome = cores().map(core => {
+        let table: CoreTable | undefined
+        const atOpen = errorOf(() => { table = core.openTable(path) })
+        if (atOpen !== undefined) return { atOpen }
+        try {
+          return { atRead: errorOf(() => readAll(core, table!)) }
+        } finally {
+          table!.close()
+        }
+      })
+      deepStrictEqual(outcome[1], outcome[0])
+      const err = outcome[0]!.atOpen ?? outcome[0]!.atRead
+      // Every byte of a table is covered by a checksum.
+      deepStrictEqual(err, { code: 'CORRUPTION', file: name })
+    }), { numRuns: 150 })
+  t.pass()
+})
+
+test('point reads of large values, and keys that are values read earlier, answer alike', async t => {
+  const dir = tempDir(t)
+  const big = Buffer.alloc(300_000, 9)
+  const ops: WriteOp[] = [
+    { kind: Kind.Put, key: Buffer.from('big'), value: big },
+    ...Array.from({ length: 3000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${i}`), value: Buffer.from(`k${(i * 7) % 3000}`) })),
+  ]
+  const g = encodeWriteGroup(1, ops)
+  const path = join(dir, '000001.sst')
+  await native.flush(memtableWith(native, [g]), path)
+  for (const core of cores()) {
+    const table = core.openTable(path)
+    t.teardown(() => table.close())
+    const view = core.newReadView([memtableWith(core, [g])], [[table]])
+    for (const source of [view, table, memtableWith(core, [g])]) {
+      const r = source.get(Buffer.from('big'), MAX_SEQ)
+      t.true(r.found && Buffer.from(r.value).equals(big), core.name)
+      // Follow a chain of keys, each the value read before (a view of the read buffer).
+      let key: Uint8Array = Buffer.from('k1')
+      let expected = 1
+      for (let i = 0; i < 5000; i++) {
+        const next = source.get(key, MAX_SEQ)
+        if (!next.found) return t.fail(`lost the chain at ${Buffer.from(key).toString()}`)
+        key = next.value
+        expected = (expected * 7) % 3000
+      }
+      t.is(Buffer.from(key).toString(), `k${expected}`)
+    }
+  }
+})
+
+test('bad arguments become LsmError INVALID_ARGUMENT, not crashes', t => {
+  const m = native.newMemtable()
+  t.is(errorOf(() => m.get('k' as unknown as Uint8Array, 1))?.code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => native.newReadView([tsCore.newMemtable()], []))?.code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => native.openTable(join(tmpdir(), 'lsm-absent-table.sst')))?.code, 'IO_ERROR')
+})
+
+test('snapshot edge values: NaN and negatives see nothing; beyond the last sequence sees everything', t => {
+  const g = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('1') }])
+  for (const core of cores()) {
+    const m = memtableWith(core, [g])
+    t.false(m.get(Buffer.from('a'), -1).found, core.name)
+    t.true(m.get(Buffer.from('a'), 1e300).found, core.name)
+  }
+  const v = native.newReadView([memtableWith(native, [g])], [])
+  t.false(v.get(Buffer.from('a'), Number.NaN).found)
+  t.deepEqual(v.cursor({ snapshotSeq: Number.NaN }).nextChunk(10).keys, [])
+  t.is(v.cursor({ snapshotSeq: Infinity }).nextChunk(10).keys.length, 1)
+})
+
+test('caches bound the block cache in bytes and open files in count, and are shared by tables', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 4000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${i}`), value: Buffer.alloc(100, i) }))
+  const paths = Array.from({ length: 5 }, (_, i) => join(dir, `00000${i}.sst`))
+  for (const p of paths) await native.flush(memtableWith(native, [encodeWriteGroup(1, ops)]), p)
+  const caches = native.newCaches({ blockCacheBytes: 64 << 10, maxOpenFiles: 2 })
+  const handle = (caches as unknown as { handle: NativeCachesHandle }).handle
+  const tables = paths.map(p => native.openTable(p, caches))
+  t.true(handle.openFiles <= 2)
+  for (let i = 0; i < 4000; i += 7) {
+    for (const tb of tables) t.true(tb.get(Buffer.from(`k${i}`), MAX_SEQ).found)
+    t.true(handle.openFiles <= 2)
+  }
+  t.true(caches.blockCacheUsage > 0 && caches.blockCacheUsage <= 64 << 10)
+  const hits = handle.blockCacheHits
+  tables[0]!.get(Buffer.from('k3997'), MAX_SEQ)
+  t.is(handle.blockCacheHits, hits + 1, 'a recently read block is a hit')
+  // Closing a table lets go of its blocks and its descriptor.
+  for (const tb of tables) tb.close()
+  t.is(handle.openFiles, 0)
+  t.is(caches.blockCacheUsage, 0)
+  t.is(errorOf(() => native.openTable(paths[0]!, tsCore.newCaches({ blockCacheBytes: 1, maxOpenFiles: 1 })))?.code, 'INVALID_ARGUMENT')
+})
