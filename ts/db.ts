@@ -74,8 +74,21 @@ function toKey(x: unknown): Uint8Array {
 /** A consistent point-in-time view for reads. Release it when done (or use `using`). */
 export class Snapshot {
   private released = false
+  /**
+   * The pinned read state.
+   * @internal
+   */
+  readonly state: ReadState
+
   /** @internal */
-  constructor(readonly sequence: number, /** @internal */ readonly state: ReadState, private readonly onRelease: (s: Snapshot, versionFreed: boolean) => void) {}
+  constructor(
+    /** The sequence number this snapshot reads at. */
+    readonly sequence: number,
+    state: ReadState,
+    private readonly onRelease: (s: Snapshot, versionFreed: boolean) => void,
+  ) {
+    this.state = state
+  }
 
   /** Lets the database reclaim what this snapshot kept alive. Safe to call twice. */
   release(): void {

@@ -90,7 +90,7 @@ function checkHeader(firstSeq: number, count: number, entryBytes: number): void 
 
 /**
  * Decodes a group into op objects; keys and values are views into `bytes`. It
- * shares {@link walk} with {@link forEachInGroup}, so the two accept exactly the
+ * shares `walk` with `forEachInGroup`, so the two accept exactly the
  * same inputs.
  */
 export function decodeWriteGroup(bytes: Uint8Array): { firstSeq: number; ops: WriteOp[] } {
