@@ -250,6 +250,19 @@ class RangeCursor {
 
 const ALL_CHUNK = 1000
 
+/** Everything left in a cursor (up to `room` entries), mapped: the body of every `_all`. */
+function takeAll<T>(cursor: RangeCursor, room: number, map: (e: [Buffer, Buffer]) => T): T[] {
+  const out: T[] = []
+  for (;;) {
+    const n = Math.min(ALL_CHUNK, room - out.length)
+    if (n <= 0) break
+    const chunk = cursor.take(n)
+    if (chunk.length === 0) break
+    for (const e of chunk) out.push(map(e))
+  }
+  return out
+}
+
 /** Entry iterator of {@link LsmLevel} (`db.iterator()`). */
 export class LsmLevelIterator<K = unknown, V = unknown> extends AbstractIterator<LsmLevel<K, V>, K, V> {
   private readonly cursor: RangeCursor
@@ -286,16 +299,7 @@ export class LsmLevelIterator<K = unknown, V = unknown> extends AbstractIterator
 
   /** @internal */
   async _all(): Promise<[unknown, unknown][]> {
-    const out: [unknown, unknown][] = []
-    const room = this.limit - this.count
-    for (;;) {
-      const n = Math.min(ALL_CHUNK, room - out.length)
-      if (n <= 0) break
-      const chunk = this.cursor.take(n)
-      if (chunk.length === 0) break
-      for (const e of chunk) out.push(this.entry(e))
-    }
-    return out
+    return takeAll(this.cursor, this.limit - this.count, e => this.entry(e))
   }
 
   /** @internal */
@@ -335,16 +339,7 @@ export class LsmLevelKeyIterator<K = unknown> extends AbstractKeyIterator<LsmLev
 
   /** @internal */
   async _all(): Promise<unknown[]> {
-    const out: unknown[] = []
-    const room = this.limit - this.count
-    for (;;) {
-      const n = Math.min(ALL_CHUNK, room - out.length)
-      if (n <= 0) break
-      const chunk = this.cursor.take(n)
-      if (chunk.length === 0) break
-      for (const e of chunk) out.push(decode(e[0], this.keyFormat))
-    }
-    return out
+    return takeAll(this.cursor, this.limit - this.count, e => decode(e[0], this.keyFormat))
   }
 
   /** @internal */
@@ -384,16 +379,7 @@ export class LsmLevelValueIterator<K = unknown, V = unknown> extends AbstractVal
 
   /** @internal */
   async _all(): Promise<unknown[]> {
-    const out: unknown[] = []
-    const room = this.limit - this.count
-    for (;;) {
-      const n = Math.min(ALL_CHUNK, room - out.length)
-      if (n <= 0) break
-      const chunk = this.cursor.take(n)
-      if (chunk.length === 0) break
-      for (const e of chunk) out.push(decode(e[1], this.valueFormat))
-    }
-    return out
+    return takeAll(this.cursor, this.limit - this.count, e => decode(e[1], this.valueFormat))
   }
 
   /** @internal */
