@@ -7,47 +7,28 @@
  * applied.
  */
 import test from 'ava'
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { DB } from '../ts/db.js'
 import { engines, tempDir } from './helpers/engines.js'
 import { Rng } from './helpers/random.js'
+import { runAndKill } from './crash/kill-child.js'
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20)
 const childScript = join(import.meta.dirname, 'crash', 'writer.ts')
 
 type Op = { t: 'put'; key: string; value: string } | { t: 'del'; key: string } | { t: 'batch'; prefix: string }
 
-/** Runs the child until it has acknowledged some writes, kills it after `delayMs`, returns its report. */
-function runChild(dir: string, seed: number, engine: string, delayMs: number): Promise<{ submitted: [string, Op][]; acked: Set<string> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir, String(seed), engine], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let buf = ''
-    let stderr = ''
-    const submitted: [string, Op][] = []
-    const acked = new Set<string>()
-    let timer: NodeJS.Timeout | undefined
-    child.stdout.on('data', d => {
-      buf += d
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        if (line === 'READY') timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs)
-        else if (line.startsWith('S ')) {
-          const sp = line.indexOf(' ', 2)
-          submitted.push([line.slice(2, sp), JSON.parse(line.slice(sp + 1)) as Op])
-        } else if (line.startsWith('A ')) acked.add(line.slice(2))
-      }
-    })
-    child.stderr.on('data', d => { stderr += d })
-    // 'close', not 'exit': only then has every line the child wrote been read.
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (signal !== 'SIGKILL') reject(new Error(`child exited with ${code}: ${stderr}`))
-      else resolve({ submitted, acked })
-    })
+/** Runs the child, kills it `delayMs` after it is ready, returns what it reported. */
+async function runChild(dir: string, seed: number, engine: string, delayMs: number): Promise<{ submitted: [string, Op][]; acked: Set<string> }> {
+  const submitted: [string, Op][] = []
+  const acked = new Set<string>()
+  await runAndKill(childScript, [dir, String(seed), engine], delayMs, line => {
+    if (line.startsWith('S ')) {
+      const sp = line.indexOf(' ', 2)
+      submitted.push([line.slice(2, sp), JSON.parse(line.slice(sp + 1)) as Op])
+    } else if (line.startsWith('A ')) acked.add(line.slice(2))
   })
+  return { submitted, acked }
 }
 
 for (const engine of engines()) {

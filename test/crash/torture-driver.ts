@@ -9,11 +9,11 @@
  * - no batch is half applied;
  * - every key holds the value some prefix of the writes would give it.
  */
-import { spawn } from 'node:child_process'
 import { readdirSync, statSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
 import { DB } from '../../ts/db.js'
 import { Rng } from '../helpers/random.js'
+import { runAndKill } from './kill-child.js'
 
 type Op =
   | { t: 'unique'; key: string; sync: boolean }
@@ -43,40 +43,21 @@ export interface TortureResult {
 
 const childScript = join(import.meta.dirname, 'torture-child.ts')
 
-function runChild(dir: string, seed: number, engine: string, delayMs: number) {
-  return new Promise<{ ops: Op[]; acked: Set<number>; durable: Map<string, number> }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir, String(seed), engine], { stdio: ['ignore', 'pipe', 'pipe'] })
-    const ops: Op[] = []
-    const acked = new Set<number>()
-    const durable = new Map<string, number>()
-    let buf = ''
-    let stderr = ''
-    let timer: NodeJS.Timeout | undefined
-    child.stdout.on('data', d => {
-      buf += d
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        if (line === 'READY') timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs)
-        else if (line.startsWith('S ')) {
-          const sp = line.indexOf(' ', 2)
-          ops[Number(line.slice(2, sp))] = JSON.parse(line.slice(sp + 1)) as Op
-        } else if (line.startsWith('A ')) acked.add(Number(line.slice(2)))
-        else if (line.startsWith('D ')) {
-          const [, file, bytes] = line.split(' ')
-          durable.set(file!, Math.max(durable.get(file!) ?? 0, Number(bytes)))
-        }
-      }
-    })
-    child.stderr.on('data', d => { stderr += d })
-    // 'close', not 'exit': only then has every line the child wrote been read.
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (signal !== 'SIGKILL') reject(new Error(`torture child exited with ${code}: ${stderr}`))
-      else resolve({ ops, acked, durable })
-    })
+async function runChild(dir: string, seed: number, engine: string, delayMs: number) {
+  const ops: Op[] = []
+  const acked = new Set<number>()
+  const durable = new Map<string, number>()
+  await runAndKill(childScript, [dir, String(seed), engine], delayMs, line => {
+    if (line.startsWith('S ')) {
+      const sp = line.indexOf(' ', 2)
+      ops[Number(line.slice(2, sp))] = JSON.parse(line.slice(sp + 1)) as Op
+    } else if (line.startsWith('A ')) acked.add(Number(line.slice(2)))
+    else if (line.startsWith('D ')) {
+      const [, file, bytes] = line.split(' ')
+      durable.set(file!, Math.max(durable.get(file!) ?? 0, Number(bytes)))
+    }
   })
+  return { ops, acked, durable }
 }
 
 /** Cuts every log file back to a random length ≥ its durable size. */
@@ -106,12 +87,19 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   for (let round = 1; round <= o.rounds && failures.length === 0; round++) {
     const r = await runChild(o.dir, round, o.engine, 100 + rng.int(900))
     const cut = o.powerLoss === true && round % 2 === 0
+    const before = readdirSync(o.dir).map(n => `${n}:${statSync(join(o.dir, n)).size}`).join(' ')
     if (cut) {
       cutBytes += powerCut(o.dir, r.durable, rng)
       powerCuts++
     }
     acked += r.acked.size
-    const db = await DB.open(o.dir, { engine: o.engine })
+    let db: DB
+    try {
+      db = await DB.open(o.dir, { engine: o.engine })
+    } catch (e) {
+      const after = readdirSync(o.dir).map(n => `${n}:${statSync(join(o.dir, n)).size}`).join(' ')
+      throw new Error(`round ${round}${cut ? ' (power cut)' : ''}: reopen failed: ${(e as Error).message}\nbefore: ${before}\nafter: ${after}\ndurable: ${[...r.durable].map(([f, n]) => `${f}:${n}`).join(' ')}`)
+    }
     try {
       // Which prefix-marking writes (unique keys, batches) survived.
       const present = new Map<number, boolean>()
