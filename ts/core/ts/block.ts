@@ -48,13 +48,18 @@ export class BlockBuilder {
     this.counter++
   }
 
-  /** The finished block contents (without trailer). */
+  /** The finished block contents (without trailer), as an own copy. */
   finish(): Uint8Array {
+    return this.finishView().slice()
+  }
+
+  /** The finished block contents as a view valid until the next `reset` (no copy). */
+  finishView(): Uint8Array {
     if (this.finished) throw new Error('block already finished')
     for (const r of this.restarts) this.out.fixed32(r)
     this.out.fixed32(this.restarts.length)
     this.finished = true
-    return this.out.finish()
+    return this.out.view()
   }
 
   reset(): void {

@@ -90,10 +90,11 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
         drop = true // nothing below can resurface; older versions are dropped by the rule above
       }
       newerSeq = seq
-      prevKey = key.slice()
+      // Table iterators hand out a fresh array per key, so keeping it needs no copy.
+      prevKey = key
       if (drop) continue
       builder ??= new TableBuilder(job.tableOptions)
-      builder.add(prevKey, it.value())
+      builder.add(key, it.value())
     }
     finishOutput()
     return outputs

@@ -13,9 +13,9 @@ import { corruption } from '../../errors.js'
 import { Block, BlockBuilder, type BlockIterator } from './block.js'
 import { buildBloomDistinct, bloomMayContain } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
-import { mcrc } from './crc32c.js'
+import { crc32c, maskCrc, mcrc } from './crc32c.js'
 import type { FdPool, LruCache } from './cache.js'
-import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, userKeyOf } from './internal-key.js'
+import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, TRAILER_LENGTH, userKeyOf } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
 export const FOOTER_SIZE = 64
@@ -24,6 +24,16 @@ export const TABLE_FORMAT_VERSION = 1
 export const SST_MAGIC = new TextEncoder().encode('LSMR-SST')
 /** Compression types (FORMAT.md §4.1). Never renumber. */
 export const COMPRESSION_NONE = 0
+
+const TRAILER_SCRATCH = new Uint8Array(BLOCK_TRAILER_SIZE)
+const TYPE_NONE = new Uint8Array([COMPRESSION_NONE])
+
+/** True when a[0..n) equals b[0..n) and a is exactly n long. */
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  if (a.length !== n) return false
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
 
 /** Where a block lives: offset of its contents and their size (trailer excluded). */
 export interface BlockHandle {
@@ -110,8 +120,9 @@ export class TableBuilder {
     if (this.lastKey !== undefined && compareInternalKeys(this.lastKey, ikey) >= 0) {
       throw new RangeError('table keys must be added in strictly ascending order')
     }
-    const ukey = userKeyOf(ikey)
-    if (this.lastUserKey === undefined || Buffer.compare(ukey, this.lastUserKey) !== 0) {
+    const ulen = ikey.length - TRAILER_LENGTH
+    if (this.lastUserKey === undefined || !sameBytes(this.lastUserKey, ikey, ulen)) {
+      const ukey = ikey.subarray(0, ulen)
       if (this.bitsPerKey > 0) this.filterKeys.push(ukey)
       this.lastUserKey = ukey
     }
@@ -121,7 +132,7 @@ export class TableBuilder {
     const p = this.props
     p.entryCount++
     if (kindOf(ikey) === Kind.Delete) p.deletionCount++
-    p.rawKeyBytes += ukey.length
+    p.rawKeyBytes += ulen
     p.rawValueBytes += value.length
     if (seq < p.minSeq) p.minSeq = seq
     if (seq > p.maxSeq) p.maxSeq = seq
@@ -132,19 +143,16 @@ export class TableBuilder {
   private writeBlock(contents: Uint8Array): BlockHandle {
     const handle = { offset: this.out.length, size: contents.length }
     this.out.bytes(contents)
-    const trailer = new Uint8Array(BLOCK_TRAILER_SIZE)
-    trailer[0] = COMPRESSION_NONE
-    const withType = new Uint8Array(contents.length + 1)
-    withType.set(contents)
-    withType[contents.length] = COMPRESSION_NONE
-    putFixed32(trailer, 1, mcrc(withType))
-    this.out.bytes(trailer)
+    // crc over contents ‖ type, extended by the one type byte instead of copying the block.
+    TRAILER_SCRATCH[0] = COMPRESSION_NONE
+    putFixed32(TRAILER_SCRATCH, 1, maskCrc(crc32c(TYPE_NONE, crc32c(contents))))
+    this.out.bytes(TRAILER_SCRATCH)
     return handle
   }
 
   private flushDataBlock(): void {
     if (this.data.empty) return
-    const handle = this.writeBlock(this.data.finish())
+    const handle = this.writeBlock(this.data.finishView())
     this.data.reset()
     this.props.dataBlockCount++
     const hv = new ByteWriter(20).varint(handle.offset).varint(handle.size).finish()
@@ -165,7 +173,7 @@ export class TableBuilder {
       largest: this.lastKey!.slice(),
     }
     const propsHandle = this.writeBlock(encodeProperties(properties))
-    const indexHandle = this.writeBlock(this.index.finish())
+    const indexHandle = this.writeBlock(this.index.finishView())
     const footer = new Uint8Array(FOOTER_SIZE)
     putFixed64(footer, 0, filter.offset)
     putFixed64(footer, 8, filter.size)
@@ -177,7 +185,8 @@ export class TableBuilder {
     putFixed32(footer, 52, mcrc(footer.subarray(0, 52)))
     footer.set(SST_MAGIC, 56)
     this.out.bytes(footer)
-    return { bytes: this.out.finish(), properties }
+    // The builder is done with its buffer: hand it over without a copy.
+    return { bytes: this.out.view(), properties }
   }
 }
 
