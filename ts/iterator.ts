@@ -127,6 +127,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     this.closed = true
     this.keys = []
     this.values = []
+    this.cursor.close?.()
     this.onClose(this, this.state.unpin())
   }
 

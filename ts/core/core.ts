@@ -118,6 +118,8 @@ export interface CoreCursor {
   seek(userKey: Uint8Array): void
   /** Up to `maxEntries` entries (fewer when `maxBytes` of keys and values is reached). */
   nextChunk(maxEntries: number, maxBytes?: number): Chunk
+  /** Optional: releases what the cursor holds now rather than when it is collected. No call may follow. */
+  close?(): void
 }
 
 /**

@@ -68,6 +68,8 @@ export interface NativeCursorHandle {
   seek(userKey: Uint8Array): void
   /** `count u32 ‖ done u32 ‖ (klen u32 ‖ vlen u32 ‖ key ‖ value)*`, little-endian. */
   nextChunk(maxEntries: number, maxBytes?: number): Buffer
+  /** Frees the cursor's native state now; later calls throw. Idempotent. */
+  close(): void
 }
 
 export interface NativeTableOptions {

@@ -188,6 +188,14 @@ class NativeCursor implements CoreCursor {
     }
     return { keys, values, done: b[4] === 1 }
   }
+  /**
+   * Frees the native cursor (its iterators, the blocks they stand on, the sources it
+   * pins) at once: Node finalizes N-API objects only when the event loop turns, so a
+   * loop of iterators over resolved promises would otherwise keep every one alive.
+   */
+  close(): void {
+    this.handle.close()
+  }
 }
 
 class NativeReadView implements CoreReadView {

@@ -10,6 +10,7 @@ import { userKeyOf } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
+import { LevelIterator } from './ts/level-iterator.js'
 import { PooledFileSource, Table } from './ts/sst.js'
 import type { Block } from './ts/block.js'
 import { FdPool, LruCache } from './ts/cache.js'
@@ -49,6 +50,10 @@ class TsTable implements CoreTable {
   }
   get properties() {
     return this.inner.properties
+  }
+  /** Largest internal key, for {@link LevelIterator}. */
+  get largest(): Uint8Array {
+    return this.inner.properties.largest
   }
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     return this.inner.get(userKey, snapshotSeq)
@@ -105,7 +110,8 @@ class TsReadView implements CoreReadView {
   cursor(options: CursorOptions): CoreCursor {
     const children: InternalIterator[] = [
       ...this.memtables.map(m => m.iterator()),
-      ...this.levels.flatMap(level => level.map(t => t.iterator())),
+      ...(this.levels[0] ?? []).map(t => t.iterator()),
+      ...this.levels.slice(1).filter(l => l.length > 0).map(l => new LevelIterator(l)),
     ]
     return new TsCursor(new UserIterator(new MergingIterator(children), options.snapshotSeq), options)
   }

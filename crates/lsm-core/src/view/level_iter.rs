@@ -6,6 +6,8 @@
 //! how many files the level has. A seek binary-searches the tables' largest
 //! keys and touches only the one table that can hold the target.
 
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::iter::KvIter;
 use crate::key::compare_internal;
@@ -13,7 +15,7 @@ use crate::table::{Table, TableIter};
 
 /// A [`KvIter`] over the tables of a sorted, non-overlapping level.
 pub struct LevelIter {
-    tables: Vec<Table>,
+    tables: Arc<[Table]>,
     /// Index of the table `current` iterates.
     index: usize,
     current: Option<TableIter>,
@@ -21,9 +23,9 @@ pub struct LevelIter {
 
 impl LevelIter {
     /// `tables` must be sorted by key and must not overlap.
-    pub fn new(tables: Vec<Table>) -> Self {
+    pub fn new(tables: impl Into<Arc<[Table]>>) -> Self {
         LevelIter {
-            tables,
+            tables: tables.into(),
             index: 0,
             current: None,
         }

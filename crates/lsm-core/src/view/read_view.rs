@@ -19,10 +19,14 @@ use crate::view::cursor::{Cursor, CursorOptions};
 use crate::view::level_iter::LevelIter;
 
 /// Memtables and table levels, newest first.
+///
+/// Levels are shared slices: a cursor's level iterators take a reference to
+/// their level instead of copying its list of tables, so creating a cursor
+/// costs O(sources), not O(tables).
 #[derive(Clone, Debug, Default)]
 pub struct ReadView {
     memtables: Vec<Arc<MemTable>>,
-    levels: Vec<Vec<Table>>,
+    levels: Vec<Arc<[Table]>>,
 }
 
 /// The table of a sorted level whose user-key range holds `user_key`.
@@ -45,6 +49,7 @@ impl ReadView {
                 }
             }
         }
+        let levels = levels.into_iter().map(Arc::from).collect();
         Ok(ReadView { memtables, levels })
     }
 
@@ -52,7 +57,7 @@ impl ReadView {
         &self.memtables
     }
 
-    pub fn levels(&self) -> &[Vec<Table>] {
+    pub fn levels(&self) -> &[Arc<[Table]>] {
         &self.levels
     }
 
@@ -82,7 +87,7 @@ impl ReadView {
             .levels
             .first()
             .into_iter()
-            .flatten()
+            .flat_map(|l| l.iter())
             .filter(|t| t.covers(user_key));
         let deeper = self
             .levels
@@ -106,13 +111,13 @@ impl ReadView {
             children.push(Box::new(m.iter()));
         }
         if let Some(l0) = self.levels.first() {
-            for t in l0 {
+            for t in l0.iter() {
                 children.push(Box::new(t.iter()));
             }
         }
         for level in self.levels.iter().skip(1) {
             if !level.is_empty() {
-                children.push(Box::new(LevelIter::new(level.clone())));
+                children.push(Box::new(LevelIter::new(Arc::clone(level))));
             }
         }
         MergingIter::new(children)
