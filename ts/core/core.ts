@@ -53,6 +53,11 @@ export interface WrittenTable {
  *   older versions it hides.
  * Outputs are cut when a table reaches `targetFileSize`, but only between two
  * different user keys, so that the versions of one key never span two tables.
+ * "Reaches" is measured exactly, so both cores cut at the same entry: before
+ * adding the first entry of a new user key, the output is finished when
+ * (bytes already written) + (estimated size of the open data block,
+ * FORMAT.md §4.2) + 2 × (distinct user keys so far, when a filter is built)
+ * is ≥ `targetFileSize`.
  */
 export interface CompactionJob {
   /** Paths of the input tables. */
@@ -72,7 +77,11 @@ export interface CompactionOutput extends WrittenTable {
 
 /** A mutable sorted map of internal keys: the newest writes. */
 export interface CoreMemtable {
-  /** Applies one encoded write group (FORMAT.md §2.2). Throws LsmError INVALID_ARGUMENT on malformed input. */
+  /**
+   * Applies one encoded write group (FORMAT.md §2.2). Groups must come in
+   * ascending sequence order (the native core refuses one that does not start
+   * after the last). Throws LsmError INVALID_ARGUMENT on malformed input.
+   */
   apply(group: Uint8Array): void
   /** Newest version of `userKey` with sequence ≤ `snapshotSeq`. */
   get(userKey: Uint8Array, snapshotSeq: number): Lookup
