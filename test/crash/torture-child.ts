@@ -2,7 +2,7 @@
  * Child process of the torture test: a random workload (puts on unique and
  * shared keys, deletes, atomic batches, sync and non-sync writes, snapshots,
  * reads and iterators) with a tiny memtable so flushes and compactions run
- * all the time. It reports on stdout, one line each:
+ * all the time. It reports one line each (to the report file of kill-child.ts):
  *   S <idx> <json op>    submitted (idx = submission order = sequence order)
  *   A <idx>              acknowledged
  *   D <file> <bytes>     that many bytes of <file> are durable (a sync finished)
@@ -12,11 +12,12 @@ import { basename } from 'node:path'
 import { DB } from '../../ts/db.js'
 import { setSyncListener } from '../../ts/io.js'
 import { Rng } from '../helpers/random.js'
+import { reportLine } from './kill-child.js'
 
 const [dir, seedArg, engine] = process.argv.slice(2)
 const seed = Number(seedArg)
 const rng = new Rng(seed)
-const out = (line: string) => process.stdout.write(line + '\n')
+const out = reportLine
 setSyncListener((path, bytes) => out(`D ${basename(path)} ${bytes}`))
 
 const db = await DB.open(dir!, {
@@ -62,5 +63,5 @@ async function worker(): Promise<never> {
   }
 }
 
-out('READY')
+process.stdout.write('READY\n')
 await Promise.all(Array.from({ length: 6 }, worker))

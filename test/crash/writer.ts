@@ -1,6 +1,7 @@
 /**
  * Child process for the crash test: writes forever with `sync: true` from
- * several concurrent writers and reports on stdout, one line each,
+ * several concurrent writers and reports, one line each (to the report file of
+ * kill-child.ts, written synchronously so that a SIGKILL loses none),
  *   S <id> <json op>   when a write is submitted,
  *   A <id>             when it is acknowledged.
  * The parent kills it with SIGKILL at a random moment.
@@ -8,6 +9,7 @@
  */
 import { DB } from '../../ts/db.js'
 import { Rng } from '../helpers/random.js'
+import { reportLine } from './kill-child.js'
 
 const [dir, seedArg, engine] = process.argv.slice(2)
 const seed = Number(seedArg)
@@ -18,7 +20,7 @@ const db = await DB.open(dir!, {
   targetFileSize: 4096, maxBytesForLevelBase: 16384, levelMultiplier: 4, blockSize: 512,
 })
 let next = 0
-const out = (line: string) => process.stdout.write(line + '\n')
+const out = reportLine
 
 async function writer(): Promise<never> {
   for (;;) {
@@ -48,5 +50,5 @@ async function writer(): Promise<never> {
   }
 }
 
-out('READY')
+process.stdout.write('READY\n')
 await Promise.all(Array.from({ length: 8 }, writer))
