@@ -30,7 +30,7 @@ import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
 import { buildGroup, encodeSubmission, WriteQueue, type EncodedOp, type Submission } from './write-queue.js'
 import { DBStats, type Stats } from './stats.js'
-import { verifyDirectory, type VerifyReport } from './verify.js'
+import { verifyLocked, type VerifyReport } from './inspect.js'
 
 /** A key or value as the API accepts it. */
 export type Bytes = Buffer | Uint8Array | string
@@ -665,10 +665,7 @@ export class DB extends EventEmitter {
    */
   async verify(): Promise<VerifyReport> {
     this.checkOpen()
-    const tables = new Set<number>()
-    for (const n of this.versions.current.fileNumbers()) tables.add(n)
-    const wals = new Set<number>([this.wal.fileNumber, ...this.imms.map(i => i.walNumber)])
-    return verifyDirectory(this.location, { tables, wals, manifest: this.versions.currentManifest })
+    return verifyLocked(this.location)
   }
 
   // ----------------------------------------------------------------- stats

@@ -455,7 +455,11 @@ export function verifyDB(dir: string): VerifyReport {
   return withLock(dir, () => verifyLocked(dir))
 }
 
-function verifyLocked(dir: string): VerifyReport {
+/**
+ * {@link verifyDB} without taking the LOCK: for a caller that already holds
+ * it (an open database verifying itself).
+ */
+export function verifyLocked(dir: string): VerifyReport {
   const files: FileReport[] = []
   const names = readdirSync(dir)
   const referenced = new Set<string>([fileNames.current, fileNames.lock])
