@@ -48,7 +48,19 @@ export interface ReadOptions {
 }
 
 /** One operation of {@link DB.batch}. */
-export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes }
+export type BatchOp = {
+  /** Set `key` to `value`. */
+  type: 'put'
+  /** The key to set (at most `MAX_KEY_LENGTH` bytes). */
+  key: Bytes
+  /** The value to store; strings are encoded as UTF-8. */
+  value: Bytes
+} | {
+  /** Delete `key` (no error when absent). */
+  type: 'del'
+  /** The key to delete. */
+  key: Bytes
+}
 
 /** A frozen memtable waiting for flush, with the WAL that holds its writes. */
 interface Immutable {
@@ -97,10 +109,12 @@ export class Snapshot {
     this.onRelease(this, this.state.unpin())
   }
 
+  /** Whether {@link Snapshot.release} has been called (directly, by `using`, or by {@link DB.close}). */
   get isReleased(): boolean {
     return this.released
   }
 
+  /** Releases the snapshot at the end of a `using` block; same as {@link Snapshot.release}. */
   [Symbol.dispose](): void {
     this.release()
   }

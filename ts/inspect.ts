@@ -381,7 +381,9 @@ export function dirStats(v: DirView, options: { scan?: boolean } = {}): DirStats
 
 /** The verdict on one file. */
 export interface FileReport {
+  /** File name inside the database directory (e.g. `000012.sst`), not a full path. */
   file: string
+  /** Which kind of database file it is. */
   kind: 'current' | 'manifest' | 'table' | 'wal'
   /** `ok`; `warning` (e.g. a torn MANIFEST or WAL tail: an unacknowledged write); `damaged`; `missing`. */
   status: 'ok' | 'warning' | 'damaged' | 'missing'
@@ -393,9 +395,11 @@ export interface FileReport {
 
 /** What {@link verifyDB} found. */
 export interface VerifyReport {
+  /** The database directory that was checked, as given. */
   dir: string
   /** True when no file is damaged or missing (warnings allowed). */
   ok: boolean
+  /** One report per file checked: CURRENT, the MANIFEST, live tables, then the WALs still needed. */
   files: FileReport[]
   /** Files present that no live state names (they would be deleted at the next open). */
   unreferenced: string[]

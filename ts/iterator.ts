@@ -11,16 +11,23 @@ import type { ReadState } from './read-state.js'
 
 /** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
 export interface IteratorOptions<K = Buffer | Uint8Array | string> {
+  /** Start after this key (exclusive lower bound; ignored when `gte` is given). */
   gt?: K
+  /** Start at this key (inclusive lower bound). */
   gte?: K
+  /** Stop before this key (exclusive upper bound; ignored when `lte` is given). */
   lt?: K
+  /** Stop at this key (inclusive upper bound). */
   lte?: K
   /** Iterate from the largest key down (default false). */
   reverse?: boolean
   /** Stop after this many entries (default: no limit; -1 also means none). */
   limit?: number
   /** Read as of this snapshot instead of the latest state. */
-  snapshot?: { readonly sequence: number }
+  snapshot?: {
+    /** The sequence number to read at; pass a live {@link Snapshot} of the same database. */
+    readonly sequence: number
+  }
 }
 
 const MIN_CHUNK = 16
@@ -51,6 +58,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     this.remaining = limit < 0 ? Infinity : limit
   }
 
+  /** Returns the iterator itself, so it works with `for await`. */
   [Symbol.asyncIterator](): this {
     return this
   }
@@ -93,6 +101,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     return [asBuffer(this.keys[i]!), asBuffer(this.values[i]!)]
   }
 
+  /** The next `[key, value]` entry; `done` at the end or once closed. Closes the iterator at the end. */
   async next(): Promise<IteratorResult<[Buffer, Buffer]>> {
     const e = this.closed ? undefined : this.nextSync()
     return e === undefined ? { done: true, value: undefined } : { done: false, value: e }
@@ -131,11 +140,13 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     this.onClose(this, this.state.unpin())
   }
 
+  /** Closes the iterator (called when a `for await` loop exits early). */
   async return(): Promise<IteratorResult<[Buffer, Buffer]>> {
     this.close()
     return { done: true, value: undefined }
   }
 
+  /** Whether the iterator is closed: by {@link DBIterator.close}, by reaching the end or the limit, or by {@link DB.close}. */
   get isClosed(): boolean {
     return this.closed
   }

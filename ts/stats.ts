@@ -5,41 +5,96 @@
 
 /** Per-level shape. */
 export interface LevelStats {
+  /** Level number: 0 for L0 (flushed memtables), 1..n below it. */
   level: number
+  /** Number of table files in the level. */
   files: number
+  /** Total size of the level's table files, in bytes. */
   bytes: number
 }
 
 /** What {@link DB.stats} returns. */
 export interface Stats {
+  /** Which core runs the engine: the native Rust addon or the pure-TypeScript one. */
   engine: 'native' | 'ts'
+  /** Shape of the current version, one entry per level starting at L0 (empty levels included). */
   levels: LevelStats[]
-  memtable: { bytes: number; entries: number }
+  /** The active (mutable) memtable. */
+  memtable: {
+    /** Approximate memory used, in bytes; rotated once it reaches `memtableSize`. */
+    bytes: number
+    /** Entries (puts and deletes) it holds. */
+    entries: number
+  }
   /** Bytes held by the block cache. */
   blockCacheBytes: number
+  /** Frozen memtables waiting to be flushed to L0. */
   immutableMemtables: number
+  /** Sequence number of the last committed write (each put or delete takes one). */
   lastSequence: number
+  /** Snapshots currently open (not yet released). */
   snapshots: number
+  /** Iterators currently open (not yet closed). */
   iterators: number
   /** Table files kept only because a snapshot or iterator pins an older version. */
   pinnedFiles: number
+  /** Operations (puts and deletes, batch members counted singly) committed since open. */
   writes: number
+  /** Commit groups since open; each is one WAL append, so `writes / writeGroups` is the group-commit factor. */
   writeGroups: number
+  /** WAL fsyncs done for `sync: true` writes since open. */
   walSyncs: number
+  /** Memtables flushed to L0 tables since open. */
   flushes: number
+  /** Compactions that merged and rewrote tables since open (trivial moves not included). */
   compactions: number
+  /** Compactions done by moving one table down a level without rewriting it, since open. */
   trivialMoves: number
-  stalls: { count: number; totalMs: number; byReason: Record<string, { count: number; totalMs: number }> }
-  bytesWritten: { user: number; wal: number; flush: number; compaction: number }
-  bytesRead: { compaction: number }
+  /** Write stalls since open: each time a write group waited on backpressure. */
+  stalls: {
+    /** Stalls of all reasons. */
+    count: number
+    /** Time spent stalled, in milliseconds. */
+    totalMs: number
+    /** Per reason: `'l0-slowdown'`, `'memtables'` (too many frozen memtables) or `'l0-stop'`. */
+    byReason: Record<string, {
+      /** Stalls of this reason. */
+      count: number
+      /** Time spent stalled for this reason, in milliseconds. */
+      totalMs: number
+    }>
+  }
+  /** Bytes written since open, by source. */
+  bytesWritten: {
+    /** Encoded operations submitted by callers (keys, values and per-op framing). */
+    user: number
+    /** Appended to the WAL, record framing included. */
+    wal: number
+    /** Table bytes written by flushes. */
+    flush: number
+    /** Table bytes written by compactions. */
+    compaction: number
+  }
+  /** Bytes read since open, by consumer. */
+  bytesRead: {
+    /** Input table bytes read by compactions. */
+    compaction: number
+  }
   /** (WAL + flush + compaction bytes) / user bytes; 0 before any write. */
   writeAmplification: number
+  /** Time spent in flushes since open, in milliseconds. */
   flushMs: number
+  /** Time spent in compactions (trivial moves included) since open, in milliseconds. */
   compactionMs: number
+  /** Bytes of torn WAL tail (an unfinished last write) discarded during recovery at open. */
   walTornBytes: number
+  /** Obsolete files (tables, WALs, old MANIFESTs) deleted by garbage collection since open (start-up cleanup not counted). */
   filesDeleted: number
+  /** Point lookups ({@link DB.get} calls) since open. */
   gets: number
+  /** Background errors raised since open (0 or 1: the first one stops writes until reopen). */
   backgroundErrors: number
+  /** Message of the background error that stopped writes, if any. */
   backgroundError?: string | undefined
 }
 

@@ -22,8 +22,20 @@ export type EngineName = 'native' | 'ts'
 
 /** Result of a point lookup: the newest version visible at the snapshot, if any. */
 export type Lookup =
-  | { found: false }
-  | { found: true; kind: Kind; seq: number; value: Uint8Array }
+  | {
+    /** No version of the key is visible at the snapshot. */
+    found: false
+  }
+  | {
+    /** A version is visible; a `Delete` one means the key is absent. */
+    found: true
+    /** `Kind.Put` or `Kind.Delete` (a tombstone). */
+    kind: Kind
+    /** Sequence number of the version found. */
+    seq: number
+    /** The value (empty for a delete); may be a view into core memory, so copy it to keep it. */
+    value: Uint8Array
+  }
 
 /** Options for writing a table (FORMAT.md §4). */
 export interface TableOptions {
@@ -37,7 +49,9 @@ export interface TableOptions {
 
 /** What writing a table produced. */
 export interface WrittenTable {
+  /** Size of the table file, in bytes. */
   fileSize: number
+  /** What the table holds (counts, sequence and key range), as stored in its properties block. */
   properties: TableProperties
 }
 
@@ -64,14 +78,19 @@ export interface CompactionJob {
   inputs: string[]
   /** Paths for the output tables, used in order; the job fails if it needs more. */
   outputs: string[]
+  /** Sequence of the oldest snapshot any reader holds (the last sequence when none is open); see the drop rules above. */
   smallestSnapshot: number
+  /** Drop deletes (and what they hide) at or below `smallestSnapshot`: true when no deeper level can hold the keys. */
   dropDeletes: boolean
+  /** Size in bytes at which an output table is finished (cut only between user keys). */
   targetFileSize: number
+  /** How the output tables are written (block size, restart interval, bloom bits). */
   tableOptions?: TableOptions
 }
 
 /** One table a compaction wrote (fsynced). */
 export interface CompactionOutput extends WrittenTable {
+  /** The table's path: the next unused entry of {@link CompactionJob.outputs}. */
   path: string
 }
 
@@ -93,7 +112,9 @@ export interface CoreMemtable {
 
 /** An open table file. Its index, filter and properties stay in memory. */
 export interface CoreTable {
+  /** Size of the table file, in bytes. */
   readonly fileSize: number
+  /** The table's properties block (counts, sequence and key range). */
   readonly properties: TableProperties
   /** Newest version of `userKey` with sequence ≤ `snapshotSeq`: bloom → index → one block. */
   get(userKey: Uint8Array, snapshotSeq: number): Lookup
@@ -103,19 +124,25 @@ export interface CoreTable {
 
 /** Range and snapshot of a user-level iteration. Bounds are user keys. */
 export interface CursorOptions {
+  /** Only versions with sequence ≤ this are visible. */
   snapshotSeq: number
   /** Lower bound; inclusive unless `lowerExclusive`. */
   lower?: Uint8Array
+  /** Exclude `lower` itself (default false). */
   lowerExclusive?: boolean
   /** Upper bound; exclusive unless `upperInclusive`. */
   upper?: Uint8Array
+  /** Include `upper` itself (default false). */
   upperInclusive?: boolean
+  /** Iterate from the largest key down (default false). */
   reverse?: boolean
 }
 
 /** A batch of iterator output: parallel arrays of user keys and values. */
 export interface Chunk {
+  /** User keys, in iteration order. */
   keys: Uint8Array[]
+  /** Values: `values[i]` belongs to `keys[i]`. */
   values: Uint8Array[]
   /** True when the cursor is exhausted (no entry follows this chunk). */
   done: boolean
@@ -137,7 +164,9 @@ export interface CoreCursor {
  * L1..Ln). The engine builds a new view whenever the version changes.
  */
 export interface CoreReadView {
+  /** Newest version of `userKey` with sequence ≤ `snapshotSeq`, searching the sources newest first. */
   get(userKey: Uint8Array, snapshotSeq: number): Lookup
+  /** A cursor merging all sources, over the range and snapshot of `options`. */
   cursor(options: CursorOptions): CoreCursor
 }
 
@@ -159,12 +188,15 @@ export interface CoreCaches {
 
 /** The byte work of the engine, one implementation per engine. */
 export interface Core {
+  /** Which implementation this is. */
   readonly name: EngineName
   /** CRC-32C of `data`, extending `init` (a finished CRC of earlier bytes). */
   crc32c(data: Uint8Array, init?: number): number
   /** A bloom filter (FORMAT.md §4.3) over the distinct keys given. */
   buildBloom(keys: Uint8Array[], bitsPerKey: number): Uint8Array
+  /** False only when `key` is certainly not among the keys `filter` was built from; a malformed filter answers true. */
   bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
+  /** A new, empty memtable. */
   newMemtable(): CoreMemtable
   /** Caches for the tables of one database. */
   newCaches(options: CacheOptions): CoreCaches

@@ -6,7 +6,7 @@
 //! batch is never split across groups, which is what makes it atomic: recovery
 //! either finds the whole record (checksummed) or none of it.
 
-use crate::coding::{put_fixed32, put_fixed64, put_lpbytes, Decoder};
+use crate::coding::{put_fixed32, put_fixed64, put_lpbytes, varint_len, Decoder};
 use crate::error::{Error, Result};
 use crate::key::{Kind, MAX_SEQUENCE, MAX_USER_KEY_LEN};
 
@@ -77,11 +77,23 @@ pub fn decode_write_group(payload: &[u8]) -> Result<WriteGroup<'_>> {
     Ok(WriteGroup { first_seq, entries })
 }
 
+/// A length-prefixed byte string whose length is a minimal varint: a padded
+/// length such as `80 00` is refused, so every accepted group re-encodes to
+/// the same bytes (FORMAT.md §2.2), as in the TypeScript decoder.
+fn minimal_lpbytes<'a>(d: &mut Decoder<'a>) -> Result<&'a [u8]> {
+    let start = d.pos();
+    let len = d.varint32()?;
+    if d.pos() - start != varint_len(u64::from(len)) {
+        return Err(Error::corruption(format!("padded varint length at {start}")));
+    }
+    d.bytes(len as usize)
+}
+
 fn decode_entry<'a>(d: &mut Decoder<'a>, seq: u64) -> Result<GroupEntry<'a>> {
     let kind_byte = d.u8()?;
     let kind = Kind::from_u8(kind_byte)
         .ok_or_else(|| Error::corruption(format!("unknown kind {kind_byte}")))?;
-    let key = d.lpbytes()?;
+    let key = minimal_lpbytes(d)?;
     if key.len() > MAX_USER_KEY_LEN {
         return Err(Error::corruption(format!(
             "key of {} bytes exceeds {MAX_USER_KEY_LEN}",
@@ -89,7 +101,7 @@ fn decode_entry<'a>(d: &mut Decoder<'a>, seq: u64) -> Result<GroupEntry<'a>> {
         )));
     }
     let value = match kind {
-        Kind::Put => d.lpbytes()?,
+        Kind::Put => minimal_lpbytes(d)?,
         Kind::Delete => &[],
     };
     Ok(GroupEntry {
@@ -190,6 +202,22 @@ mod tests {
             .put(b"", b"")
             .unwrap();
         b.finish().unwrap()
+    }
+
+    #[test]
+    fn padded_lengths_are_refused() {
+        // firstSeq 1, count 1, PUT, key length 1 written as the padded varint 81 00.
+        let mut g = Vec::new();
+        put_fixed64(&mut g, 1);
+        put_fixed32(&mut g, 1);
+        g.extend_from_slice(&[1, 0x81, 0x00, b'k', 0]);
+        assert!(decode_write_group(&g).is_err());
+        // The minimal form of the same group is accepted.
+        let mut ok = Vec::new();
+        put_fixed64(&mut ok, 1);
+        put_fixed32(&mut ok, 1);
+        ok.extend_from_slice(&[1, 1, b'k', 0]);
+        assert!(decode_write_group(&ok).is_ok());
     }
 
     #[test]

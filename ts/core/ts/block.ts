@@ -74,10 +74,15 @@ export class BlockBuilder {
 
 /** A parsed, validated block. Cheap to create; entries are decoded lazily. */
 export class Block {
+  /** Offset in `data` where the restart array begins, i.e. the end of the entries. */
   readonly restartsOffset: number
+  /** Number of restart points (at least 1). */
   readonly numRestarts: number
 
-  /** Validates the restart array; throws DecodeError when it is malformed. */
+  /**
+   * Validates the restart array; throws DecodeError when it is malformed.
+   * @param data The block contents (entries, restart offsets, restart count), without the trailer.
+   */
   constructor(readonly data: Uint8Array) {
     if (data.length < 4) throw new DecodeError('block shorter than its restart count')
     const n = getFixed32(data, data.length - 4)
@@ -93,10 +98,12 @@ export class Block {
     }
   }
 
+  /** Offset in `data` of restart point `i` (an entry whose key is stored whole). */
   restartPoint(i: number): number {
     return getFixed32(this.data, this.restartsOffset + 4 * i)
   }
 
+  /** A new iterator over the entries; `compare` is the key order used by seeks (default: internal-key order). */
   iterator(compare: (a: Uint8Array, b: Uint8Array) => number = compareInternalKeys): BlockIterator {
     return new BlockIterator(this, compare)
   }

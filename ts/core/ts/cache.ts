@@ -11,11 +11,15 @@ import { DecodeError } from './coding.js'
 export class LruCache<V> {
   private readonly map = new Map<string, { value: V; charge: number }>()
   private used = 0
+  /** Lookups by {@link LruCache.get} that found the key. */
   hits = 0
+  /** Lookups by {@link LruCache.get} that did not find the key. */
   misses = 0
 
+  /** @param capacity Byte budget: the most the charges of all entries may add up to. */
   constructor(readonly capacity: number) {}
 
+  /** The value under `key` (now the most recently used), or undefined; counts a hit or a miss. */
   get(key: string): V | undefined {
     const e = this.map.get(key)
     if (e === undefined) {
@@ -28,6 +32,10 @@ export class LruCache<V> {
     return e.value
   }
 
+  /**
+   * Stores `value` under `key` with a size of `charge` bytes, replacing any old entry, then evicts
+   * least recently used entries until the total fits `capacity`. A value larger than `capacity` is not stored.
+   */
   set(key: string, value: V, charge: number): void {
     if (charge > this.capacity) return
     const old = this.map.get(key)
@@ -54,6 +62,7 @@ export class LruCache<V> {
     }
   }
 
+  /** Sum of the charges of the entries held, in bytes. */
   get usedBytes(): number {
     return this.used
   }

@@ -7,7 +7,9 @@ import { DecodeError, getFixed32, putFixed32 } from './coding.js'
 
 /** Entry kinds. Values are on disk: never renumber. */
 export const Kind = {
+  /** A tombstone: the key is deleted as of this sequence. */
   Delete: 0,
+  /** A value for the key. */
   Put: 1,
 } as const
 /** An entry kind: 0 = delete (tombstone), 1 = put. */

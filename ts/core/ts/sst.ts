@@ -37,28 +37,43 @@ function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
 
 /** Where a block lives: offset of its contents and their size (trailer excluded). */
 export interface BlockHandle {
+  /** File offset of the block's contents, in bytes. */
   offset: number
+  /** Length of the contents in bytes, not counting the 5-byte trailer (type + CRC). */
   size: number
 }
 
 /** The properties block (FORMAT.md §4.4). */
 export interface TableProperties {
+  /** Entries in the table: every version of every key, deletes included. */
   entryCount: number
+  /** Entries that are deletes (tombstones). */
   deletionCount: number
+  /** Number of data blocks. */
   dataBlockCount: number
+  /** Total length of the user keys of all entries, in bytes (internal-key trailers excluded). */
   rawKeyBytes: number
+  /** Total length of the values of all entries, in bytes. */
   rawValueBytes: number
+  /** Bytes of the data section (data blocks with their trailers), i.e. the offset where the meta blocks start. */
   dataBytes: number
+  /** Smallest sequence number among the entries. */
   minSeq: number
+  /** Largest sequence number among the entries. */
   maxSeq: number
+  /** First internal key of the table. */
   smallest: Uint8Array
+  /** Last internal key of the table. */
   largest: Uint8Array
 }
 
+/** How {@link TableBuilder} lays out a table (FORMAT.md §4). */
 export interface TableBuilderOptions {
+  /** A data block is finished once its estimated size reaches this many bytes (default 4096). */
   blockSize?: number
+  /** Entries between restart points in data blocks (default 16). */
   restartInterval?: number
-  /** 0 disables the filter. */
+  /** Bloom filter bits per key (default 10); 0 disables the filter. */
   bitsPerKey?: number
 }
 
@@ -106,6 +121,7 @@ export class TableBuilder {
     this.data = new BlockBuilder(options.restartInterval ?? 16)
   }
 
+  /** Entries added so far. */
   get entryCount(): number {
     return this.props.entryCount
   }
@@ -160,7 +176,12 @@ export class TableBuilder {
   }
 
   /** Finishes the table and returns its bytes and properties. */
-  finish(): { bytes: Uint8Array; properties: TableProperties } {
+  finish(): {
+    /** The complete table file (a view of the builder's buffer, not a copy). */
+    bytes: Uint8Array
+    /** The properties written into the table. */
+    properties: TableProperties
+  } {
     if (this.props.entryCount === 0) throw new RangeError('a table must hold at least one entry')
     this.flushDataBlock()
     const dataBytes = this.out.length
@@ -192,8 +213,11 @@ export class TableBuilder {
 
 /** Positional reads from a file or a buffer. */
 export interface RandomAccess {
+  /** Total length of the source, in bytes. */
   readonly size: number
+  /** Exactly `length` bytes starting at `offset` (may be a view into the source's memory). */
   read(offset: number, length: number): Uint8Array
+  /** Releases the underlying file descriptor, if any. */
   close(): void
 }
 
@@ -227,6 +251,10 @@ export class PooledFileSource implements RandomAccess {
 export class FileSource implements RandomAccess {
   readonly size: number
   private fd: number
+  /**
+   * Opens the file read-only and records its size.
+   * @param path Path of the file to read.
+   */
   constructor(readonly path: string) {
     this.fd = openSync(path, 'r')
     this.size = fstatSync(this.fd).size
@@ -249,8 +277,20 @@ export class FileSource implements RandomAccess {
 
 /** Result of a point lookup. */
 export type LookupResult =
-  | { found: false }
-  | { found: true; kind: Kind; seq: number; value: Uint8Array }
+  | {
+    /** The table holds no version of the key visible at the snapshot. */
+    found: false
+  }
+  | {
+    /** A version was found; a `Delete` one means the key is deleted. */
+    found: true
+    /** `Kind.Put` or `Kind.Delete` (a tombstone). */
+    kind: Kind
+    /** Sequence number of the version found. */
+    seq: number
+    /** The value (empty for a delete), a view into the data block. */
+    value: Uint8Array
+  }
 
 function wrap<T>(file: string, fn: () => T): T {
   try {
@@ -265,11 +305,14 @@ let nextTableId = 1
 
 /** An open table: footer, index, filter and properties in memory; data blocks read on demand. */
 export class Table {
+  /** The table's file name (e.g. `000012.sst`), used in error messages. */
   readonly name: string
   /** Prefix of this table's keys in the block cache. */
   private readonly cacheId = `${nextTableId++}:`
   private blockCache: LruCache<Block> | undefined
+  /** The table's properties block, decoded at open. */
   readonly properties: TableProperties
+  /** Size of the table file, in bytes. */
   readonly fileSize: number
   private readonly index: Block
   private readonly filter: Uint8Array | undefined
@@ -330,6 +373,7 @@ export class Table {
     return h
   }
 
+  /** The data block an index entry (`indexValue`, an encoded {@link BlockHandle}) points at, through the block cache if any. */
   dataBlock(indexValue: Uint8Array): Block {
     const h = Table.decodeHandle(indexValue)
     const cache = this.blockCache
@@ -365,10 +409,12 @@ export class Table {
     })
   }
 
+  /** A new iterator over all entries, in internal-key order. */
   iterator(): TableIterator {
     return new TableIterator(this)
   }
 
+  /** Closes the source and evicts this table's blocks from the block cache. */
   close(): void {
     this.source.close()
     this.blockCache?.evictPrefix(this.cacheId)

@@ -20,10 +20,15 @@ export const NUM_LEVELS = 7
 
 /** A table as the manifest records it. */
 export interface FileMeta {
+  /** The level the table belongs to (0 to `NUM_LEVELS - 1`). */
   level: number
+  /** The number in the table's file name (`NNNNNN.sst`). */
   fileNumber: number
+  /** Size of the table file, in bytes. */
   fileSize: number
+  /** Smallest sequence number in the table. */
   minSeq: number
+  /** Largest sequence number in the table. */
   maxSeq: number
   /** Smallest internal key. */
   smallest: Uint8Array
@@ -33,11 +38,27 @@ export interface FileMeta {
 
 /** One change to the set of live tables and counters. */
 export interface VersionEdit {
+  /** Oldest WAL still needed: WALs numbered below it are already in tables; recovery replays the rest. */
   logNumber?: number
+  /** The next file number to hand out (numbers below it may already be in use). */
   nextFileNumber?: number
+  /** Last sequence number used when the edit was written. */
   lastSequence?: number
-  compactPointers?: { level: number; key: Uint8Array }[]
-  deletedFiles?: { level: number; fileNumber: number }[]
+  /** Where each level's round-robin size compaction resumes. */
+  compactPointers?: {
+    /** The level the pointer is for. */
+    level: number
+    /** Largest internal key of the level's last compaction; the next one starts at the first table past it. */
+    key: Uint8Array
+  }[]
+  /** Tables removed from the version. */
+  deletedFiles?: {
+    /** The level the table was at. */
+    level: number
+    /** The table's file number. */
+    fileNumber: number
+  }[]
+  /** Tables added to the version. */
   addedFiles?: FileMeta[]
 }
 

@@ -17,7 +17,11 @@ export class WalWriter {
   /** Bytes in the file, header included. */
   size: number
 
-  /** Creates the file (it must not exist) and writes its header. */
+  /**
+   * Creates the file (it must not exist) and writes its header.
+   * @param path Path of the new WAL file.
+   * @param fileNumber The WAL's file number; every record header carries it, and readers check it.
+   */
   constructor(readonly path: string, readonly fileNumber: number) {
     this.fd = io.openSync(path, 'wx')
     const header = encodeLogFileHeader(WAL_MAGIC)
@@ -40,10 +44,12 @@ export class WalWriter {
     await io.fdatasync(this.fd)
   }
 
+  /** Like {@link WalWriter.sync}, but a synchronous fsync on the JS thread. */
   syncNow(): void {
     io.fsyncSync(this.fd)
   }
 
+  /** Closes the file without syncing it. Safe to call twice. */
   close(): void {
     if (this.fd >= 0) io.closeSync(this.fd)
     this.fd = -1
@@ -52,6 +58,7 @@ export class WalWriter {
 
 /** The records of a WAL: each payload is one write group. */
 export interface WalContents {
+  /** The intact records in file order, each one encoded write group (views into the file bytes). */
   groups: Uint8Array[]
   /** Bytes dropped as a torn tail. */
   tornBytes: number

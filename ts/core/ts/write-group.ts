@@ -20,8 +20,11 @@ import { invalidArgument } from '../../errors.js'
 
 /** One operation of a write group. `value` is meaningful only for PUT (absent = empty). */
 export interface WriteOp {
+  /** `Kind.Put` or `Kind.Delete`. */
   kind: Kind
+  /** The user key (at most `MAX_KEY_LENGTH` bytes). */
   key: Uint8Array
+  /** The value of a put; ignored for a delete. */
   value?: Uint8Array
 }
 
@@ -93,7 +96,12 @@ function checkHeader(firstSeq: number, count: number, entryBytes: number): void 
  * shares `walk` with `forEachInGroup`, so the two accept exactly the
  * same inputs.
  */
-export function decodeWriteGroup(bytes: Uint8Array): { firstSeq: number; ops: WriteOp[] } {
+export function decodeWriteGroup(bytes: Uint8Array): {
+  /** Sequence of the first op (from the header; 0 when the group holds no op). */
+  firstSeq: number
+  /** The ops in order; op `i` has sequence `firstSeq + i`. */
+  ops: WriteOp[]
+} {
   const ops: WriteOp[] = []
   let firstSeq = 0
   walk(bytes, (seq, kind, key, value) => {
