@@ -298,17 +298,24 @@ export class DB extends EventEmitter {
   // ---------------------------------------------------------------- writes
 
   /** Sets `key` to `value`. */
-  async put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
-    this.checkOpen()
-    const k = toKey(key)
-    const v = toBytes(value, 'value')
-    return this.submit([{ kind: Kind.Put, key: k, value: v }], options)
+  put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    // Not `async`: the hot path returns the queue's promise directly (one promise per write, not two).
+    try {
+      this.checkOpen()
+      return this.submit([{ kind: Kind.Put, key: toKey(key), value: toBytes(value, 'value') }], options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   /** Deletes `key` (no error when absent). */
-  async del(key: Bytes, options?: WriteOptions): Promise<void> {
-    this.checkOpen()
-    return this.submit([{ kind: Kind.Delete, key: toKey(key) }], options)
+  del(key: Bytes, options?: WriteOptions): Promise<void> {
+    try {
+      this.checkOpen()
+      return this.submit([{ kind: Kind.Delete, key: toKey(key) }], options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   /** Applies all operations atomically: after a crash either all or none are present. */
