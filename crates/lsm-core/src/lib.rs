@@ -10,6 +10,7 @@
 //! Every decoder treats its input as untrusted and returns
 //! [`Error::Corruption`] rather than panicking.
 
+mod arena;
 pub mod batch;
 pub mod block;
 pub mod bloom;
@@ -26,6 +27,7 @@ pub mod log;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
+mod skiplist;
 pub mod table;
 #[cfg(test)]
 mod testutil;

@@ -3,58 +3,59 @@
 //!
 //! Concurrency: one writer (the write-group leader applies one group at a
 //! time) and any number of readers (point reads, iterators, a flush) at once.
-//! A `crossbeam_skiplist::SkipMap` fits that exactly: inserts and lookups are
-//! lock-free, so readers never wait for the writer, and an iterator stays
-//! valid while entries are inserted around it. A `RwLock<BTreeMap>` would make
-//! every read wait for an in-flight insert and could not keep a long-lived
-//! iterator (a JS iterator held across calls) without holding the lock.
+//! The storage is an arena skiplist ([`crate::skiplist`], after LevelDB's):
+//! keys and values are copied into large arena chunks that never move, nodes
+//! are published with release stores and followed with acquire loads, so
+//! readers never wait for the writer and an iterator stays valid while entries
+//! are inserted around it. Writers are serialized by a mutex taken once per
+//! group (uncontended under the one-writer rule). A `RwLock<BTreeMap>` would
+//! make every read wait for an in-flight insert and could not keep a
+//! long-lived iterator (a JS iterator held across calls) without holding the
+//! lock.
 //!
 //! Visibility of a half-applied group is handled by sequence numbers, not
 //! locking: readers use a snapshot ≤ the last *published* sequence, and the
 //! engine publishes a group's sequences only after `apply` returns.
 
-use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
-
-use crossbeam_skiplist::map::Entry;
-use crossbeam_skiplist::SkipMap;
 
 use crate::batch::{decode_write_group, WriteGroup};
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{
-    compare_internal, lookup_key, make_internal_key, parse_internal_key, Kind, Lookup, Probe,
-};
+use crate::key::{lookup_key, pack_trailer, parse_internal_key, Kind, Lookup, Probe};
+use crate::skiplist::{self, SkipList};
 
 /// Bytes charged per entry on top of key and value: skiplist node, tower and
 /// allocation headers. An estimate; it only steers when to flush.
 const ENTRY_OVERHEAD: usize = 48;
 
-/// An internal key ordered by [`compare_internal`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct IKey(Box<[u8]>);
-
-impl Ord for IKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        compare_internal(&self.0, &other.0)
-    }
-}
-
-impl PartialOrd for IKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-type Map = SkipMap<IKey, Box<[u8]>>;
-
 /// A sorted, concurrently readable map of internal keys to values.
-#[derive(Debug, Default)]
 pub struct MemTable {
-    map: Map,
+    // An `Arc` of its own so iterators can share the list without the rest.
+    list: Arc<SkipList>,
     approximate_size: AtomicUsize,
     last_seq: AtomicU64,
+}
+
+impl Default for MemTable {
+    fn default() -> Self {
+        MemTable {
+            list: Arc::new(SkipList::new()),
+            approximate_size: AtomicUsize::new(0),
+            last_seq: AtomicU64::new(0),
+        }
+    }
+}
+
+impl std::fmt::Debug for MemTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemTable")
+            .field("len", &self.len())
+            .field("approximate_size", &self.approximate_size())
+            .field("last_seq", &self.last_seq())
+            .finish()
+    }
 }
 
 impl MemTable {
@@ -80,6 +81,9 @@ impl MemTable {
 
     /// [`MemTable::apply`] for an already decoded group; returns its last sequence.
     pub fn apply_group(&self, group: &WriteGroup<'_>) -> Result<u64> {
+        // Taking the writer lock first makes check-and-insert atomic even if
+        // two callers ever raced (they would serialize, not interleave).
+        let mut inserter = self.list.inserter();
         let last = self.last_seq.load(AtomicOrdering::Acquire);
         if group.first_seq <= last {
             return Err(Error::invalid(format!(
@@ -87,20 +91,16 @@ impl MemTable {
                 group.first_seq
             )));
         }
+        let mut charge = 0;
         for e in &group.entries {
-            self.insert(e.key, e.seq, e.kind, e.value);
+            inserter.insert(e.key, pack_trailer(e.seq, e.kind), e.value);
+            charge += e.key.len() + 8 + e.value.len() + ENTRY_OVERHEAD;
         }
+        self.approximate_size
+            .fetch_add(charge, AtomicOrdering::Relaxed);
         self.last_seq
             .store(group.last_seq(), AtomicOrdering::Release);
         Ok(group.last_seq())
-    }
-
-    fn insert(&self, user_key: &[u8], seq: u64, kind: Kind, value: &[u8]) {
-        let key = make_internal_key(user_key, seq, kind).into_boxed_slice();
-        let charge = key.len() + value.len() + ENTRY_OVERHEAD;
-        self.map.insert(IKey(key), value.into());
-        self.approximate_size
-            .fetch_add(charge, AtomicOrdering::Relaxed);
     }
 
     /// The newest version of `user_key` with sequence ≤ `snapshot`.
@@ -117,13 +117,13 @@ impl MemTable {
         snapshot: u64,
         visit: F,
     ) -> Probe<R, F> {
-        let target = IKey(lookup_key(user_key, snapshot).into_boxed_slice());
-        let Some(entry) = self.map.lower_bound(Bound::Included(&target)) else {
+        let target = lookup_key(user_key, snapshot);
+        let Some((key, value)) = self.list.seek_ge(&target) else {
             return Probe::Missing(visit);
         };
-        // Keys in the map were built by `insert`, so they always parse.
-        match parse_internal_key(&entry.key().0) {
-            Ok(p) if p.user_key == user_key => Probe::Found(visit(p.seq, p.kind, entry.value())),
+        // Keys in the list were built by `apply_group`, so they always parse.
+        match parse_internal_key(key) {
+            Ok(p) if p.user_key == user_key => Probe::Found(visit(p.seq, p.kind, value)),
             _ => Probe::Missing(visit),
         }
     }
@@ -135,11 +135,11 @@ impl MemTable {
 
     /// Entries (versions, not distinct user keys).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.list.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// Last sequence applied (0 when empty).
@@ -151,8 +151,8 @@ impl MemTable {
     /// caller's borrow (e.g. live inside a JS iterator object).
     pub fn iter(self: &Arc<Self>) -> MemTableIter {
         MemTableIter {
-            current: None,
-            table: Arc::clone(self),
+            inner: self.list.iter(),
+            _table: Arc::clone(self),
         }
     }
 }
@@ -160,69 +160,48 @@ impl MemTable {
 /// A cursor over a memtable. Sees entries inserted after it was created when
 /// it moves onto them; snapshot filtering happens in the user view above it.
 pub struct MemTableIter {
-    // Declared before `table` so it is dropped first: the entry points into the
-    // skiplist that `table` keeps alive.
-    current: Option<Entry<'static, IKey, Box<[u8]>>>,
-    table: Arc<MemTable>,
-}
-
-impl MemTableIter {
-    /// Stores an entry borrowed from `self.table` as `'static`.
-    fn set(&mut self, entry: Option<Entry<'_, IKey, Box<[u8]>>>) {
-        // SAFETY: the entry borrows the `SkipMap` inside `self.table`, an `Arc`
-        // allocation whose address never changes and which lives at least as
-        // long as `self` (we hold a strong count). The `'static` lifetime never
-        // escapes: `key()`/`value()` reborrow through `&self`, and the field
-        // order above drops the entry before the `Arc`. The transmute changes
-        // only a lifetime parameter, not the layout.
-        self.current = entry.map(|e| unsafe {
-            std::mem::transmute::<Entry<'_, IKey, Box<[u8]>>, Entry<'static, IKey, Box<[u8]>>>(e)
-        });
-    }
+    inner: skiplist::Iter,
+    // Keeps the whole memtable alive as before (the cursor itself only needs
+    // the list, which it shares).
+    _table: Arc<MemTable>,
 }
 
 impl KvIter for MemTableIter {
     fn valid(&self) -> bool {
-        self.current.is_some()
+        self.inner.valid()
     }
 
     fn seek_to_first(&mut self) -> Result<()> {
-        let table = Arc::clone(&self.table);
-        self.set(table.map.front());
+        self.inner.seek_to_first();
         Ok(())
     }
 
     fn seek_to_last(&mut self) -> Result<()> {
-        let table = Arc::clone(&self.table);
-        self.set(table.map.back());
+        self.inner.seek_to_last();
         Ok(())
     }
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
-        let table = Arc::clone(&self.table);
-        let target = IKey(target.into());
-        self.set(table.map.lower_bound(Bound::Included(&target)));
+        self.inner.seek(target);
         Ok(())
     }
 
     fn next(&mut self) -> Result<()> {
-        let next = self.current.as_ref().and_then(|e| e.next());
-        self.current = next;
+        self.inner.next();
         Ok(())
     }
 
     fn prev(&mut self) -> Result<()> {
-        let prev = self.current.as_ref().and_then(|e| e.prev());
-        self.current = prev;
+        self.inner.prev();
         Ok(())
     }
 
     fn key(&self) -> &[u8] {
-        self.current.as_ref().map_or(&[], |e| &e.key().0)
+        self.inner.key()
     }
 
     fn value(&self) -> &[u8] {
-        self.current.as_ref().map_or(&[], |e| e.value())
+        self.inner.value()
     }
 }
 
@@ -231,6 +210,7 @@ mod tests {
     use super::*;
     use crate::batch::WriteGroupBuilder;
     use crate::iter::{collect_backward, collect_forward};
+    use crate::key::{compare_internal, make_internal_key};
 
     fn group(first_seq: u64, ops: &[(&str, Option<&str>)]) -> Vec<u8> {
         let mut b = WriteGroupBuilder::new(first_seq).unwrap();
@@ -403,5 +383,77 @@ mod tests {
         fn assert_send<T: Send>() {}
         assert_send::<MemTableIter>();
         assert_send::<Arc<MemTable>>();
+    }
+
+    /// `cargo test -p lsm-core --release --lib -- --ignored --nocapture bench_fill`
+    /// (random 16-byte keys; `BENCH_ASCENDING=1` for ascending keys as in fillbatch).
+    #[test]
+    #[ignore]
+    fn bench_fill() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let n: u64 = std::env::var("BENCH_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let n = n / 1000 * 1000;
+        let value = [b'v'; 100];
+        let ascending = std::env::var_os("BENCH_ASCENDING").is_some();
+        let mut counter = 0u64;
+        let mut keys = Vec::with_capacity(n as usize);
+        let mut groups = Vec::new();
+        for g in 0..n / 1000 {
+            let mut b = WriteGroupBuilder::new(g * 1000 + 1).unwrap();
+            for _ in 0..1000 {
+                let mut k = [0u8; 16];
+                if ascending {
+                    counter += 1;
+                    k[8..].copy_from_slice(&counter.to_be_bytes());
+                } else {
+                    k[..8].copy_from_slice(&next().to_be_bytes());
+                    k[8..].copy_from_slice(&next().to_be_bytes());
+                }
+                b.put(&k, &value).unwrap();
+                keys.push(k);
+            }
+            groups.push(b.finish().unwrap());
+        }
+        for round in 0..3 {
+            let m = Arc::new(MemTable::new());
+            let t = std::time::Instant::now();
+            for g in &groups {
+                m.apply(g).unwrap();
+            }
+            let fill = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut found = 0;
+            for k in &keys {
+                found += m.get_with(k, u64::MAX, |_, _, v| v.len()).found().is_some() as usize;
+            }
+            let get = t.elapsed();
+            assert_eq!(found, n as usize);
+            let t = std::time::Instant::now();
+            let mut it = m.iter();
+            it.seek_to_first().unwrap();
+            let mut count = 0;
+            while it.valid() {
+                count += 1;
+                it.next().unwrap();
+            }
+            let scan = t.elapsed();
+            assert_eq!(count, n);
+            println!(
+                "round {round}: fill {:.0} inserts/s ({:.0} ns/op), get {:.0} ns/op, scan {:.1} ns/entry",
+                n as f64 / fill.as_secs_f64(),
+                fill.as_nanos() as f64 / n as f64,
+                get.as_nanos() as f64 / n as f64,
+                scan.as_nanos() as f64 / n as f64,
+            );
+        }
     }
 }
