@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
-import { check } from './io.js'
+import { check, syncDirAsync } from './io.js'
 import type { Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
@@ -28,7 +28,7 @@ import { resolveOptions, type OpenOptions, type ResolvedOptions } from './option
 import { ReadState } from './read-state.js'
 import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
-import { buildGroup, encodeSubmission, WriteQueue, type EncodedOp, type Submission } from './write-queue.js'
+import { entrySize, WriteQueue, type EncodedOp, type Segment } from './write-queue.js'
 import { DBStats, type Stats } from './stats.js'
 import { verifyLocked, type VerifyReport } from './inspect.js'
 
@@ -70,6 +70,14 @@ interface Immutable {
 }
 
 const MAX_BATCH_BYTES = 1024 * 1024 * 1024
+
+function checkWriteOptions(options: WriteOptions | undefined): void {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgument('options must be an object')
+}
+
+function checkWriteSize(size: number): void {
+  if (size > MAX_BATCH_BYTES) throw invalidArgument(`write of ${size} bytes exceeds ${MAX_BATCH_BYTES}`)
+}
 
 function toBytes(x: unknown, what: string): Uint8Array {
   if (x instanceof Uint8Array) return x
@@ -161,8 +169,8 @@ export class DB extends EventEmitter {
     this.lock = lock
     this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles })
     this.versions = new VersionSet(location, core, this.caches)
-    this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey }
-    this.queue = new WriteQueue(subs => this.commitGroup(subs), opts.maxGroupBytes, opts.groupCommitDelay)
+    this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
+    this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
   }
 
   /**
@@ -299,10 +307,10 @@ export class DB extends EventEmitter {
 
   /** Sets `key` to `value`. */
   put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
-    // Not `async`: the hot path returns the queue's promise directly (one promise per write, not two).
+    // Not `async`: the hot path returns the group's shared promise directly.
     try {
       this.checkOpen()
-      return this.submit([{ kind: Kind.Put, key: toKey(key), value: toBytes(value, 'value') }], options)
+      return this.submitOne(Kind.Put, toKey(key), toBytes(value, 'value'), options)
     } catch (e) {
       return Promise.reject(e)
     }
@@ -312,7 +320,7 @@ export class DB extends EventEmitter {
   del(key: Bytes, options?: WriteOptions): Promise<void> {
     try {
       this.checkOpen()
-      return this.submit([{ kind: Kind.Delete, key: toKey(key) }], options)
+      return this.submitOne(Kind.Delete, toKey(key), undefined, options)
     } catch (e) {
       return Promise.reject(e)
     }
@@ -323,35 +331,43 @@ export class DB extends EventEmitter {
     this.checkOpen()
     if (!Array.isArray(ops)) throw invalidArgument('batch takes an array of operations')
     if (ops.length === 0) return
+    checkWriteOptions(options)
+    let size = 0
     const encoded: EncodedOp[] = ops.map((op, i) => {
       if (op === null || typeof op !== 'object') throw invalidArgument(`batch operation ${i} must be an object`)
-      if (op.type === 'put') return { kind: Kind.Put, key: toKey(op.key), value: toBytes(op.value, 'value') }
-      if (op.type === 'del') return { kind: Kind.Delete, key: toKey(op.key) }
-      throw invalidArgument(`batch operation ${i} has unknown type ${String((op as { type?: unknown }).type)}`)
+      let e: EncodedOp
+      if (op.type === 'put') e = { kind: Kind.Put, key: toKey(op.key), value: toBytes(op.value, 'value') }
+      else if (op.type === 'del') e = { kind: Kind.Delete, key: toKey(op.key) }
+      else throw invalidArgument(`batch operation ${i} has unknown type ${String((op as { type?: unknown }).type)}`)
+      size += entrySize(e.kind, e.key, e.value)
+      return e
     })
-    return this.submit(encoded, options)
+    if (this.bgError) throw this.bgError
+    checkWriteSize(size)
+    this.statsData.userBytes += size
+    return this.queue.submitMany(encoded, size, options?.sync === true)
   }
 
-  private submit(ops: EncodedOp[], options: WriteOptions | undefined): Promise<void> {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgument('options must be an object')
+  private submitOne(kind: Kind, key: Uint8Array, value: Uint8Array | undefined, options: WriteOptions | undefined): Promise<void> {
+    checkWriteOptions(options)
     if (this.bgError) return Promise.reject(this.bgError)
-    const { buf, count } = encodeSubmission(ops)
-    if (buf.length > MAX_BATCH_BYTES) throw invalidArgument(`write of ${buf.length} bytes exceeds ${MAX_BATCH_BYTES}`)
-    this.statsData.userBytes += buf.length - 12
-    return this.queue.submit(buf, count, options?.sync === true)
+    const size = entrySize(kind, key, value)
+    checkWriteSize(size)
+    this.statsData.userBytes += size
+    return this.queue.submitOne(kind, key, value, size, options?.sync === true)
   }
 
   /** Commits one group: make room, WAL append (+fsync), memtable apply, publish. */
-  private async commitGroup(subs: Submission[]): Promise<void> {
+  private async commitGroup(seg: Segment): Promise<void> {
     if (this.bgError) throw this.bgError
     await this.makeRoomForWrite()
     if (this.bgError) throw this.bgError
     const firstSeq = this.lastSeq + 1
-    const { group, count } = buildGroup(subs, firstSeq)
-    const sync = subs.some(s => s.sync)
+    seg.seal(firstSeq)
+    const group = seg.group
     try {
       this.wal.append(group)
-      if (sync) {
+      if (seg.sync) {
         await this.wal.sync()
         this.statsData.walSyncs++
       }
@@ -361,7 +377,7 @@ export class DB extends EventEmitter {
     }
     this.statsData.walBytes += group.length + 16
     this.mem.apply(group)
-    this.lastSeq = firstSeq + count - 1
+    this.lastSeq = firstSeq + seg.count - 1
   }
 
   /** Write stalls and memtable rotation (backpressure instead of unbounded memory). */
@@ -419,7 +435,7 @@ export class DB extends EventEmitter {
       await this.wal.sync()
       this.wal.close()
       this.wal = new WalWriter(join(this.location, fileNames.wal(n)), n)
-      syncDir(this.location)
+      await syncDirAsync(this.location)
     } catch (e) {
       throw this.setBackgroundError(ioError(e, 'cannot start a new WAL'))
     }

@@ -22,6 +22,7 @@ let hook: FaultHook | undefined
 let syncListener: ((path: string, durableBytes: number) => void) | undefined
 const fdPaths = new Map<number, string>()
 const fdatasyncAsync = promisify(fs.fdatasync)
+const fsyncAsync = promisify(fs.fsync)
 
 /**
  * Installs (or, with undefined, removes) the fault hook. Test-only.
@@ -123,6 +124,18 @@ export function syncDir(dir: string): void {
   const fd = openSync(dir, 'r')
   try {
     fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** {@link syncDir} with the fsync on the libuv pool (the JS thread does not wait for the disk). */
+export async function syncDirAsync(dir: string): Promise<void> {
+  const fd = openSync(dir, 'r')
+  try {
+    check('sync', pathOf(fd))
+    await fsyncAsync(fd)
+    syncListener?.(pathOf(fd), 0)
   } finally {
     closeSync(fd)
   }

@@ -4,9 +4,11 @@
  * append, at most one fsync, and one memtable apply; then every caller in the
  * group is woken.
  *
- * Each submission is pre-encoded as write-group entries with 12 bytes of room
- * in front, so a group of one writer (the common uncontended case) becomes a
- * write group by filling in its header, without a copy.
+ * Writers encode straight into the open group (a {@link Segment}): its buffer
+ * starts with 12 bytes of header room, so the group needs no copy before it
+ * goes to the WAL and the memtable. Every writer of a group shares the
+ * group's one promise, so a write costs no promise of its own. A submission
+ * (one put, del or batch) is never split across groups: batches stay atomic.
  */
 import { putFixed32, putFixed64, putVarint, varintLength } from './core/ts/coding.js'
 import { Kind } from './core/ts/internal-key.js'
@@ -19,61 +21,77 @@ export interface EncodedOp {
   value?: Uint8Array
 }
 
-/** A submission: one caller's batch, all or nothing. */
-export interface Submission {
-  /** Header room (12 bytes) followed by the encoded entries. */
-  buf: Uint8Array
-  count: number
-  sync: boolean
-  resolve: () => void
-  reject: (e: Error) => void
-  /** A control action run by the leader alone, in queue order (e.g. a forced memtable switch). */
-  control?: () => Promise<void>
+/** First capacity of a group's buffer; it doubles as writers join. */
+const INITIAL_GROUP_BYTES = 64 * 1024
+
+/** A group being filled, or queued for the leader. */
+export class Segment {
+  /** Header room (12 bytes) then the encoded entries, up to `length`. */
+  buf: Buffer
+  length = WRITE_GROUP_HEADER_LENGTH
+  /** Entries in the group. */
+  count = 0
+  /** Submissions (writers) in the group. */
+  writers = 0
+  /** True when any writer asked for `sync`. */
+  sync = false
+  /** Settles when the group is committed (or failed); shared by its writers. */
+  readonly done: Promise<void>
+  resolve!: () => void
+  reject!: (e: Error) => void
+
+  constructor(
+    capacity: number,
+    /** A control action run by the leader alone, in queue order (e.g. a forced memtable switch). */
+    readonly control?: () => Promise<void>,
+  ) {
+    this.buf = Buffer.allocUnsafe(capacity)
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+  }
+
+  /** The complete write group (header fields filled in by {@link Segment.seal}). */
+  get group(): Uint8Array {
+    return this.buf.subarray(0, this.length)
+  }
+
+  /** Makes room for `bytes` more. */
+  reserve(bytes: number): void {
+    const need = this.length + bytes
+    if (need <= this.buf.length) return
+    const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2))
+    this.buf.copy(grown, 0, 0, this.length)
+    this.buf = grown
+  }
+
+  /** Writes the group header: the first sequence number and the entry count. */
+  seal(firstSeq: number): void {
+    putFixed64(this.buf, 0, firstSeq)
+    putFixed32(this.buf, 8, this.count)
+  }
 }
 
-/** Encodes ops as write-group entries after 12 bytes of header room. */
-export function encodeSubmission(ops: readonly EncodedOp[]): { buf: Uint8Array; count: number } {
-  let size = WRITE_GROUP_HEADER_LENGTH
-  for (const op of ops) {
-    size += 1 + varintLength(op.key.length) + op.key.length
-    if (op.kind === Kind.Put) size += varintLength(op.value!.length) + op.value!.length
-  }
-  const buf = Buffer.allocUnsafe(size)
-  let off = WRITE_GROUP_HEADER_LENGTH
-  for (const op of ops) {
-    buf[off++] = op.kind
-    off = putVarint(buf, off, op.key.length)
-    buf.set(op.key, off)
-    off += op.key.length
-    if (op.kind === Kind.Put) {
-      off = putVarint(buf, off, op.value!.length)
-      buf.set(op.value!, off)
-      off += op.value!.length
-    }
-  }
-  return { buf, count: ops.length }
+/** Encoded size of one entry. */
+export function entrySize(kind: Kind, key: Uint8Array, value: Uint8Array | undefined): number {
+  let n = 1 + varintLength(key.length) + key.length
+  if (kind === Kind.Put) n += varintLength(value!.length) + value!.length
+  return n
 }
 
-/** Builds the write group for a run of submissions starting at `firstSeq`. */
-export function buildGroup(subs: readonly Submission[], firstSeq: number): { group: Uint8Array; count: number } {
-  let count = 0
-  for (const s of subs) count += s.count
-  let group: Uint8Array
-  if (subs.length === 1) {
-    group = subs[0]!.buf
-  } else {
-    let size = WRITE_GROUP_HEADER_LENGTH
-    for (const s of subs) size += s.buf.length - WRITE_GROUP_HEADER_LENGTH
-    group = Buffer.allocUnsafe(size)
-    let off = WRITE_GROUP_HEADER_LENGTH
-    for (const s of subs) {
-      group.set(s.buf.subarray(WRITE_GROUP_HEADER_LENGTH), off)
-      off += s.buf.length - WRITE_GROUP_HEADER_LENGTH
-    }
+/** Encodes one entry at `off`; returns the offset after it. */
+function putEntry(buf: Buffer, off: number, kind: Kind, key: Uint8Array, value: Uint8Array | undefined): number {
+  buf[off++] = kind
+  off = putVarint(buf, off, key.length)
+  buf.set(key, off)
+  off += key.length
+  if (kind === Kind.Put) {
+    off = putVarint(buf, off, value!.length)
+    buf.set(value!, off)
+    off += value!.length
   }
-  putFixed64(group, 0, firstSeq)
-  putFixed32(group, 8, count)
-  return { group, count }
+  return off
 }
 
 /**
@@ -81,7 +99,7 @@ export function buildGroup(subs: readonly Submission[], firstSeq: number): { gro
  * resolves when the group is durable (as asked) and visible.
  */
 export class WriteQueue {
-  private readonly queue: Submission[] = []
+  private readonly queue: Segment[] = []
   private head = 0
   private running: Promise<void> | undefined
   /** Groups committed and writes in them, for stats. */
@@ -89,28 +107,59 @@ export class WriteQueue {
   writes = 0
 
   constructor(
-    private readonly commit: (subs: Submission[]) => Promise<void>,
+    private readonly commit: (seg: Segment) => Promise<void>,
     private readonly maxGroupBytes: number,
     private readonly delayMs: number,
   ) {}
 
+  /** Submissions waiting for the leader. */
   get pending(): number {
-    return this.queue.length - this.head
+    let n = 0
+    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.writers
+    return n
   }
 
-  submit(buf: Uint8Array, count: number, sync: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buf, count, sync, resolve, reject })
-      this.running ??= this.lead()
-    })
+  /** The open group that `bytes` more can join, or a new one. */
+  private groupFor(bytes: number): Segment {
+    const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1]! : undefined
+    if (tail !== undefined && tail.control === undefined && tail.length + bytes <= this.maxGroupBytes) return tail
+    const seg = new Segment(Math.max(INITIAL_GROUP_BYTES, WRITE_GROUP_HEADER_LENGTH + bytes))
+    this.queue.push(seg)
+    this.running ??= this.lead()
+    return seg
+  }
+
+  /** Submits one entry; `size` is its {@link entrySize}. */
+  submitOne(kind: Kind, key: Uint8Array, value: Uint8Array | undefined, size: number, sync: boolean): Promise<void> {
+    const seg = this.groupFor(size)
+    seg.reserve(size)
+    seg.length = putEntry(seg.buf, seg.length, kind, key, value)
+    seg.count++
+    seg.writers++
+    if (sync) seg.sync = true
+    return seg.done
+  }
+
+  /** Submits a batch (all or nothing, in one group); `size` is the sum of its entry sizes. */
+  submitMany(ops: readonly EncodedOp[], size: number, sync: boolean): Promise<void> {
+    const seg = this.groupFor(size)
+    seg.reserve(size)
+    let off = seg.length
+    for (const op of ops) off = putEntry(seg.buf, off, op.kind, op.key, op.value)
+    seg.length = off
+    seg.count += ops.length
+    seg.writers++
+    if (sync) seg.sync = true
+    return seg.done
   }
 
   /** Runs `fn` in the leader, after every write queued before it and before any queued after. */
   exclusive(fn: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buf: new Uint8Array(0), count: 0, sync: false, resolve, reject, control: fn })
-      this.running ??= this.lead()
-    })
+    const seg = new Segment(0, fn)
+    seg.writers = 1
+    this.queue.push(seg)
+    this.running ??= this.lead()
+    return seg.done
   }
 
   /** Resolves once every submission so far has been committed or failed. */
@@ -118,26 +167,14 @@ export class WriteQueue {
     while (this.running !== undefined) await this.running
   }
 
-  private take(): Submission[] {
-    const out: Submission[] = []
-    let bytes = 0
-    while (this.head < this.queue.length) {
-      const s = this.queue[this.head]!
-      if (out.length > 0 && (s.control !== undefined || bytes + s.buf.length > this.maxGroupBytes)) break
-      if (s.control !== undefined) {
-        out.push(s)
-        this.head++
-        break
-      }
-      out.push(s)
-      bytes += s.buf.length
-      this.head++
-    }
+  private take(): Segment | undefined {
+    if (this.head >= this.queue.length) return undefined
+    const seg = this.queue[this.head++]!
     if (this.head === this.queue.length) {
       this.queue.length = 0
       this.head = 0
     }
-    return out
+    return seg
   }
 
   private async lead(): Promise<void> {
@@ -146,24 +183,23 @@ export class WriteQueue {
     if (this.delayMs > 0) await new Promise(r => setTimeout(r, this.delayMs))
     else await new Promise(r => setImmediate(r))
     try {
-      while (this.pending > 0) {
-        const subs = this.take()
+      for (;;) {
+        const seg = this.take()
+        if (seg === undefined) break
         try {
-          if (subs[0]!.control !== undefined) {
-            await subs[0]!.control()
-            subs[0]!.resolve()
+          if (seg.control !== undefined) {
+            await seg.control()
+            seg.resolve()
             continue
           }
-          await this.commit(subs)
+          await this.commit(seg)
           this.groups++
-          for (const s of subs) {
-            this.writes += s.count
-            s.resolve()
-          }
+          this.writes += seg.count
+          seg.resolve()
         } catch (e) {
-          for (const s of subs) s.reject(e as Error)
+          seg.reject(e as Error)
         }
-        if (this.delayMs > 0 && this.pending > 0) await new Promise(r => setTimeout(r, this.delayMs))
+        if (this.delayMs > 0 && this.head < this.queue.length) await new Promise(r => setTimeout(r, this.delayMs))
       }
     } finally {
       this.running = undefined

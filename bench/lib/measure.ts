@@ -100,16 +100,24 @@ export interface LoopDelay {
   maxMs: number
 }
 
+/** Sampling interval of the event-loop monitor, ms. */
+export const LOOP_RESOLUTION_MS = 5
+
 /**
  * Starts an event-loop delay monitor; call the returned function with the
  * elapsed milliseconds to stop it and read it.
+ *
+ * Node's histogram records the whole time between two ticks of its
+ * `resolution` ms timer, so an idle loop reads ≈ 5 ms. The figures here are
+ * the delay beyond that interval (sample − 5 ms, at least 0): how long a
+ * timer due now would have waited, which is what "event-loop delay" means.
  */
 export function watchEventLoop(): (elapsedMs: number) => LoopDelay {
-  const h: IntervalHistogram = monitorEventLoopDelay({ resolution: 5 })
+  const h: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   h.enable()
   return elapsedMs => {
     h.disable()
-    const ms = (ns: number) => Number((ns / 1e6).toFixed(2))
+    const ms = (ns: number) => Number(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(2))
     // No sample at all: the loop never turned while the workload ran (it was
     // entirely synchronous), so the loop was blocked for the whole of it.
     if (h.count === 0) {

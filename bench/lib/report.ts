@@ -157,7 +157,7 @@ export function renderMarkdown(r: Report): string {
       ),
     )
     lines.push('')
-    lines.push(`**Event-loop delay p99 (ms)** during each fill (perf_hooks.monitorEventLoopDelay, 5 ms resolution); max in parentheses.`)
+    lines.push(`**Event-loop delay p99 (ms)** during each fill (perf_hooks.monitorEventLoopDelay sampling every 5 ms; each sample is the time between ticks minus those 5 ms, i.e. how late a timer would have run); max in parentheses.`)
     lines.push('')
     lines.push(
       table(

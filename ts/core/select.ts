@@ -8,12 +8,19 @@ import type { Core } from './core.js'
 import { nativeLoadError } from './native-binding.js'
 import { nativeCore } from './native-core.js'
 import { tsCore } from './ts-core.js'
+import { setCrc32cAccelerator } from './ts/crc32c.js'
 
 let warned = false
 
 export function selectCore(engine: 'auto' | 'native' | 'ts'): Core {
   if (engine === 'ts') return tsCore
-  if (nativeCore !== undefined) return nativeCore
+  if (nativeCore !== undefined) {
+    // From now on the TypeScript side's own checksums (WAL and MANIFEST
+    // records) use the addon's CRC-32C for long inputs: same values, ~10× faster.
+    const native = nativeCore
+    setCrc32cAccelerator((data, crc) => native.crc32c(data, crc))
+    return native
+  }
   if (engine === 'native') {
     throw new LsmError('NOT_SUPPORTED', `the native engine is not available: ${nativeLoadError?.message ?? 'unknown reason'}`)
   }
