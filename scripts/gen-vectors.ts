@@ -11,6 +11,7 @@ import { buildBloom } from '../ts/core/ts/bloom.js'
 import { crc32c, maskCrc } from '../ts/core/ts/crc32c.js'
 import { compareInternalKeys, Kind, makeInternalKey } from '../ts/core/ts/internal-key.js'
 import { encodeLogFileHeader, encodeRecord, MANIFEST_MAGIC, WAL_MAGIC } from '../ts/core/ts/log-format.js'
+import { compress } from '../ts/core/ts/snappy.js'
 import { TableBuilder } from '../ts/core/ts/sst.js'
 import { encodeCurrent, encodeVersionEdit, type VersionEdit } from '../ts/core/ts/version-edit.js'
 import { encodeWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
@@ -53,6 +54,51 @@ export function vectorInput(): VectorGroup[] {
   return groups
 }
 
+/** xorshift32: the deterministic "random" bytes of the vectors. */
+function pseudoRandom(seed: number, n: number): Uint8Array {
+  let x = seed >>> 0 || 1
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts))
+
+/** Inputs of the Snappy vectors (snappy.json): every element form and boundary the compressor writes. */
+export function snappyInputs(): { name: string; input: Uint8Array }[] {
+  const r = pseudoRandom(1, 3000)
+  const far = pseudoRandom(2, 66_000)
+  // Bench-style records: 16-byte key, 50 random bytes, 50 repeated bytes.
+  const records: Uint8Array[] = []
+  for (let i = 0; i < 40; i++) records.push(enc(`key${String(i).padStart(13, '0')}`), pseudoRandom(100 + i, 50), new Uint8Array(50).fill(0x76))
+  return [
+    { name: 'empty', input: new Uint8Array(0) },
+    { name: 'one byte', input: enc('a') },
+    { name: 'three bytes (below the 4-byte minimum match)', input: enc('abc') },
+    { name: 'four equal bytes', input: enc('aaaa') },
+    { name: 'a run of 100 (overlapping copy, offset 1)', input: enc('a'.repeat(100)) },
+    { name: 'period 3 (overlapping copy, offset 3)', input: enc('abc'.repeat(67)) },
+    { name: 'text', input: enc('the quick brown fox jumps over the lazy dog. '.repeat(20)) },
+    { name: 'random 100 (one literal)', input: pseudoRandom(3, 100) },
+    { name: 'literal of 61 (one length byte)', input: pseudoRandom(4, 61) },
+    { name: 'literal of 300 (two length bytes)', input: pseudoRandom(5, 300) },
+    { name: 'zeros 5000 (copies of 64, split at 68)', input: new Uint8Array(5000) },
+    { name: 'copies of 65..67 and 68 (split as 60 + rest, 64 + 4)', input: concat(pseudoRandom(6, 10), pseudoRandom(6, 10), enc('x'.repeat(66)), enc('-'), enc('y'.repeat(69))) },
+    { name: 'short copy at offset ≥ 2048 (2-byte offset)', input: concat(r, r.subarray(0, 8)) },
+    { name: 'short copy at offset < 2048 (1-byte offset)', input: concat(r.subarray(0, 1000), r.subarray(0, 9)) },
+    { name: 'long copy at offset < 2048 (2-byte offset)', input: concat(r.subarray(0, 1000), r.subarray(0, 40)) },
+    { name: 'bench records (4.6 KiB: like a data block)', input: concat(...records) },
+    { name: 'random 66000 then a repeat beyond 65535 (three length bytes, no match)', input: concat(far, far.subarray(0, 64)) },
+  ]
+}
+
 export interface Vectors {
   files: Record<string, Uint8Array>
   json: unknown
@@ -64,7 +110,9 @@ export function buildVectors(): Vectors {
   const WAL_NUMBER = 3
   const SST_NUMBER = 4
   const MANIFEST_NUMBER = 2
-  const sstOptions = { blockSize: 256, bitsPerKey: 10, restartInterval: 16 }
+  const COMPRESSED_SST_NUMBER = 5
+  const sstOptions = { blockSize: 256, bitsPerKey: 10, restartInterval: 16, compression: 'none' as const }
+  const compressedSstOptions = { ...sstOptions, compression: 'snappy' as const }
 
   // WAL: file header, then one record per group.
   const walParts: Uint8Array[] = [encodeLogFileHeader(WAL_MAGIC)]
@@ -80,6 +128,10 @@ export function buildVectors(): Vectors {
   const tb = new TableBuilder(sstOptions)
   for (const [k, v] of entries) tb.add(k, v)
   const { bytes: sst, properties } = tb.finish()
+  // The same entries with Snappy-compressed data blocks (where that saves an eighth).
+  const ctb = new TableBuilder(compressedSstOptions)
+  for (const [k, v] of entries) ctb.add(k, v)
+  const compressedSst = ctb.finish().bytes
 
   const lastSeq = 86
   const table = {
@@ -119,19 +171,27 @@ export function buildVectors(): Vectors {
     })),
     wal: { fileNumber: WAL_NUMBER, file: '000003.log' },
     sst: { fileNumber: SST_NUMBER, file: '000004.sst', ...sstOptions },
+    compressedSst: { fileNumber: COMPRESSED_SST_NUMBER, file: '000005.sst', ...compressedSstOptions },
     manifest: { fileNumber: MANIFEST_NUMBER, file: 'MANIFEST-000002', edits: edits.map(editJson) },
     current: { file: 'CURRENT', manifestNumber: MANIFEST_NUMBER },
     crc32c: crcInputs.map(d => ({ data: hex(d), crc: crc32c(d), masked: maskCrc(crc32c(d)) })),
     bloom: { bitsPerKey: 10, keys: bloomKeys.map(hex), filter: hex(buildBloom(bloomKeys, 10)) },
   }
   const jsonBytes = enc(JSON.stringify(json, null, 2) + '\n')
+  const snappy = {
+    comment: 'Snappy raw-format vectors (docs/FORMAT.md §4.1): the compressor of both engines must turn each input into exactly its compressed bytes. Generated by scripts/gen-vectors.ts. Do not edit by hand.',
+    cases: snappyInputs().map(c => ({ name: c.name, input: hex(c.input), compressed: hex(compress(c.input)) })),
+  }
+  const snappyBytes = enc(JSON.stringify(snappy, null, 2) + '\n')
   return {
     files: {
       '000003.log': wal,
       '000004.sst': sst,
+      '000005.sst': compressedSst,
       'MANIFEST-000002': manifest,
       CURRENT: encodeCurrent(MANIFEST_NUMBER),
       'vectors.json': jsonBytes,
+      'snappy.json': snappyBytes,
     },
     json,
   }

@@ -43,7 +43,8 @@ const DELETED = 100 // keys 0..99 are deleted
 /** A database spread over several levels, with a binary key and writes still in the WAL. */
 async function makeFixture(engine: 'ts' | 'native'): Promise<string> {
   const dir = join(scratch, `fixture-${engine}`)
-  const db = await DB.open(dir, { engine, memtableSize: 32 * 1024, targetFileSize: 16 * 1024, maxBytesForLevelBase: 64 * 1024, l0CompactionTrigger: 2 })
+  // Uncompressed tables: the shape checks below weigh file bytes against the data's size.
+  const db = await DB.open(dir, { engine, memtableSize: 32 * 1024, targetFileSize: 16 * 1024, maxBytesForLevelBase: 64 * 1024, l0CompactionTrigger: 2, compression: 'none' })
   for (let i = 0; i < N; i++) await db.put(key((i * 7919) % N), `value-${i}-${'x'.repeat(40)}`)
   for (let i = 0; i < DELETED; i++) await db.del(key(i))
   await db.put(Buffer.from([0, 1, 0xff]), Buffer.from([7, 0]))
@@ -211,6 +212,21 @@ test('dump-sst: properties, blocks and entries of a table', async t => {
   t.is(damaged.code, 5)
   t.regex(damaged.stdout, /DAMAGED: block at offset 0 fails its checksum/)
   t.is((await cli('dump-sst', join(scratch, 'nope.sst'))).code, 3)
+})
+
+test('dump-sst shows how each block is stored: a compressed table', async t => {
+  const file = join(root, 'test', 'vectors', '000005.sst')
+  const r = await cli('dump-sst', file, '--json')
+  t.is(r.code, 0, r.stderr)
+  const d = JSON.parse(r.stdout)
+  t.deepEqual(d.problems, [])
+  t.is(d.entries.length, 86)
+  const blocks = d.blocks as { size: number; compression: string; rawSize: number }[]
+  t.true(blocks.some(b => b.compression === 'snappy' && b.size < b.rawSize))
+  t.true(blocks.every(b => (b.compression === 'none') === (b.size === b.rawSize)))
+  t.is(d.properties.dataBytes, blocks.reduce((n, b) => n + b.size + 5, 0))
+  const human = await cli('dump-sst', file)
+  t.regex(human.stdout, /size\s+\d+\s+\(snappy, \d+ raw\) entries/)
 })
 
 test('dump-manifest: every edit of the live MANIFEST', async t => {

@@ -47,6 +47,8 @@ const keyArb = fc.uint8Array({ minLength: 0, maxLength: 3, min: 97, max: 100 })
 const valueArb = fc.oneof(
   { weight: 9, arbitrary: fc.uint8Array({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 300, maxLength: 3000 }) },
+  // Values that compress: runs and short repeated patterns.
+  { weight: 3, arbitrary: fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 200 })).map(([p, n]) => new Uint8Array(Array.from({ length: p.length * n }, (_, i) => p[i % p.length]!))) },
 )
 const opArb: fc.Arbitrary<WriteOp> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant(Kind.Put), key: keyArb, value: valueArb }) },
@@ -57,7 +59,8 @@ const tableOptionsArb: fc.Arbitrary<TableOptions> = fc.record({
   blockSize: fc.integer({ min: 1, max: 600 }),
   restartInterval: fc.integer({ min: 1, max: 20 }),
   bitsPerKey: fc.integer({ min: 0, max: 20 }),
-})
+  compression: fc.constantFrom('snappy' as const, 'none' as const),
+}, { requiredKeys: ['blockSize', 'restartInterval', 'bitsPerKey'] })
 
 /** Encodes groups with consecutive sequences from 1; returns the encodings and the last sequence. */
 function encodeGroups(groups: WriteOp[][]): { encoded: Uint8Array[]; lastSeq: number } {

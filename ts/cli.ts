@@ -260,7 +260,11 @@ function cmdDumpSst(ctx: Ctx, path: string): number {
       file: path, fileSize: table.fileSize, formatVersion: footer.formatVersion,
       footer: Object.fromEntries((['filter', 'properties', 'index'] as const).map(k => [k, { offset: footer[k][0], size: footer[k][1] }])),
       properties: { ...p, smallest: ikeyJson(p.smallest), largest: ikeyJson(p.largest) },
-      blocks: walk.blocks.map(b => ({ index: b.index, offset: b.offset, size: b.size, entries: b.entries, lastKey: ikeyJson(b.indexKey), ...(b.error && { error: b.error }) })),
+      blocks: walk.blocks.map(b => ({
+        index: b.index, offset: b.offset, size: b.size,
+        ...(b.compression && { compression: b.compression, rawSize: b.rawSize }),
+        entries: b.entries, lastKey: ikeyJson(b.indexKey), ...(b.error && { error: b.error }),
+      })),
       entries: entries.map(e => ({ ...ikeyJson(e.ikey), value: show(e.value) })),
       entriesShown: entries.length,
       problems: walk.problems,
@@ -274,7 +278,8 @@ function cmdDumpSst(ctx: Ctx, path: string): number {
     o.line(`            smallest ${describeInternalKey(p.smallest)}, largest ${describeInternalKey(p.largest)}`)
     o.line(`blocks`)
     for (const b of walk.blocks) {
-      o.line(`  #${pad(b.index, 5)} offset ${pad(b.offset, 10)} size ${pad(b.size, 7)} entries ${pad(b.entries, 5)} last ${describeInternalKey(b.indexKey)}${b.error ? `  DAMAGED: ${b.error}` : ''}`)
+      const stored = b.compression === 'snappy' ? ` (snappy, ${b.rawSize} raw)` : ''
+      o.line(`  #${pad(b.index, 5)} offset ${pad(b.offset, 10)} size ${pad(b.size, 7)}${stored} entries ${pad(b.entries, 5)} last ${describeInternalKey(b.indexKey)}${b.error ? `  DAMAGED: ${b.error}` : ''}`)
     }
     o.line(`entries${entries.length < total ? ` (first ${entries.length} of ${total})` : ''}`)
     for (const e of entries) o.line(`  ${describeInternalKey(e.ikey)}${kindOf(e.ikey) === Kind.Put ? ` = ${show(e.value)}` : ''}`)

@@ -5,7 +5,9 @@
  * a compact pointer rotates through the key space so every range gets its
  * turn.
  */
+import type { CompactionJob } from './core/core.js'
 import { compareInternalKeys } from './core/ts/internal-key.js'
+import type { TableProperties } from './core/ts/sst.js'
 import { NUM_LEVELS, type FileMeta } from './core/ts/version-edit.js'
 import type { ResolvedOptions } from './options.js'
 import { userRange, type Version } from './version.js'
@@ -96,3 +98,22 @@ export function planRange(p: CompactionPlan): [Uint8Array, Uint8Array] {
   return userRange([...p.inputs, ...p.next])
 }
 
+
+/**
+ * How many output file names a compaction of tables with these properties may
+ * need (the core fails a job that runs out of them). An upper bound that holds
+ * whether or not the tables are compressed, derived from the cut rule of
+ * {@link CompactionJob}: an output other than the last is finished only once
+ * (bytes written, at most the uncompressed blocks with their trailers) + (the
+ * open block's uncompressed estimate) + 2 × (its user keys) reaches
+ * `targetFileSize`, and every entry adds at most its user key, its value and 38
+ * bytes to that measure (8 trailer bytes of the internal key, 15 of varints, a
+ * 4-byte restart, a block's 4-byte count and 5-byte trailer, 2 filter bytes).
+ * The inputs' file sizes cannot give such a bound: compressed blocks may hold
+ * up to ~21 times their size.
+ */
+export function compactionOutputBound(inputs: readonly TableProperties[], targetFileSize: number): number {
+  let bytes = 0
+  for (const p of inputs) bytes += p.rawKeyBytes + p.rawValueBytes + 38 * p.entryCount
+  return Math.ceil(bytes / targetFileSize) + inputs.length + 1
+}

@@ -22,7 +22,7 @@ import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, WalWriter } from './core/ts/wal.js'
 import { getFixed32, getFixed64 } from './core/ts/coding.js'
-import { pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
+import { compactionOutputBound, pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
 import { ReadState } from './read-state.js'
@@ -535,7 +535,7 @@ export class DB extends EventEmitter {
       return
     }
     const inputBytes = [...plan.inputs, ...plan.next].reduce((n, f) => n + f.fileSize, 0)
-    const outCount = Math.ceil(inputBytes / this.opts.targetFileSize) + plan.inputs.length + plan.next.length + 1
+    const outCount = compactionOutputBound([...plan.inputs, ...plan.next].map(f => versions.table(f.fileNumber).properties), this.opts.targetFileSize)
     const outNumbers = Array.from({ length: outCount }, () => versions.newFileNumber())
     for (const n of outNumbers) versions.pendingOutputs.add(n)
     try {

@@ -20,7 +20,7 @@ import { Block } from './core/ts/block.js'
 import { DecodeError, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { checkInternalKey, compareInternalKeys, Kind, kindOf, seqOf, userKeyOf } from './core/ts/internal-key.js'
 import { MANIFEST_MAGIC, readLog, WAL_MAGIC } from './core/ts/log-format.js'
-import { BLOCK_TRAILER_SIZE, FOOTER_SIZE, Table, type TableProperties } from './core/ts/sst.js'
+import { BLOCK_TRAILER_SIZE, COMPRESSION_SNAPPY, FOOTER_SIZE, Table, type TableProperties } from './core/ts/sst.js'
 import { decodeCurrent, decodeVersionEdit, fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal } from './core/ts/wal.js'
 import { validateWriteGroup } from './core/ts/write-group.js'
@@ -63,8 +63,12 @@ export interface BlockInfo {
   index: number
   /** Offset of the block contents in the file. */
   offset: number
-  /** Bytes of contents (the 5-byte trailer excluded). */
+  /** Bytes of contents as stored, compressed or not (the 5-byte trailer excluded). */
   size: number
+  /** How the block is stored (FORMAT.md §4.1); absent when the block could not be read. */
+  compression?: 'none' | 'snappy'
+  /** Bytes of the contents once decompressed; absent when the block could not be read. */
+  rawSize?: number
   /** Entries decoded (0 when the block is damaged). */
   entries: number
   /** The last internal key of the block, as the index records it. */
@@ -111,7 +115,10 @@ export function walkTable(table: Table, onEntry?: (ikey: Uint8Array, value: Uint
       if (h.offset !== expectedOffset) problems.push(`data block ${index} starts at ${h.offset}, expected ${expectedOffset}`)
       expectedOffset = h.offset + h.size + BLOCK_TRAILER_SIZE
       const entries: [Uint8Array, Uint8Array][] = []
-      const bi = new Block(table.readBlock(h)).iterator()
+      const { contents, type } = table.readStoredBlock(h)
+      info.compression = type === COMPRESSION_SNAPPY ? 'snappy' : 'none'
+      info.rawSize = contents.length
+      const bi = new Block(contents).iterator()
       bi.seekToFirst()
       while (bi.valid()) {
         const k = bi.key()

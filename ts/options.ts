@@ -34,6 +34,14 @@ export interface OpenOptions {
   blockSize?: number
   /** Bloom filter bits per key; 0 disables filters (default 10). */
   bitsPerKey?: number
+  /**
+   * How table data blocks are stored (default `'snappy'`): `'snappy'` stores a
+   * block compressed in the Snappy raw format when that saves at least an
+   * eighth of it; `'none'` stores every block as it is. Only newly written
+   * tables follow the option: both engines read either kind, so it may change
+   * between opens.
+   */
+  compression?: 'snappy' | 'none'
   /** Most bytes one write group holds before the rest waits for the next group (default 4 MiB). */
   maxGroupBytes?: number
   /** Milliseconds the write leader waits for more writers before a group (default 0: no wait). */
@@ -61,6 +69,7 @@ export const DEFAULTS: ResolvedOptions = {
   levelMultiplier: 10,
   blockSize: 4096,
   bitsPerKey: 10,
+  compression: 'snappy',
   maxGroupBytes: 4 * 1024 * 1024,
   groupCommitDelay: 0,
   blockCacheSize: 8 * 1024 * 1024,
@@ -84,6 +93,9 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
     ;(r as Record<string, unknown>)[k] = v
   }
   if (!['auto', 'native', 'ts'].includes(r.engine)) throw invalidArgument(`option engine must be 'auto', 'native' or 'ts'`)
+  if (r.compression !== 'snappy' && r.compression !== 'none') {
+    throw invalidArgument(`option compression must be 'snappy' or 'none', got ${String(r.compression)}`)
+  }
   for (const b of ['createIfMissing', 'errorIfExists'] as const) {
     if (typeof r[b] !== 'boolean') throw invalidArgument(`option ${b} must be a boolean`)
   }

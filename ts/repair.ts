@@ -47,6 +47,8 @@ export interface RepairOptions {
   blockSize?: number
   /** Bloom filter bits per key of the output tables (default 10). */
   bitsPerKey?: number
+  /** How the output tables store data blocks (default `'snappy'`). */
+  compression?: 'snappy' | 'none'
 }
 
 /** What happened to one old table. */
@@ -207,7 +209,11 @@ export function repairDB(dir: string, options: RepairOptions = {}): RepairReport
 
 function repairLocked(dir: string, names: string[], parsed: { name: string; p: NonNullable<ReturnType<typeof parseFileName>> }[], options: RepairOptions): RepairReport {
   const targetFileSize = options.targetFileSize ?? DEFAULTS.targetFileSize
-  const tableOptions = { blockSize: options.blockSize ?? DEFAULTS.blockSize, bitsPerKey: options.bitsPerKey ?? DEFAULTS.bitsPerKey }
+  const tableOptions = {
+    blockSize: options.blockSize ?? DEFAULTS.blockSize,
+    bitsPerKey: options.bitsPerKey ?? DEFAULTS.bitsPerKey,
+    compression: options.compression ?? DEFAULTS.compression,
+  }
   const numbers = (kind: string) => parsed.filter(x => x.p.kind === kind).map(x => x.p.number).sort((a, b) => a - b)
   const tableNumbers = numbers('table')
   const walNumbers = numbers('wal')

@@ -35,6 +35,8 @@ export type Lookup =
     seq: number
     /** The value (empty for a delete); may be a view into core memory, so copy it to keep it. */
     value: Uint8Array
+    /** True when `value`'s bytes belong to this result alone (never rewritten): it may be kept without a copy. */
+    owned?: boolean
   }
 
 /** Options for writing a table (FORMAT.md §4). */
@@ -45,6 +47,12 @@ export interface TableOptions {
   restartInterval?: number
   /** Bloom filter bits per key; 0 disables the filter (default 10). */
   bitsPerKey?: number
+  /**
+   * How data blocks are stored (FORMAT.md §4.1; default `'snappy'`): `'snappy'`
+   * stores a block Snappy-compressed when that saves at least an eighth of it,
+   * `'none'` stores every block as it is. Either core reads both.
+   */
+  compression?: 'snappy' | 'none'
 }
 
 /** What writing a table produced. */
@@ -69,9 +77,9 @@ export interface WrittenTable {
  * different user keys, so that the versions of one key never span two tables.
  * "Reaches" is measured exactly, so both cores cut at the same entry: before
  * adding the first entry of a new user key, the output is finished when
- * (bytes already written) + (estimated size of the open data block,
- * FORMAT.md §4.2) + 2 × (distinct user keys so far, when a filter is built)
- * is ≥ `targetFileSize`.
+ * (bytes already written, data blocks as stored: compressed or not) +
+ * (estimated uncompressed size of the open data block, FORMAT.md §4.2) +
+ * 2 × (distinct user keys so far, when a filter is built) is ≥ `targetFileSize`.
  */
 export interface CompactionJob {
   /** Paths of the input tables. */
@@ -84,7 +92,7 @@ export interface CompactionJob {
   dropDeletes: boolean
   /** Size in bytes at which an output table is finished (cut only between user keys). */
   targetFileSize: number
-  /** How the output tables are written (block size, restart interval, bloom bits). */
+  /** How the output tables are written (block size, restart interval, bloom bits, compression). */
   tableOptions?: TableOptions
 }
 

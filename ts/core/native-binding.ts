@@ -14,6 +14,10 @@ export interface NativeBinding {
   maskCrc(crc: number): number
   bloomBuild(keys: Uint8Array[], bitsPerKey: number): Buffer
   bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean
+  /** Snappy raw format, as table blocks are compressed (absent from builds before compression). */
+  snappyCompress?(data: Uint8Array): Buffer
+  /** Inverse of `snappyCompress`; malformed input throws `CORRUPTION: …`. */
+  snappyDecompress?(data: Uint8Array): Buffer
   // --- The native Core (wrapped by ts/core/native-core.ts). Point reads write
   // `fixed64(seq × 256 + kind) ‖ value` into `out` at `outOffset` and return its
   // length, -1 when not found, or minus the room needed (< -1: make room, ask again).
@@ -76,6 +80,8 @@ export interface NativeTableOptions {
   blockSize?: number
   restartInterval?: number
   bitsPerKey?: number
+  /** `'snappy'` (the default) or `'none'`. */
+  compression?: string
 }
 
 export interface NativeProperties {

@@ -2,10 +2,11 @@
 //!
 //! It does the work on bytes (`docs/FORMAT.md` is the contract): primitive
 //! coding, checksums, internal keys, write groups, the log framing shared by
-//! WAL and MANIFEST, bloom filters, blocks, tables, version edits, the memtable,
-//! merge iteration, the block cache, read views with chunked cursors, and
-//! the flush and compaction jobs. Deciding *what* to do and *when* (write queue,
-//! manifest, compaction picking, file deletion) belongs to the TypeScript side.
+//! WAL and MANIFEST, bloom filters, blocks, block compression (the Snappy raw
+//! format), tables, version edits, the memtable, merge iteration, the block
+//! cache, read views with chunked cursors, and the flush and compaction jobs.
+//! Deciding *what* to do and *when* (write queue, manifest, compaction
+//! picking, file deletion) belongs to the TypeScript side.
 //!
 //! Every decoder treats its input as untrusted and returns
 //! [`Error::Corruption`] rather than panicking.
@@ -28,6 +29,7 @@ pub mod manifest;
 pub mod memtable;
 pub mod merge;
 mod skiplist;
+pub mod snappy;
 pub mod table;
 #[cfg(test)]
 mod testutil;

@@ -10,7 +10,7 @@ use lsm_core::batch::WriteGroupBuilder;
 use lsm_core::key::Lookup;
 use lsm_core::memtable::MemTable;
 use lsm_core::merge::{MergingIter, UserIter};
-use lsm_core::table::{build_table, Table, TableOptions};
+use lsm_core::table::{build_table, Compression, Table, TableOptions};
 use lsm_core::KvIter;
 
 /// xorshift64*: deterministic, dependency-free randomness.
@@ -55,6 +55,12 @@ fn run(seed: u64) {
         block_size: 64 + rng.below(512) as usize,
         restart_interval: 1 + rng.below(16) as usize,
         bits_per_key: 10,
+        // Odd seeds store data blocks compressed where that pays.
+        compression: if seed % 2 == 0 {
+            Compression::None
+        } else {
+            Compression::Snappy
+        },
     };
     let mut ops: Vec<Op> = Vec::new();
     let mut tables: Vec<Table> = Vec::new(); // oldest first

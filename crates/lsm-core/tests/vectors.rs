@@ -20,17 +20,23 @@ use lsm_core::log::{LogKind, LogTail, LogWriter};
 use lsm_core::manifest::{read_manifest, CompactPointer, DeletedFile, FileMeta, VersionEdit};
 use lsm_core::memtable::MemTable;
 use lsm_core::merge::{MergingIter, UserIter};
-use lsm_core::table::{build_table, Table, TableOptions};
+use lsm_core::snappy;
+use lsm_core::table::{
+    build_table, BlockHandle, Compression, Table, TableOptions, BLOCK_TRAILER_LEN,
+    COMPRESSION_NONE, COMPRESSION_SNAPPY,
+};
 use lsm_core::wal::read_wal;
 use lsm_core::KvIter;
 use serde_json::Value;
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 7] = [
     "vectors.json",
     "000003.log",
     "000004.sst",
+    "000005.sst",
     "MANIFEST-000002",
     "CURRENT",
+    "snappy.json",
 ];
 
 /// `test/vectors/` of the repository, or `LSM_VECTORS_DIR` when set (lets a
@@ -186,6 +192,16 @@ fn wal_vector() {
     }
 }
 
+fn table_options(sst: &Value) -> TableOptions {
+    TableOptions {
+        block_size: num(&sst["blockSize"]) as usize,
+        restart_interval: num(&sst["restartInterval"]) as usize,
+        bits_per_key: num(&sst["bitsPerKey"]) as u32,
+        compression: Compression::parse(sst["compression"].as_str().expect("compression"))
+            .expect("known compression"),
+    }
+}
+
 #[test]
 fn sst_vector() {
     let j = json();
@@ -193,11 +209,7 @@ fn sst_vector() {
     let sst = &j["sst"];
     let name = format!("{:06}.sst", num(&sst["fileNumber"]));
     let golden = read(&name);
-    let opts = TableOptions {
-        block_size: num(&sst["blockSize"]) as usize,
-        restart_interval: num(&sst["restartInterval"]) as usize,
-        bits_per_key: num(&sst["bitsPerKey"]) as u32,
-    };
+    let opts = table_options(sst);
     let sorted = sorted_internal(&groups);
     let built = build_table(opts, &sorted).unwrap();
     assert_eq!(built.len(), golden.len(), "table length");
@@ -243,6 +255,117 @@ fn sst_vector() {
                 "get at {snapshot}"
             );
         }
+    }
+}
+
+/// `000005.sst`: the same entries as `000004.sst`, with Snappy-compressed data
+/// blocks. Rust must write the same bytes (same cut, same compressor, same
+/// 1/8 rule) and read back what the uncompressed table holds.
+#[test]
+fn compressed_sst_vector() {
+    let j = json();
+    let groups = entries(&j);
+    let sst = &j["compressedSst"];
+    assert_eq!(sst["compression"], "snappy");
+    let name = format!("{:06}.sst", num(&sst["fileNumber"]));
+    let golden = read(&name);
+    let sorted = sorted_internal(&groups);
+    let built = build_table(table_options(sst), &sorted).unwrap();
+    assert_eq!(built.len(), golden.len(), "table length");
+    assert!(built == golden, "table bytes differ from {name}");
+
+    let plain = read("000004.sst");
+    assert!(
+        golden.len() < plain.len(),
+        "compression made the table smaller"
+    );
+    // Both block types occur, and only in data blocks.
+    let table = Table::open(golden.clone(), Some(&name)).unwrap();
+    let footer = *table.footer();
+    let mut types = Vec::new();
+    let mut offset = 0u64;
+    while offset < footer.filter.offset {
+        let size = data_block_size_at(&golden, &table, offset);
+        types.push(golden[(offset + size) as usize]);
+        offset += size + BLOCK_TRAILER_LEN as u64;
+    }
+    assert!(types.contains(&COMPRESSION_SNAPPY), "{types:?}");
+    assert!(types.contains(&COMPRESSION_NONE), "{types:?}");
+    for meta in [footer.filter, footer.properties, footer.index] {
+        assert_eq!(golden[(meta.offset + meta.size) as usize], COMPRESSION_NONE);
+    }
+    let plain_table = Table::open(plain, Some("000004.sst")).unwrap();
+    assert_eq!(
+        table.properties().entry_count,
+        plain_table.properties().entry_count
+    );
+    assert_eq!(
+        table.properties().data_block_count,
+        plain_table.properties().data_block_count,
+        "the cut is made on uncompressed sizes"
+    );
+    assert_eq!(table.properties().data_bytes, footer.filter.offset);
+    let (mut a, mut b) = (table.iter(), plain_table.iter());
+    a.seek_to_first().unwrap();
+    b.seek_to_first().unwrap();
+    assert_eq!(collect_forward(&mut a).unwrap(), sorted);
+    assert_eq!(collect_forward(&mut b).unwrap(), sorted);
+    a.seek_to_last().unwrap();
+    let mut back = collect_backward(&mut a).unwrap();
+    back.reverse();
+    assert_eq!(back, sorted);
+    for (k, _, _, _) in groups.iter().flatten() {
+        for snapshot in [2, 63, 66, 86] {
+            assert_eq!(
+                table.get(k, snapshot).unwrap(),
+                plain_table.get(k, snapshot).unwrap()
+            );
+        }
+    }
+}
+
+/// Stored size of the data block at `offset`, found through the index.
+fn data_block_size_at(file: &[u8], table: &Table, offset: u64) -> u64 {
+    let footer = table.footer();
+    let index = lsm_core::block::Block::new(
+        Arc::from(file.to_vec()),
+        footer.index.offset as usize..(footer.index.offset + footer.index.size) as usize,
+    )
+    .unwrap();
+    let mut it = index.iter();
+    it.seek_to_first().unwrap();
+    while it.valid() {
+        let h = BlockHandle::decode(it.value()).unwrap();
+        if h.offset == offset {
+            return h.size;
+        }
+        it.next().unwrap();
+    }
+    panic!("no data block at {offset}");
+}
+
+/// `snappy.json`: both engines' compressors write exactly these bytes, our
+/// decompressor and the `snap` crate's read them back.
+#[test]
+fn snappy_vectors() {
+    json();
+    let j: Value =
+        serde_json::from_slice(&read("snappy.json")).expect("snappy.json is not valid JSON");
+    let cases = j["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 10);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let input = hex(&c["input"]);
+        let expected = hex(&c["compressed"]);
+        let mut ours = Vec::new();
+        snappy::compress(&input, &mut ours);
+        assert!(ours == expected, "{name}: compressed bytes differ");
+        assert_eq!(snappy::decompress(&expected).unwrap(), input, "{name}");
+        assert_eq!(
+            snap::raw::Decoder::new().decompress_vec(&expected).unwrap(),
+            input,
+            "{name}: snap reads the vector"
+        );
     }
 }
 

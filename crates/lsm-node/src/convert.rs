@@ -10,7 +10,7 @@ use napi::bindgen_prelude::{Buffer, Uint8ArraySlice};
 use napi_derive::napi;
 
 use lsm_core::key::{Kind, MAX_SEQUENCE};
-use lsm_core::table::{Properties, TableOptions};
+use lsm_core::table::{Compression, Properties, TableOptions};
 
 /// A core error as a JS exception whose message starts with the core's code
 /// (`CORRUPTION: …`, `INVALID_ARGUMENT: …`, `IO_ERROR: …`).
@@ -78,6 +78,8 @@ pub struct JsTableOptions {
     pub block_size: Option<f64>,
     pub restart_interval: Option<f64>,
     pub bits_per_key: Option<f64>,
+    /// `"snappy"` (the default) or `"none"`.
+    pub compression: Option<String>,
 }
 
 /// Fills in defaults and checks ranges.
@@ -92,6 +94,9 @@ pub fn table_options(o: Option<JsTableOptions>) -> napi::Result<TableOptions> {
         }
         if let Some(v) = o.bits_per_key {
             t.bits_per_key = u32::try_from(whole(v, "bitsPerKey")?).unwrap_or(u32::MAX);
+        }
+        if let Some(c) = &o.compression {
+            t.compression = Compression::parse(c).map_err(to_js)?;
         }
     }
     t.validate().map_err(to_js)?;

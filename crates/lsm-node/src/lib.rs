@@ -67,3 +67,27 @@ pub fn bloom_build(keys: Vec<Buffer>, bits_per_key: u32) -> napi::Result<Buffer>
 pub fn bloom_may_contain(filter: &[u8], key: &[u8]) -> bool {
     lsm_core::bloom::may_contain(filter, key)
 }
+
+/// Block compression type 1 (FORMAT.md §4.1): `data` in the Snappy raw format,
+/// exactly as the table builder stores a compressed block. For checking that
+/// both engines compress alike.
+#[napi(catch_unwind)]
+pub fn snappy_compress(data: &[u8]) -> napi::Result<Buffer> {
+    if data.len() > lsm_core::snappy::MAX_DECOMPRESSED_LEN {
+        return Err(to_js(lsm_core::Error::invalid(format!(
+            "snappy input of {} bytes is too large",
+            data.len()
+        ))));
+    }
+    let mut out = Vec::new();
+    lsm_core::snappy::compress(data, &mut out);
+    Ok(Buffer::from(out))
+}
+
+/// Inverse of `snappyCompress`; malformed input is `CORRUPTION`.
+#[napi(catch_unwind)]
+pub fn snappy_decompress(data: &[u8]) -> napi::Result<Buffer> {
+    lsm_core::snappy::decompress(data)
+        .map(Buffer::from)
+        .map_err(to_js)
+}

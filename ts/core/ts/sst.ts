@@ -5,7 +5,10 @@
  *
  * The reader keeps the index block, filter and properties in memory (the
  * "meta cache" of the design) and reads data blocks on demand through a
- * {@link RandomAccess} source, verifying each block's checksum before use.
+ * {@link RandomAccess} source, verifying each block's checksum before use and
+ * decompressing it when it is stored Snappy-compressed (FORMAT.md §4.1); the
+ * block cache holds blocks decompressed. The builder compresses a data block
+ * when that saves at least an eighth, after cutting it on its uncompressed size.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { basename } from 'node:path'
@@ -17,6 +20,7 @@ import { crc32c, maskCrc, mcrc } from './crc32c.js'
 import type { FdPool, LruCache } from './cache.js'
 import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, TRAILER_LENGTH, userKeyOf } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
+import { compressView, decompress, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
 export const FOOTER_SIZE = 64
 export const BLOCK_TRAILER_SIZE = 5
@@ -24,9 +28,16 @@ export const TABLE_FORMAT_VERSION = 1
 export const SST_MAGIC = new TextEncoder().encode('LSMR-SST')
 /** Compression types (FORMAT.md §4.1). Never renumber. */
 export const COMPRESSION_NONE = 0
+/** Compression type 1: the block is stored in the Snappy raw format (./snappy.ts). */
+export const COMPRESSION_SNAPPY = 1
 
 const TRAILER_SCRATCH = new Uint8Array(BLOCK_TRAILER_SIZE)
-const TYPE_NONE = new Uint8Array([COMPRESSION_NONE])
+const TYPE_BYTES = [new Uint8Array([COMPRESSION_NONE]), new Uint8Array([COMPRESSION_SNAPPY])] as const
+
+/** True when a compressed block of `compressed` bytes is worth keeping for a block of `raw` bytes: it saves at least an eighth (FORMAT.md §4.1). */
+export function worthCompressing(raw: number, compressed: number): boolean {
+  return compressed < raw - Math.floor(raw / 8)
+}
 
 /** True when a[0..n) equals b[0..n) and a is exactly n long. */
 function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
@@ -75,6 +86,8 @@ export interface TableBuilderOptions {
   restartInterval?: number
   /** Bloom filter bits per key (default 10); 0 disables the filter. */
   bitsPerKey?: number
+  /** How data blocks are stored (default `'snappy'`); index, filter and properties blocks are never compressed. */
+  compression?: 'snappy' | 'none'
 }
 
 export function encodeProperties(p: TableProperties): Uint8Array {
@@ -109,6 +122,7 @@ export class TableBuilder {
   private readonly index = new BlockBuilder(1)
   private readonly blockSize: number
   private readonly bitsPerKey: number
+  private readonly compress: boolean
   private readonly filterKeys: Uint8Array[] = []
   private lastUserKey: Uint8Array | undefined
   private lastKey: Uint8Array | undefined
@@ -118,6 +132,9 @@ export class TableBuilder {
   constructor(options: TableBuilderOptions = {}) {
     this.blockSize = options.blockSize ?? 4096
     this.bitsPerKey = options.bitsPerKey ?? 10
+    const compression = options.compression ?? 'snappy'
+    if (compression !== 'snappy' && compression !== 'none') throw new RangeError(`compression must be 'snappy' or 'none', got ${String(compression)}`)
+    this.compress = compression === 'snappy'
     this.data = new BlockBuilder(options.restartInterval ?? 16)
   }
 
@@ -156,19 +173,27 @@ export class TableBuilder {
     if (this.data.estimatedSize >= this.blockSize) this.flushDataBlock()
   }
 
-  private writeBlock(contents: Uint8Array): BlockHandle {
-    const handle = { offset: this.out.length, size: contents.length }
-    this.out.bytes(contents)
-    // crc over contents ‖ type, extended by the one type byte instead of copying the block.
-    TRAILER_SCRATCH[0] = COMPRESSION_NONE
-    putFixed32(TRAILER_SCRATCH, 1, maskCrc(crc32c(TYPE_NONE, crc32c(contents))))
+  /** Appends `stored ‖ type ‖ mcrc(stored ‖ type)`; the handle's size is the stored size. */
+  private writeBlock(stored: Uint8Array, type: typeof COMPRESSION_NONE | typeof COMPRESSION_SNAPPY = COMPRESSION_NONE): BlockHandle {
+    const handle = { offset: this.out.length, size: stored.length }
+    this.out.bytes(stored)
+    // crc over stored ‖ type, extended by the one type byte instead of copying the block.
+    TRAILER_SCRATCH[0] = type
+    putFixed32(TRAILER_SCRATCH, 1, maskCrc(crc32c(TYPE_BYTES[type], crc32c(stored))))
     this.out.bytes(TRAILER_SCRATCH)
     return handle
   }
 
   private flushDataBlock(): void {
     if (this.data.empty) return
-    const handle = this.writeBlock(this.data.finishView())
+    // The cut (FORMAT.md §4.2) was decided on the uncompressed block; compress after it.
+    const raw = this.data.finishView()
+    let handle: BlockHandle | undefined
+    if (this.compress && raw.length <= MAX_DECOMPRESSED_LENGTH) {
+      const packed = compressView(raw)
+      if (worthCompressing(raw.length, packed.length)) handle = this.writeBlock(packed, COMPRESSION_SNAPPY)
+    }
+    handle ??= this.writeBlock(raw)
     this.data.reset()
     this.props.dataBlockCount++
     const hv = new ByteWriter(20).varint(handle.offset).varint(handle.size).finish()
@@ -352,8 +377,22 @@ export class Table {
     }
   }
 
-  /** Reads and verifies one block (contents only). */
+  /**
+   * Reads and verifies one block: the checksum of the stored bytes and type
+   * first, then the type; a compressed block is decompressed. Returns the
+   * block's contents.
+   */
   readBlock(h: BlockHandle): Uint8Array {
+    return this.readStoredBlock(h).contents
+  }
+
+  /** {@link Table.readBlock}, also telling the block's compression type (for inspection tools). */
+  readStoredBlock(h: BlockHandle): {
+    /** The block's contents, decompressed. */
+    contents: Uint8Array
+    /** The stored compression type: 0 (none) or 1 (Snappy), FORMAT.md §4.1. */
+    type: number
+  } {
     const limit = this.fileSize - FOOTER_SIZE
     if (h.offset + h.size + BLOCK_TRAILER_SIZE > limit) throw new DecodeError(`block handle ${h.offset}+${h.size} lies outside the table`)
     const raw = this.source.read(h.offset, h.size + BLOCK_TRAILER_SIZE)
@@ -361,8 +400,17 @@ export class Table {
     if (getFixed32(raw, h.size + 1) !== mcrc(raw.subarray(0, h.size + 1))) {
       throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
     }
-    if (type !== COMPRESSION_NONE) throw new DecodeError(`block at offset ${h.offset} has unknown compression type ${type}`)
-    return raw.subarray(0, h.size)
+    const stored = raw.subarray(0, h.size)
+    if (type === COMPRESSION_NONE) return { contents: stored, type }
+    if (type === COMPRESSION_SNAPPY) {
+      try {
+        return { contents: decompress(stored), type }
+      } catch (e) {
+        if (e instanceof DecodeError) throw new DecodeError(`compressed block at ${h.offset}: ${e.message}`)
+        throw e
+      }
+    }
+    throw new DecodeError(`block at offset ${h.offset} has unknown compression type ${type}`)
   }
 
   /** Decodes a block handle stored as an index value. */
@@ -381,8 +429,10 @@ export class Table {
     const key = this.cacheId + h.offset
     let b = cache.get(key)
     if (b === undefined) {
-      b = new Block(this.readBlock(h))
-      cache.set(key, b, h.size + 64)
+      const contents = this.readBlock(h)
+      b = new Block(contents)
+      // Charged at the decompressed size: that is what the cache holds.
+      cache.set(key, b, contents.length + 64)
     }
     return b
   }

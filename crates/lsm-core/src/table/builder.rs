@@ -4,7 +4,10 @@
 //! Both engines must produce the same bytes from the same entries, so the one
 //! decision with freedom in it — where a data block ends — follows §4.2
 //! exactly: after each entry, finish the block once its estimated size
-//! `entryBytes + 4 × R + 4` reaches `blockSize`.
+//! `entryBytes + 4 × R + 4` reaches `blockSize`. That estimate is of the
+//! uncompressed block; compression (§4.1) happens after the cut, and is kept
+//! only when it saves at least an eighth, so both engines also agree on which
+//! blocks are stored compressed (their compressors are the same algorithm).
 //!
 //! The builder keeps only one hash per distinct user key for the filter (the
 //! probes depend on nothing else), so memory stays small even for big tables.
@@ -15,23 +18,61 @@ use crate::block::{BlockBuilder, DATA_RESTART_INTERVAL, INDEX_RESTART_INTERVAL};
 use crate::bloom::{bloom_hash, build_from_hashes};
 use crate::error::{Error, Result};
 use crate::key::{compare_internal, parse_internal_key, user_key, Kind};
+use crate::snappy;
 use crate::table::format::{
-    append_block, BlockHandle, Footer, Properties, BLOCK_TRAILER_LEN, FOOTER_LEN,
+    append_block, append_stored_block, BlockHandle, Footer, Properties, BLOCK_TRAILER_LEN,
+    COMPRESSION_SNAPPY, FOOTER_LEN,
 };
 
 /// Largest block size accepted: restart offsets are `fixed32`, and a block is
 /// cut at `blockSize`, so this keeps every offset far below 2^32.
 pub const MAX_BLOCK_SIZE: usize = 1 << 30;
 
+/// How data blocks are stored (`docs/FORMAT.md` §4.1). Index, filter and
+/// properties blocks are always stored uncompressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Every block is stored as it is (type 0).
+    None,
+    /// A data block is stored Snappy-compressed (type 1) when that saves at
+    /// least an eighth of its size, else as it is.
+    #[default]
+    Snappy,
+}
+
+impl Compression {
+    /// The option's name as the TypeScript side spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Snappy => "snappy",
+        }
+    }
+
+    /// Parses `"none"` or `"snappy"`.
+    pub fn parse(name: &str) -> Result<Compression> {
+        match name {
+            "none" => Ok(Compression::None),
+            "snappy" => Ok(Compression::Snappy),
+            other => Err(Error::invalid(format!(
+                "compression must be 'snappy' or 'none', got '{other}'"
+            ))),
+        }
+    }
+}
+
 /// How a table is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableOptions {
-    /// Target data block size (default 4096).
+    /// Target data block size (default 4096), measured on the uncompressed
+    /// block.
     pub block_size: usize,
     /// Restart interval of data blocks (default 16).
     pub restart_interval: usize,
     /// Bloom bits per distinct user key (default 10); 0 writes no filter.
     pub bits_per_key: u32,
+    /// Compression of data blocks (default Snappy).
+    pub compression: Compression,
 }
 
 impl Default for TableOptions {
@@ -40,8 +81,15 @@ impl Default for TableOptions {
             block_size: 4096,
             restart_interval: DATA_RESTART_INTERVAL,
             bits_per_key: 10,
+            compression: Compression::Snappy,
         }
     }
+}
+
+/// True when a compressed block of `compressed` bytes is worth keeping for a
+/// block of `raw` bytes: it must save at least an eighth (FORMAT.md §4.1).
+pub fn worth_compressing(raw: usize, compressed: usize) -> bool {
+    compressed < raw - raw / 8
 }
 
 impl TableOptions {
@@ -79,6 +127,8 @@ pub struct TableBuilder {
     /// One bloom hash per distinct user key, in key order.
     hashes: Vec<u32>,
     props: Properties,
+    /// Reused output buffer of the block compressor.
+    compressed: Vec<u8>,
 }
 
 impl TableBuilder {
@@ -95,6 +145,7 @@ impl TableBuilder {
                 min_seq: u64::MAX,
                 ..Properties::default()
             },
+            compressed: Vec::new(),
         })
     }
 
@@ -158,12 +209,27 @@ impl TableBuilder {
         Ok(())
     }
 
-    /// Writes the current data block and its index entry (keyed by the block's
-    /// last internal key, so a seek lands on the first block that can hold
-    /// the target).
+    /// Writes the current data block (compressed when the options ask for it
+    /// and it saves an eighth) and its index entry (keyed by the block's last
+    /// internal key, so a seek lands on the first block that can hold the
+    /// target).
     fn flush_data_block(&mut self) {
         let contents = self.data.finish();
-        let handle = append_block(&mut self.out, &contents);
+        let mut handle = None;
+        if self.opts.compression == Compression::Snappy
+            && contents.len() <= snappy::MAX_DECOMPRESSED_LEN
+        {
+            self.compressed.clear();
+            snappy::compress(&contents, &mut self.compressed);
+            if worth_compressing(contents.len(), self.compressed.len()) {
+                handle = Some(append_stored_block(
+                    &mut self.out,
+                    &self.compressed,
+                    COMPRESSION_SNAPPY,
+                ));
+            }
+        }
+        let handle = handle.unwrap_or_else(|| append_block(&mut self.out, &contents));
         self.index.add(&self.last_key, &handle.encode());
         self.props.data_block_count += 1;
         self.props.data_bytes += handle.size + BLOCK_TRAILER_LEN as u64;
@@ -239,7 +305,9 @@ mod tests {
     use crate::coding::get_fixed64;
     use crate::iter::KvIter;
     use crate::key::make_internal_key;
-    use crate::table::format::check_block;
+    use crate::table::format::{
+        check_block, check_block_typed, uncompress_block, COMPRESSION_NONE,
+    };
     use std::sync::Arc;
 
     fn put(k: &str, seq: u64) -> (Vec<u8>, Vec<u8>) {
@@ -305,6 +373,7 @@ mod tests {
     fn blocks_are_cut_by_the_estimate_rule() {
         let opts = TableOptions {
             block_size: 256,
+            compression: Compression::None,
             ..TableOptions::default()
         };
         let entries: Vec<_> = (0..200)
@@ -346,6 +415,121 @@ mod tests {
             footer.filter.offset, prev_end,
             "filter follows the data blocks"
         );
+    }
+
+    /// The data blocks of `table` as (type, stored size, contents after
+    /// decompression), in file order, each checked to be contiguous.
+    fn data_blocks(table: &[u8]) -> Vec<(u8, u64, Vec<u8>)> {
+        let footer = Footer::decode(table).unwrap();
+        let data = Arc::<[u8]>::from(table.to_vec());
+        let index = Block::new(data, check_block(table, footer.index).unwrap()).unwrap();
+        let mut it = index.iter();
+        it.seek_to_first().unwrap();
+        let mut out = Vec::new();
+        let mut prev_end = 0;
+        while it.valid() {
+            let h = BlockHandle::decode(it.value()).unwrap();
+            assert_eq!(h.offset, prev_end);
+            prev_end = h.offset + h.size + BLOCK_TRAILER_LEN as u64;
+            let (range, ty) = check_block_typed(table, h).unwrap();
+            let stored = &table[range];
+            let contents = match uncompress_block(stored, ty, h).unwrap() {
+                Some(c) => c.to_vec(),
+                None => stored.to_vec(),
+            };
+            out.push((ty, h.size, contents));
+            it.next().unwrap();
+        }
+        assert_eq!(prev_end, footer.filter.offset);
+        out
+    }
+
+    #[test]
+    fn compression_keeps_the_cut_and_stores_blocks_that_shrink_by_an_eighth() {
+        // Values alternate between compressible and random so that both
+        // block types occur.
+        let mut rng = crate::testutil::Rng::new(42);
+        let entries: Vec<_> = (0..400u64)
+            .map(|i| {
+                let k = make_internal_key(format!("key{i:05}").as_bytes(), 5000 - i, Kind::Put);
+                let v: Vec<u8> = if (i / 20) % 2 == 0 {
+                    vec![b'a' + (i % 3) as u8; 40]
+                } else {
+                    (0..40).map(|_| rng.next() as u8).collect()
+                };
+                (k, v)
+            })
+            .collect();
+        let base = TableOptions {
+            block_size: 512,
+            ..TableOptions::default()
+        };
+        assert_eq!(base.compression, Compression::Snappy, "the default");
+        let plain = build_table(
+            TableOptions {
+                compression: Compression::None,
+                ..base
+            },
+            &entries,
+        )
+        .unwrap();
+        let packed = build_table(base, &entries).unwrap();
+        assert!(packed.len() < plain.len());
+        let (pb, cb) = (data_blocks(&plain), data_blocks(&packed));
+        // The same cut: the same blocks once decompressed.
+        assert_eq!(pb.len(), cb.len());
+        for ((pt, ps, pc), (ct, cs, cc)) in pb.iter().zip(&cb) {
+            assert_eq!(*pt, COMPRESSION_NONE);
+            assert_eq!(pc, cc);
+            assert_eq!(*ps as usize, pc.len());
+            let mut z = Vec::new();
+            snappy::compress(pc, &mut z);
+            if worth_compressing(pc.len(), z.len()) {
+                assert_eq!((*ct, *cs as usize), (COMPRESSION_SNAPPY, z.len()));
+            } else {
+                assert_eq!((*ct, *cs as usize), (COMPRESSION_NONE, pc.len()));
+            }
+        }
+        assert!(cb.iter().any(|b| b.0 == COMPRESSION_SNAPPY));
+        assert!(cb.iter().any(|b| b.0 == COMPRESSION_NONE));
+        // dataBytes counts stored blocks with their trailers; the meta blocks
+        // stay uncompressed.
+        let footer = Footer::decode(&packed).unwrap();
+        let (props_range, props_ty) = check_block_typed(&packed, footer.properties).unwrap();
+        assert_eq!(props_ty, COMPRESSION_NONE);
+        assert_eq!(
+            check_block_typed(&packed, footer.index).unwrap().1,
+            COMPRESSION_NONE
+        );
+        assert_eq!(
+            check_block_typed(&packed, footer.filter).unwrap().1,
+            COMPRESSION_NONE
+        );
+        let props = Properties::decode(&packed[props_range]).unwrap();
+        assert_eq!(props.data_bytes, footer.filter.offset);
+        assert_eq!(
+            props.data_bytes,
+            cb.iter()
+                .map(|b| b.1 + BLOCK_TRAILER_LEN as u64)
+                .sum::<u64>()
+        );
+        assert_eq!(props.data_block_count, cb.len() as u64);
+    }
+
+    #[test]
+    fn the_eighth_rule() {
+        assert!(worth_compressing(800, 699));
+        assert!(!worth_compressing(800, 700));
+        assert!(worth_compressing(7, 6), "7/8 rounds down to 0");
+        assert!(!worth_compressing(7, 7));
+        assert!(!worth_compressing(9, 8), "9 - 1 = 8 is not saved enough");
+        assert_eq!(Compression::parse("none").unwrap(), Compression::None);
+        assert_eq!(Compression::parse("snappy").unwrap(), Compression::Snappy);
+        assert!(matches!(
+            Compression::parse("zstd"),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(Compression::Snappy.name(), "snappy");
     }
 
     #[test]

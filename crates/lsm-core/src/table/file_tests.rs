@@ -8,7 +8,7 @@ use crate::cache::BlockCache;
 use crate::file_pool::FilePool;
 use crate::iter::{collect_backward, collect_forward, KvIter};
 use crate::key::{make_internal_key, Kind};
-use crate::table::{build_table, Table, TableCaches, TableOptions, FOOTER_LEN};
+use crate::table::{build_table, Compression, Table, TableCaches, TableOptions, FOOTER_LEN};
 use crate::testutil::TempDir;
 
 fn caches(blocks: Arc<BlockCache>) -> TableCaches {
@@ -213,4 +213,37 @@ fn pooled_tables_share_a_bounded_set_of_descriptors() {
     let p = write(&dir, "bad.sst", &bytes[..100]);
     assert!(Table::open_file(&p, Some(&c)).unwrap_err().is_corruption());
     assert_eq!(pool.open_count(), 0);
+}
+
+#[test]
+fn the_block_cache_holds_blocks_decompressed() {
+    let dir = TempDir::new("table");
+    let bytes = sample_bytes();
+    let plain = build_table(
+        TableOptions {
+            block_size: 256,
+            compression: Compression::None,
+            ..TableOptions::default()
+        },
+        &entries(600),
+    )
+    .unwrap();
+    assert!(bytes.len() < plain.len(), "the sample compresses");
+    let mut usage = Vec::new();
+    for (name, b) in [("packed.sst", &bytes), ("plain.sst", &plain)] {
+        let cache = Arc::new(BlockCache::new(8 << 20));
+        let t = Table::open_file(&write(&dir, name, b), Some(&caches(cache.clone()))).unwrap();
+        let mut it = t.iter();
+        it.seek_to_first().unwrap();
+        let all = collect_forward(&mut it).unwrap();
+        assert_eq!(all, entries(600));
+        usage.push(cache.usage());
+        // A second walk is served from the cache: decompressed blocks in it.
+        let (_, misses) = cache.stats();
+        it.seek_to_first().unwrap();
+        collect_forward(&mut it).unwrap();
+        assert_eq!(cache.stats().1, misses);
+    }
+    // Every block is charged at its uncompressed size in both tables.
+    assert_eq!(usage[0], usage[1]);
 }

@@ -7,6 +7,7 @@
 //! block is touched.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::checksum::mcrc_parts;
 use crate::coding::{
@@ -15,6 +16,7 @@ use crate::coding::{
 };
 use crate::error::{Error, Result};
 use crate::key::parse_internal_key;
+use crate::snappy;
 
 /// Footer length.
 pub const FOOTER_LEN: usize = 64;
@@ -24,8 +26,11 @@ pub const TABLE_MAGIC: &[u8; 8] = b"LSMR-SST";
 pub const TABLE_FORMAT_VERSION: u32 = 1;
 /// `type u8 ‖ crc fixed32` after every block.
 pub const BLOCK_TRAILER_LEN: usize = 5;
-/// Compression type "none", the only one in format version 1. Never renumber.
+/// Compression type "none": the contents are stored as they are. Never renumber.
 pub const COMPRESSION_NONE: u8 = 0;
+/// Compression type "snappy": the contents are stored in the Snappy raw
+/// format ([`crate::snappy`]). Never renumber.
+pub const COMPRESSION_SNAPPY: u8 = 1;
 /// Properties block version.
 pub const PROPERTIES_VERSION: u32 = 1;
 
@@ -67,33 +72,76 @@ impl BlockHandle {
     }
 }
 
-/// Appends `contents ‖ type ‖ mcrc(contents ‖ type)` and returns the handle.
+/// Appends `contents ‖ type ‖ mcrc(contents ‖ type)` with type "none" and
+/// returns the handle.
 pub fn append_block(out: &mut Vec<u8>, contents: &[u8]) -> BlockHandle {
+    append_stored_block(out, contents, COMPRESSION_NONE)
+}
+
+/// Appends `stored ‖ ty ‖ mcrc(stored ‖ ty)`: `stored` is the block's contents
+/// already in the form `ty` says (compressed for [`COMPRESSION_SNAPPY`]). The
+/// handle's size is the stored size.
+pub fn append_stored_block(out: &mut Vec<u8>, stored: &[u8], ty: u8) -> BlockHandle {
     let handle = BlockHandle {
         offset: out.len() as u64,
-        size: contents.len() as u64,
+        size: stored.len() as u64,
     };
-    out.extend_from_slice(contents);
-    out.push(COMPRESSION_NONE);
-    put_fixed32(out, mcrc_parts(&[contents, &[COMPRESSION_NONE]]));
+    out.extend_from_slice(stored);
+    out.push(ty);
+    put_fixed32(out, mcrc_parts(&[stored, &[ty]]));
     handle
 }
 
 /// Bounds-checks a handle against the file, verifies the trailer (type and
-/// checksum) and returns the contents' range.
+/// checksum) and returns the stored contents' range. The stored bytes are the
+/// block itself only for type "none"; see [`check_block_typed`].
 pub fn check_block(file: &[u8], handle: BlockHandle) -> Result<Range<usize>> {
+    check_block_typed(file, handle).map(|(range, _)| range)
+}
+
+/// [`check_block`] that also returns the block's compression type (one of
+/// the known ones).
+pub fn check_block_typed(file: &[u8], handle: BlockHandle) -> Result<(Range<usize>, u8)> {
     let limit = file.len().saturating_sub(FOOTER_LEN);
     let range = handle.range_within(limit).ok_or_else(|| {
         Error::corruption(format!("block handle {handle:?} lies outside the table"))
     })?;
-    verify_block(&file[range.start..range.end + BLOCK_TRAILER_LEN], handle)?;
-    Ok(range)
+    let ty = verify_block(&file[range.start..range.end + BLOCK_TRAILER_LEN], handle)?;
+    Ok((range, ty))
 }
 
-/// Verifies one block read on its own: `raw` is `contents ‖ trailer`
+/// Decompresses a block's verified stored contents: `None` for type "none"
+/// (the stored bytes are the contents), the uncompressed contents in a
+/// buffer of their own for type "snappy" (allocated once, at the declared
+/// length, and filled in place). Malformed compressed data is corruption
+/// naming the block.
+pub fn uncompress_block(stored: &[u8], ty: u8, handle: BlockHandle) -> Result<Option<Arc<[u8]>>> {
+    let at = |e: Error| e.context(format!("compressed block at {}", handle.offset));
+    match ty {
+        COMPRESSION_NONE => Ok(None),
+        COMPRESSION_SNAPPY => {
+            let n = snappy::decompressed_len(stored).map_err(at)?;
+            // A zero-filled iterator of known length allocates the `Arc` once,
+            // and a fresh `Arc` is unique, so `get_mut` hands out its bytes.
+            let mut buf: Arc<[u8]> = std::iter::repeat(0u8).take(n).collect();
+            let dst = Arc::get_mut(&mut buf)
+                .ok_or_else(|| Error::Io(std::io::Error::other("fresh block buffer is shared")))?;
+            snappy::decompress_into(stored, dst).map_err(at)?;
+            Ok(Some(buf))
+        }
+        other => Err(Error::corruption(format!(
+            "block at {} has unknown compression type {other}",
+            handle.offset
+        ))),
+    }
+}
+
+/// Verifies one block read on its own: `raw` is `stored ‖ trailer`
 /// (`handle.size + 5` bytes). Used by file-backed tables, which read a block
-/// and its trailer with one positional read.
-pub fn verify_block(raw: &[u8], handle: BlockHandle) -> Result<()> {
+/// and its trailer with one positional read. Returns the compression type,
+/// after checking that it is a known one (the checksum is checked first: a
+/// damaged type byte is reported as a checksum failure).
+pub fn verify_block(raw: &[u8], handle: BlockHandle) -> Result<u8> {
     let size = usize::try_from(handle.size)
         .ok()
         .filter(|s| s.checked_add(BLOCK_TRAILER_LEN) == Some(raw.len()))
@@ -113,13 +161,13 @@ pub fn verify_block(raw: &[u8], handle: BlockHandle) -> Result<()> {
             handle.offset
         )));
     }
-    if trailer[0] != COMPRESSION_NONE {
-        return Err(Error::corruption(format!(
-            "block at {} has unknown compression type {}",
-            handle.offset, trailer[0]
-        )));
+    match trailer[0] {
+        ty @ (COMPRESSION_NONE | COMPRESSION_SNAPPY) => Ok(ty),
+        other => Err(Error::corruption(format!(
+            "block at {} has unknown compression type {other}",
+            handle.offset
+        ))),
     }
-    Ok(())
 }
 
 /// The footer: handles of the filter (size 0 = none), properties and index.

@@ -271,11 +271,38 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum::mcrc_parts;
+    use crate::iter::{collect_backward, collect_forward};
     use crate::key::make_internal_key;
-    use crate::table::builder::{build_table, TableOptions};
-    use crate::table::format::FOOTER_LEN;
+    use crate::table::builder::{build_table, Compression, TableOptions};
+    use crate::table::format::{
+        check_block_typed, COMPRESSION_NONE, COMPRESSION_SNAPPY, FOOTER_LEN,
+    };
 
     fn sample() -> Vec<u8> {
+        build_table(
+            TableOptions {
+                block_size: 512,
+                ..TableOptions::default()
+            },
+            &sample_entries(),
+        )
+        .unwrap()
+    }
+
+    fn sample_plain() -> Vec<u8> {
+        build_table(
+            TableOptions {
+                block_size: 512,
+                compression: Compression::None,
+                ..TableOptions::default()
+            },
+            &sample_entries(),
+        )
+        .unwrap()
+    }
+
+    fn sample_entries() -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut entries = Vec::new();
         for i in 0..300u64 {
             let k = format!("user{i:04}");
@@ -295,14 +322,7 @@ mod tests {
                 format!("old{i}").into_bytes(),
             ));
         }
-        build_table(
-            TableOptions {
-                block_size: 512,
-                ..TableOptions::default()
-            },
-            &entries,
-        )
-        .unwrap()
+        entries
     }
 
     #[test]
@@ -388,6 +408,140 @@ mod tests {
         assert!(e.to_string().starts_with("CORRUPTION: 000004.sst: "), "{e}");
         // Other blocks stay readable.
         assert!(table.get(b"user0299", u64::MAX).unwrap().is_some());
+    }
+
+    /// The first data block's handle and type.
+    fn first_data_block(table: &[u8]) -> (crate::table::format::BlockHandle, u8) {
+        let t = Table::open(table.to_vec(), None).unwrap();
+        let mut it = t.index_block().iter();
+        it.seek_to_first().unwrap();
+        let h = BlockHandle::decode(it.value()).unwrap();
+        let (_, ty) = check_block_typed(table, h).unwrap();
+        (h, ty)
+    }
+
+    #[test]
+    fn compressed_and_plain_tables_read_alike() {
+        let plain = build_table(
+            TableOptions {
+                block_size: 512,
+                compression: Compression::None,
+                ..TableOptions::default()
+            },
+            &sample_entries(),
+        )
+        .unwrap();
+        let packed = sample();
+        assert!(
+            packed.len() < plain.len(),
+            "{} vs {}",
+            packed.len(),
+            plain.len()
+        );
+        assert_eq!(first_data_block(&packed).1, COMPRESSION_SNAPPY);
+        assert_eq!(first_data_block(&plain).1, COMPRESSION_NONE);
+        let (a, b) = (
+            Table::open(plain, None).unwrap(),
+            Table::open(packed, None).unwrap(),
+        );
+        let (mut x, mut y) = (a.iter(), b.iter());
+        x.seek_to_first().unwrap();
+        y.seek_to_first().unwrap();
+        assert_eq!(
+            collect_forward(&mut x).unwrap(),
+            collect_forward(&mut y).unwrap()
+        );
+        x.seek_to_last().unwrap();
+        y.seek_to_last().unwrap();
+        assert_eq!(
+            collect_backward(&mut x).unwrap(),
+            collect_backward(&mut y).unwrap()
+        );
+        for i in 0..300u64 {
+            let k = format!("user{i:04}");
+            for snap in [3 * i + 1, 3 * i + 2, u64::MAX] {
+                assert_eq!(
+                    a.get(k.as_bytes(), snap).unwrap(),
+                    b.get(k.as_bytes(), snap).unwrap()
+                );
+            }
+        }
+        // Blocks are handed out decompressed: same entry area as the plain table.
+        let (hp, _) = first_data_block(&sample_plain());
+        let (hc, _) = first_data_block(&sample());
+        assert!(hc.size < hp.size);
+        let (ba, bb) = (
+            a.read_block(&hp.encode()).unwrap(),
+            b.read_block(&hc.encode()).unwrap(),
+        );
+        assert_eq!(ba.contents(), bb.contents());
+        assert_eq!(bb.size() as u64, hp.size);
+    }
+
+    #[test]
+    fn a_compressed_block_is_checked_by_crc_first_then_decoded_strictly() {
+        let good = sample();
+        let (h, ty) = first_data_block(&good);
+        assert_eq!(ty, COMPRESSION_SNAPPY);
+        let (start, end) = (h.offset as usize, (h.offset + h.size) as usize);
+        // A flipped bit in the compressed bytes: the checksum catches it before
+        // the decompressor sees anything.
+        let mut bad = good.clone();
+        bad[start + 3] ^= 0x04;
+        let e = Table::open(bad, Some("000009.sst"))
+            .unwrap()
+            .get(b"user0000", u64::MAX)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("CORRUPTION: 000009.sst: "), "{e}");
+        assert!(e.to_string().contains("checksum"), "{e}");
+        // Garbage under a valid checksum: the decompressor reports it.
+        let reseal = |m: &mut Vec<u8>| {
+            let crc = mcrc_parts(&[&m[start..end], &[m[end]]]);
+            m[end + 1..end + 5].copy_from_slice(&crc.to_le_bytes());
+        };
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        // Declared length one too large / one too small.
+        let mut longer = good.clone();
+        longer[start] += 1;
+        cases.push(longer);
+        let mut shorter = good.clone();
+        shorter[start] -= 1;
+        cases.push(shorter);
+        // Elements replaced by copy-4 tags reaching before the output's start.
+        let mut junk = good.clone();
+        junk[start + 2..end].fill(0xff);
+        cases.push(junk);
+        for mut m in cases {
+            reseal(&mut m);
+            let t = Table::open(m, Some("000009.sst")).unwrap();
+            let e = t.get(b"user0000", u64::MAX).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.starts_with("CORRUPTION: 000009.sst: "), "{msg}");
+            assert!(
+                msg.contains("compressed block at 0") && msg.contains("snappy"),
+                "{msg}"
+            );
+        }
+        // An unknown type under a valid checksum.
+        let mut typed = good.clone();
+        typed[end] = 2;
+        reseal(&mut typed);
+        let t = Table::open(typed, Some("000009.sst")).unwrap();
+        let e = t.get(b"user0000", u64::MAX).unwrap_err().to_string();
+        assert!(
+            e.starts_with("CORRUPTION: 000009.sst: ") && e.contains("unknown compression type 2"),
+            "{e}"
+        );
+        // A plain block relabelled as compressed is not valid Snappy data.
+        let plain = sample_plain();
+        let (h, _) = first_data_block(&plain);
+        let (pstart, pend) = (h.offset as usize, (h.offset + h.size) as usize);
+        let mut relabelled = plain.clone();
+        relabelled[pend] = COMPRESSION_SNAPPY;
+        let crc = mcrc_parts(&[&relabelled[pstart..pend], &[COMPRESSION_SNAPPY]]);
+        relabelled[pend + 1..pend + 5].copy_from_slice(&crc.to_le_bytes());
+        let t = Table::open(relabelled, Some("000009.sst")).unwrap();
+        assert!(t.get(b"user0000", u64::MAX).unwrap_err().is_corruption());
     }
 
     #[test]

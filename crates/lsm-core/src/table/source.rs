@@ -3,8 +3,8 @@
 //!
 //! A file-backed table never loads the whole file: the footer, index, filter
 //! and properties are read once at open and kept; each data block is read
-//! with one `pread` of `size + 5` bytes (contents and trailer) and verified
-//! before use. `pread` (`FileExt::read_exact_at`) takes no file-position lock,
+//! with one `pread` of `size + 5` bytes (contents and trailer), verified, and
+//! decompressed when its trailer says so, before use. `pread` (`FileExt::read_exact_at`) takes no file-position lock,
 //! so any number of threads read one file at once.
 
 use std::fs::File;
@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::file_pool::FilePool;
-use crate::table::format::{check_block, verify_block, BlockHandle, BLOCK_TRAILER_LEN, FOOTER_LEN};
+use crate::table::format::{
+    check_block_typed, uncompress_block, verify_block, BlockHandle, BLOCK_TRAILER_LEN, FOOTER_LEN,
+};
 
 /// The bytes behind a table.
 #[derive(Debug)]
@@ -68,12 +70,29 @@ impl Source {
         }
     }
 
-    /// Reads and verifies one block (checksum and type): returns a buffer and
-    /// the contents' range within it. Memory tables share their buffer; file
-    /// tables read into a fresh one that the caller may cache.
+    /// Reads and verifies one block (checksum, then type) and decompresses it
+    /// when it is stored compressed: returns a buffer and the uncompressed
+    /// contents' range within it. Uncompressed blocks of memory tables share
+    /// the table's buffer; every other block gets a fresh buffer that the
+    /// caller may cache.
     pub(crate) fn read_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>)> {
+        let (buf, range, ty) = self.read_stored_block(handle)?;
+        match uncompress_block(&buf[range.clone()], ty, handle)? {
+            None => Ok((buf, range)),
+            Some(contents) => {
+                let len = contents.len();
+                Ok((contents, 0..len))
+            }
+        }
+    }
+
+    /// Reads and verifies one block as stored: buffer, stored range, type.
+    fn read_stored_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>, u8)> {
         match self {
-            Source::Memory(data) => Ok((data.clone(), check_block(data, handle)?)),
+            Source::Memory(data) => {
+                let (range, ty) = check_block_typed(data, handle)?;
+                Ok((data.clone(), range, ty))
+            }
             Source::File { size, .. } | Source::Pooled { size, .. } => {
                 let limit = size.saturating_sub(FOOTER_LEN);
                 let range = handle.range_within(limit).ok_or_else(|| {
@@ -88,8 +107,8 @@ impl Source {
                     Error::Io(std::io::Error::other("fresh block buffer is shared"))
                 })?;
                 self.read_at(dst, handle.offset)?;
-                verify_block(&buf, handle)?;
-                Ok((buf, 0..range.len()))
+                let ty = verify_block(&buf, handle)?;
+                Ok((buf, 0..range.len(), ty))
             }
         }
     }

@@ -1,0 +1,277 @@
+/**
+ * Block compression type 1 (docs/FORMAT.md §4.1): the Snappy *raw* format (no
+ * framing, no checksums), written from the format description. The Rust twin
+ * is `crates/lsm-core/src/snappy.rs`; the two compressors must produce the
+ * same bytes, so that both engines write byte-identical tables.
+ *
+ * ## Format (what the decoder accepts)
+ *
+ * `varint32 n` (the uncompressed length), then elements until the input ends.
+ * Each element starts with a tag byte; its low two bits give the kind:
+ * - `00` literal: `(tag >> 2) < 60` means a length of `(tag >> 2) + 1`; 60,
+ *   61, 62, 63 mean that 1, 2, 3 or 4 little-endian bytes follow holding
+ *   `length − 1`. Then `length` raw bytes.
+ * - `01` copy, 1-byte offset: length `4 + ((tag >> 2) & 7)`, offset
+ *   `((tag >> 5) << 8) | next byte` (0..2047).
+ * - `10` copy, 2-byte offset: length `(tag >> 2) + 1`, offset = next 2 bytes LE.
+ * - `11` copy, 4-byte offset: length `(tag >> 2) + 1`, offset = next 4 bytes LE.
+ *
+ * A copy repeats `length` bytes starting `offset` bytes back in the output;
+ * `offset < length` (an overlapping copy) repeats a pattern.
+ *
+ * The decoder is strict: a bad preamble varint, a declared length above
+ * {@link MAX_DECOMPRESSED_LENGTH} or above what the input could possibly
+ * expand to (64 bytes per 3 input bytes), a truncated element, a copy with
+ * offset 0 or reaching before the start of the output, and output longer or
+ * shorter than declared all throw {@link DecodeError} (which the table reader
+ * turns into a `CORRUPTION` error naming the file). It never allocates more
+ * than the declared length.
+ *
+ * ## The compressor (must stay byte-identical to the Rust one)
+ *
+ * A greedy LZ77 with a hash table of last positions:
+ * 1. Write `varint32 n`. If `n < 4` the rest is one literal (none if `n = 0`).
+ * 2. Table size `2^bits` with `bits` = smallest `b` in `8..14` such that
+ *    `2^b ≥ n` (14 when none); all entries start at 0.
+ * 3. `ip = 0`, `lit = 0` (start of pending literal bytes), `skip = 32`.
+ *    While `ip + 4 ≤ n`:
+ *    - `v` = the 4 bytes at `ip` as a little-endian u32;
+ *      `h = (v × 0x1E35A7BD mod 2^32) >>> (32 − bits)`; `c = table[h]`;
+ *      `table[h] = ip`.
+ *    - If `c < ip`, `ip − c ≤ 65535` and the 4 bytes at `c` equal those at
+ *      `ip`: extend the match to `len` = the number of equal bytes at `c + i`
+ *      and `ip + i` (i from 0, stopping at the first difference or the end of
+ *      input); emit the literal `[lit, ip)` if non-empty; emit the copy
+ *      (`ip − c`, `len`); `ip += len`; `lit = ip`; `skip = 32`.
+ *    - Otherwise `ip += skip >> 5; skip += 1` (after 32 misses in a row the
+ *      scan steps 2 bytes, after 64 more 3, ...: incompressible input is
+ *      skipped quickly).
+ * 4. Emit the literal `[lit, n)` if non-empty.
+ *
+ * A literal of length `L` is one element using the shortest length encoding.
+ * A copy (`off ≤ 65535`, `len ≥ 4`) is emitted as: while `len ≥ 68`, a
+ * 2-byte-offset copy of 64 (`len −= 64`); then if `len > 64`, a 2-byte-offset
+ * copy of 60 (`len −= 60`); then the rest (4..64): a 1-byte-offset copy when
+ * `len ≤ 11` and `off < 2048`, else a 2-byte-offset copy. The compressor never
+ * writes 4-byte-offset copies (the decoder accepts them).
+ *
+ * The compressor allocates nothing per byte: one hash table for the module
+ * (the worker thread compresses one block at a time) and one output buffer
+ * reused across calls.
+ */
+import { DecodeError, getVarint, putVarint } from './coding.js'
+
+/** Largest uncompressed length the decoder accepts (1 GiB + 1 MiB); the table builder never compresses a larger block. */
+export const MAX_DECOMPRESSED_LENGTH = 2 ** 30 + 2 ** 20
+
+const MIN_TABLE_BITS = 8
+const MAX_TABLE_BITS = 14
+const HASH_MUL = 0x1e35a7bd
+const MAX_OFFSET = 65535
+
+/** An upper bound on the compressed size of `n` input bytes. */
+export function maxCompressedLength(n: number): number {
+  return 32 + n + Math.floor(n / 6)
+}
+
+const table = new Uint32Array(1 << MAX_TABLE_BITS)
+let scratch = new Uint8Array(8192)
+
+function emitLiteral(out: Uint8Array, op: number, src: Uint8Array, from: number, to: number): number {
+  const len = to - from
+  const l = len - 1
+  if (l < 60) {
+    out[op++] = l << 2
+  } else if (l < 0x100) {
+    out[op++] = 60 << 2
+    out[op++] = l
+  } else if (l < 0x1_0000) {
+    out[op++] = 61 << 2
+    out[op++] = l & 0xff
+    out[op++] = l >>> 8
+  } else if (l < 0x100_0000) {
+    out[op++] = 62 << 2
+    out[op++] = l & 0xff
+    out[op++] = (l >>> 8) & 0xff
+    out[op++] = l >>> 16
+  } else {
+    out[op++] = 63 << 2
+    out[op++] = l & 0xff
+    out[op++] = (l >>> 8) & 0xff
+    out[op++] = (l >>> 16) & 0xff
+    out[op++] = (l >>> 24) & 0xff
+  }
+  if (len < 16) {
+    for (let i = from; i < to; i++) out[op++] = src[i]!
+    return op
+  }
+  out.set(src.subarray(from, to), op)
+  return op + len
+}
+
+function emitCopy2(out: Uint8Array, op: number, offset: number, len: number): number {
+  out[op] = ((len - 1) << 2) | 2
+  out[op + 1] = offset & 0xff
+  out[op + 2] = offset >>> 8
+  return op + 3
+}
+
+function emitCopy(out: Uint8Array, op: number, offset: number, len: number): number {
+  while (len >= 68) {
+    op = emitCopy2(out, op, offset, 64)
+    len -= 64
+  }
+  if (len > 64) {
+    op = emitCopy2(out, op, offset, 60)
+    len -= 60
+  }
+  if (len <= 11 && offset < 2048) {
+    out[op] = ((offset >>> 8) << 5) | ((len - 4) << 2) | 1
+    out[op + 1] = offset & 0xff
+    return op + 2
+  }
+  return emitCopy2(out, op, offset, len)
+}
+
+/**
+ * Compresses `input` (the algorithm in the module docs) into a buffer shared
+ * by every call: the result is valid until the next call. Used by the table
+ * builder, which copies it into the table at once.
+ */
+export function compressView(input: Uint8Array): Uint8Array {
+  const n = input.length
+  if (n > 0xffff_ffff) throw new RangeError(`snappy input of ${n} bytes exceeds 2^32 - 1`)
+  const bound = maxCompressedLength(n)
+  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2))
+  const out = scratch
+  let op = putVarint(out, 0, n)
+  if (n < 4) {
+    if (n > 0) op = emitLiteral(out, op, input, 0, n)
+    return out.subarray(0, op)
+  }
+  let bits = MIN_TABLE_BITS
+  while (bits < MAX_TABLE_BITS && 1 << bits < n) bits++
+  const shift = 32 - bits
+  table.fill(0, 0, 1 << bits)
+  let ip = 0
+  let lit = 0
+  let skip = 32
+  while (ip + 4 <= n) {
+    const b0 = input[ip]!
+    const b1 = input[ip + 1]!
+    const b2 = input[ip + 2]!
+    const b3 = input[ip + 3]!
+    const h = Math.imul(b0 | (b1 << 8) | (b2 << 16) | (b3 << 24), HASH_MUL) >>> shift
+    const c = table[h]!
+    table[h] = ip
+    if (c < ip && ip - c <= MAX_OFFSET && input[c] === b0 && input[c + 1] === b1 && input[c + 2] === b2 && input[c + 3] === b3) {
+      let len = 4
+      while (ip + len < n && input[c + len] === input[ip + len]) len++
+      if (lit < ip) op = emitLiteral(out, op, input, lit, ip)
+      op = emitCopy(out, op, ip - c, len)
+      ip += len
+      lit = ip
+      skip = 32
+    } else {
+      ip += skip >> 5
+      skip++
+    }
+  }
+  if (lit < n) op = emitLiteral(out, op, input, lit, n)
+  return out.subarray(0, op)
+}
+
+/** Compresses `input` (the algorithm in the module docs) into a new array of its own. */
+export function compress(input: Uint8Array): Uint8Array {
+  return compressView(input).slice()
+}
+
+/** The declared length and where the elements start, checked against the limit and against what the rest could encode. */
+function preamble(input: Uint8Array): [n: number, start: number] {
+  let n: number
+  let start: number
+  try {
+    ;[n, start] = getVarint(input, 0, 5)
+  } catch (e) {
+    throw new DecodeError(`snappy preamble: ${(e as Error).message}`)
+  }
+  if (n > MAX_DECOMPRESSED_LENGTH) throw new DecodeError(`snappy length ${n} exceeds the limit of ${MAX_DECOMPRESSED_LENGTH}`)
+  const rest = input.length - start
+  if (n > Math.floor((rest * 64) / 3)) throw new DecodeError(`snappy length ${n} is more than ${rest} bytes can encode`)
+  return [n, start]
+}
+
+/** The uncompressed length `input` declares (checked as by {@link decompress}, without decoding the elements). */
+export function decompressedLength(input: Uint8Array): number {
+  return preamble(input)[0]
+}
+
+const truncated = (what: string) => new DecodeError(`snappy ${what} is truncated`)
+const tooLong = (op: number, len: number, n: number) => new DecodeError(`snappy output of ${op + len} bytes exceeds the declared ${n}`)
+
+/** Decompresses `input` into a new array of exactly the declared length; malformed input throws {@link DecodeError}. */
+export function decompress(input: Uint8Array): Uint8Array {
+  const [n, start] = preamble(input)
+  const out = new Uint8Array(n)
+  const end = input.length
+  let ip = start
+  let op = 0
+  while (ip < end) {
+    const tag = input[ip++]!
+    const kind = tag & 3
+    let len: number
+    let offset: number
+    if (kind === 0) {
+      len = tag >>> 2
+      if (len >= 60) {
+        const extra = len - 59
+        if (ip + extra > end) throw truncated('literal length')
+        len = input[ip]!
+        if (extra > 1) len += input[ip + 1]! * 0x100
+        if (extra > 2) len += input[ip + 2]! * 0x1_0000
+        if (extra > 3) len += input[ip + 3]! * 0x100_0000
+        ip += extra
+      }
+      len += 1
+      if (len > end - ip) throw truncated('literal')
+      if (len > n - op) throw tooLong(op, len, n)
+      if (len < 16) {
+        for (let i = 0; i < len; i++) out[op + i] = input[ip + i]!
+      } else {
+        out.set(input.subarray(ip, ip + len), op)
+      }
+      ip += len
+      op += len
+      continue
+    }
+    if (kind === 1) {
+      if (ip + 1 > end) throw truncated('copy')
+      len = 4 + ((tag >>> 2) & 7)
+      offset = ((tag >>> 5) << 8) | input[ip]!
+      ip += 1
+    } else if (kind === 2) {
+      if (ip + 2 > end) throw truncated('copy')
+      len = (tag >>> 2) + 1
+      offset = input[ip]! | (input[ip + 1]! << 8)
+      ip += 2
+    } else {
+      if (ip + 4 > end) throw truncated('copy')
+      len = (tag >>> 2) + 1
+      offset = (input[ip]! | (input[ip + 1]! << 8) | (input[ip + 2]! << 16)) + input[ip + 3]! * 0x100_0000
+      ip += 4
+    }
+    if (offset === 0) throw new DecodeError(`snappy copy at output ${op} has offset 0`)
+    if (offset > op) throw new DecodeError(`snappy copy at output ${op} reaches ${offset} bytes back`)
+    if (len > n - op) throw tooLong(op, len, n)
+    const src = op - offset
+    if (offset < len || len < 16) {
+      // Byte by byte, front to back: an overlapping copy repeats its pattern.
+      for (let i = 0; i < len; i++) out[op + i] = out[src + i]!
+    } else {
+      out.copyWithin(op, src, src + len)
+    }
+    op += len
+  }
+  if (op !== n) throw new DecodeError(`snappy output of ${op} bytes is shorter than the declared ${n}`)
+  return out
+}
