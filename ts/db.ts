@@ -366,7 +366,8 @@ export class DB extends EventEmitter {
     seg.seal(firstSeq)
     const group = seg.group
     try {
-      this.wal.append(group)
+      // On the libuv pool: a write() the kernel throttles must not stall the event loop.
+      await this.wal.appendAsync(group)
       if (seg.sync) {
         await this.wal.sync()
         this.statsData.walSyncs++
@@ -429,17 +430,23 @@ export class DB extends EventEmitter {
    * can ever end torn, and a synced write in the new WAL never follows a hole.
    */
   private async rotateMemtable(): Promise<void> {
-    const oldWal = this.wal.fileNumber
     const n = this.versions.newFileNumber()
+    let next: WalWriter
     try {
       await this.wal.sync()
-      this.wal.close()
-      this.wal = new WalWriter(join(this.location, fileNames.wal(n)), n)
+      next = new WalWriter(join(this.location, fileNames.wal(n)), n)
       await syncDirAsync(this.location)
     } catch (e) {
       throw this.setBackgroundError(ioError(e, 'cannot start a new WAL'))
     }
-    this.imms.unshift({ mem: this.mem, walNumber: oldWal, lastSeq: this.lastSeq })
+    // The switch itself has no await in it: while the fsyncs above ran, a
+    // finishing flush still saw the old WAL as current (so it could not move
+    // the log number past it), and GC never deletes a WAL numbered above the
+    // log number, so the new, not yet used file was safe.
+    const old = this.wal
+    old.close()
+    this.wal = next
+    this.imms.unshift({ mem: this.mem, walNumber: old.fileNumber, lastSeq: this.lastSeq })
     this.mem = this.core.newMemtable()
     this.refreshState()
     this.maybeScheduleBackground()
@@ -621,7 +628,9 @@ export class DB extends EventEmitter {
   getSync(key: Bytes, options?: ReadOptions): Buffer | undefined {
     this.checkOpen()
     const k = toKey(key)
-    const { state, seq } = this.readAt(options)
+    let state = this.state
+    let seq = this.lastSeq
+    if (options !== undefined) ({ state, seq } = this.readAt(options))
     let r
     try {
       r = state.view.get(k, seq)
@@ -630,8 +639,10 @@ export class DB extends EventEmitter {
     }
     this.statsData.gets++
     if (!r.found || r.kind === Kind.Delete) return undefined
-    // An own copy: the core's bytes may be reused by its caches.
-    return Buffer.from(r.value)
+    const v = r.value
+    // Bytes the result owns become the Buffer as they are; others (views of
+    // cached blocks or memtable memory) are copied.
+    return r.owned === true ? Buffer.from(v.buffer, v.byteOffset, v.length) : Buffer.from(v)
   }
 
   /** Values of many keys (undefined where absent), in order. */

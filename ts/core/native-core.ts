@@ -75,7 +75,8 @@ let slabUsed = 0
 /** Decodes the entry at `at` of `buf`: `fixed64(seq × 256 + kind) ‖ value` of `n` bytes. */
 function entryAt(buf: Uint8Array, at: number, n: number): Lookup {
   const seq = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16)) * 0x1000000 + (buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16))
-  return { found: true, kind: buf[at]! as Kind, seq, value: new Uint8Array(buf.buffer, buf.byteOffset + at + 8, n - 8) }
+  // Slab bytes are written once and never reused, so the value is the caller's own.
+  return { found: true, kind: buf[at]! as Kind, seq, value: new Uint8Array(buf.buffer, buf.byteOffset + at + 8, n - 8), owned: true }
 }
 
 type PointReader = { get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number }

@@ -100,7 +100,14 @@ fn get_varint(b: &[u8], max_len: usize, bits: u32) -> Result<(u64, usize)> {
 }
 
 /// Decodes a `varint32` from the front of `b`: value and bytes consumed.
+#[inline]
 pub fn get_varint32(b: &[u8]) -> Result<(u32, usize)> {
+    // One-byte values (most lengths in blocks) skip the general loop.
+    if let Some(&x) = b.first() {
+        if x < 0x80 {
+            return Ok((u32::from(x), 1));
+        }
+    }
     let (v, n) = get_varint(b, MAX_VARINT32_LEN, 32)?;
     // get_varint guarantees v < 2^32.
     Ok((v as u32, n))
@@ -108,7 +115,13 @@ pub fn get_varint32(b: &[u8]) -> Result<(u32, usize)> {
 
 /// Decodes a `varint64` from the front of `b`, rejecting values above
 /// [`MAX_SAFE_INTEGER`] (FORMAT.md §1).
+#[inline]
 pub fn get_varint64(b: &[u8]) -> Result<(u64, usize)> {
+    if let Some(&x) = b.first() {
+        if x < 0x80 {
+            return Ok((u64::from(x), 1));
+        }
+    }
     let (v, n) = get_varint(b, MAX_VARINT64_LEN, 64)?;
     if v > MAX_SAFE_INTEGER {
         return Err(Error::corruption(format!("varint64 {v} exceeds 2^53 - 1")));

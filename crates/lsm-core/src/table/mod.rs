@@ -13,6 +13,7 @@ mod builder;
 mod file_tests;
 mod format;
 mod iter;
+mod point;
 mod reader;
 mod source;
 

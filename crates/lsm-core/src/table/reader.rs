@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::Block;
-use crate::bloom::may_contain;
+use crate::bloom::{bloom_hash, may_contain, may_contain_hash};
 use crate::cache::{next_table_id, BlockCache};
 use crate::error::{Error, Result};
 use crate::file_pool::{open_for_read, FilePool};
@@ -22,6 +22,7 @@ use crate::iter::KvIter;
 use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup, Probe};
 use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
+use crate::table::point::PointIndex;
 use crate::table::source::Source;
 
 /// The caches a database's tables share: a block cache bounded in bytes and
@@ -49,6 +50,8 @@ struct TableInner {
     footer: Footer,
     properties: Properties,
     index: Block,
+    /// The index decoded for point reads.
+    point: PointIndex,
     /// Filter contents (its own buffer for file tables, shared for memory ones).
     filter: Option<(Arc<[u8]>, std::ops::Range<usize>)>,
 }
@@ -126,6 +129,7 @@ impl Table {
             .read_block(footer.index)
             .map_err(|e| e.context("index block"))?;
         let index = Block::new(buf, range).map_err(|e| e.context("index block"))?;
+        let point = PointIndex::build(&index).map_err(|e| e.context("index block"))?;
         let filter = if footer.filter.size == 0 {
             None
         } else {
@@ -143,6 +147,7 @@ impl Table {
             footer,
             properties,
             index,
+            point,
             filter,
         };
         Ok(Table {
@@ -210,6 +215,11 @@ impl Table {
     /// block cache when the table has one.
     pub(crate) fn read_block(&self, handle_bytes: &[u8]) -> Result<Block> {
         let handle = BlockHandle::decode(handle_bytes).map_err(|e| e.context("index entry"))?;
+        self.read_block_at(handle)
+    }
+
+    /// [`Table::read_block`] for a decoded handle.
+    pub(crate) fn read_block_at(&self, handle: BlockHandle) -> Result<Block> {
         let key = (self.inner.id, handle.offset);
         if let Some(cache) = &self.inner.cache {
             if let Some(block) = cache.get(key) {
@@ -251,14 +261,42 @@ impl Table {
         snapshot: u64,
         visit: F,
     ) -> Result<Probe<R, F>> {
-        if !self.may_contain(user_key) {
-            return Ok(Probe::Missing(visit));
+        let lookup = lookup_key(user_key, snapshot);
+        self.probe(user_key, &lookup, bloom_hash(user_key), visit)
+    }
+
+    /// The point read itself, for callers that probe many tables with one
+    /// key: `lookup` is `lookup_key(user_key, snapshot)` and `hash` is
+    /// `bloom_hash(user_key)`, computed once per read. Filter → decoded
+    /// index → one data block (from the cache or the file) → block seek.
+    pub fn probe<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        user_key: &[u8],
+        lookup: &[u8],
+        hash: u32,
+        visit: F,
+    ) -> Result<Probe<R, F>> {
+        if let Some(f) = self.filter() {
+            if !may_contain_hash(f, hash) {
+                return Ok(Probe::Missing(visit));
+            }
         }
-        let mut it = self.iter();
-        it.seek(&lookup_key(user_key, snapshot))?;
-        if !it.valid() {
-            return Ok(Probe::Missing(visit));
-        }
+        let point = &self.inner.point;
+        let mut i = point.find(lookup);
+        let it = loop {
+            let Some(handle) = point.handle(i) else {
+                return Ok(Probe::Missing(visit));
+            };
+            let block = self.read_block_at(handle).map_err(|e| self.annotate(e))?;
+            let mut it = block.iter();
+            it.seek(lookup).map_err(|e| self.annotate(e))?;
+            if it.valid() {
+                break it;
+            }
+            // A separator may lie above its block's last key, so the first
+            // entry ≥ `lookup` can open the next block.
+            i += 1;
+        };
         let parsed =
             parse_internal_key(it.key()).map_err(|e| self.annotate(e.context("data block key")))?;
         if parsed.user_key != user_key {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{Kind, Lookup, Probe};
+use crate::bloom::bloom_hash;
+use crate::key::{lookup_key, Kind, Lookup, Probe};
 use crate::memtable::MemTable;
 use crate::merge::{MergingIter, UserIter};
 use crate::table::Table;
@@ -94,8 +95,11 @@ impl ReadView {
             .iter()
             .skip(1)
             .filter_map(|level| find_in_level(level, user_key));
+        // One lookup key and one filter hash serve every table probed.
+        let lookup = lookup_key(user_key, snapshot);
+        let hash = bloom_hash(user_key);
         for t in l0.chain(deeper) {
-            visit = match t.get_with(user_key, snapshot, visit)? {
+            visit = match t.probe(user_key, &lookup, hash, visit)? {
                 Probe::Found(r) => return Ok(Some(r)),
                 Probe::Missing(v) => v,
             };
