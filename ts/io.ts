@@ -23,7 +23,6 @@ let syncListener: ((path: string, durableBytes: number) => void) | undefined
 const fdPaths = new Map<number, string>()
 const fdatasyncAsync = promisify(fs.fdatasync)
 const fsyncAsync = promisify(fs.fsync)
-const writevAsync = promisify(fs.writev)
 
 /**
  * Installs (or, with undefined, removes) the fault hook. Test-only.
@@ -74,23 +73,6 @@ export function writeAllSync(fd: number, buf: Uint8Array): void {
   check('write', pathOf(fd))
   let off = 0
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off)
-}
-
-/**
- * {@link writevAllSync} on the libuv pool: the JS thread goes on while the
- * kernel takes the bytes (a write can block for milliseconds when the kernel
- * throttles a process that dirties pages fast).
- */
-export async function writevAll(fd: number, bufs: Uint8Array[]): Promise<void> {
-  check('write', pathOf(fd))
-  let total = 0
-  for (const b of bufs) total += b.length
-  const { bytesWritten } = await writevAsync(fd, bufs)
-  if (bytesWritten < total) {
-    const rest = Buffer.concat(bufs).subarray(bytesWritten)
-    let off = 0
-    while (off < rest.length) off += (await writevAsync(fd, [rest.subarray(off)])).bytesWritten
-  }
 }
 
 /** Writes all of `bufs` in order with as few syscalls as possible. */

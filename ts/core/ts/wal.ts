@@ -39,17 +39,6 @@ export class WalWriter {
     this.size += total
   }
 
-  /**
-   * {@link WalWriter.append} with the write on the libuv pool. The caller
-   * must not append again before the promise settles.
-   */
-  async appendAsync(payload: Uint8Array): Promise<void> {
-    const header = Buffer.allocUnsafe(LOG_RECORD_HEADER_SIZE)
-    writeRecordHeader(header, 0, payload, this.fileNumber)
-    await io.writevAll(this.fd, [header, payload])
-    this.size += LOG_RECORD_HEADER_SIZE + payload.length
-  }
-
   /** Makes everything appended so far durable. */
   async sync(): Promise<void> {
     await io.fdatasync(this.fd)
