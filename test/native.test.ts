@@ -1,6 +1,8 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { nativeBinding, nativeLoadError } from '../ts/core/native-binding.js'
+import { mapError } from '../ts/core/native-core.js'
+import { LsmError } from '../ts/errors.js'
 import { bloomMayContain, buildBloom } from '../ts/core/ts/bloom.js'
 import { crc32c, maskCrc } from '../ts/core/ts/crc32c.js'
 
@@ -34,4 +36,29 @@ test('bad arguments to the native addon throw instead of crashing', t => {
   t.regex(e1!.message, /^INVALID_ARGUMENT/)
   t.throws(() => (native!.crc32c as (x: unknown) => number)('not a buffer'))
   t.throws(() => (native!.bloomMayContain as (a: unknown, b: unknown) => boolean)(null, Buffer.from('x')))
+})
+
+test('a Rust panic surfaces as an IO_ERROR exception and the process lives on', t => {
+  const before = native!.crc32c(Buffer.from('still here'))
+  for (let i = 0; i < 3; i++) {
+    let caught: unknown
+    try {
+      native!.testPanic!(`deliberate panic ${i}`)
+    } catch (e) {
+      caught = mapError(e)
+    }
+    t.true(caught instanceof LsmError, 'the panic became an exception')
+    t.is((caught as LsmError).code, 'IO_ERROR')
+    t.regex((caught as LsmError).message, new RegExp(`internal error in the native core: deliberate panic ${i}`))
+  }
+  // The addon still works after the panics.
+  t.is(native!.crc32c(Buffer.from('still here')), before)
+  // Wrong argument types stay INVALID_ARGUMENT.
+  let wrong: unknown
+  try {
+    native!.maskCrc('x' as unknown as number)
+  } catch (e) {
+    wrong = mapError(e)
+  }
+  t.is((wrong as LsmError).code, 'INVALID_ARGUMENT')
 })

@@ -18,6 +18,8 @@ export interface NativeBinding {
   snappyCompress?(data: Uint8Array): Buffer
   /** Inverse of `snappyCompress`; malformed input throws `CORRUPTION: …`. */
   snappyDecompress?(data: Uint8Array): Buffer
+  /** Test hook: panics inside the addon (a panic must surface as an exception, never abort Node). */
+  testPanic?(message: string): void
   // --- The native Core (wrapped by ts/core/native-core.ts). Point reads write
   // `fixed64(seq × 256 + kind) ‖ value` into `out` at `outOffset` and return its
   // length, -1 when not found, or minus the room needed (< -1: make room, ask again).

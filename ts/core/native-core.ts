@@ -35,11 +35,16 @@ const PREFIX = /^(CORRUPTION|INVALID_ARGUMENT|IO_ERROR): ([\s\S]*)$/
  * base names of the tables the call could have read: a corruption message
  * starting with one of them names that file.
  */
-function mapError(e: unknown, files: readonly string[] = []): unknown {
+export function mapError(e: unknown, files: readonly string[] = []): unknown {
   if (e instanceof LsmError || !(e instanceof Error)) return e
   const m = PREFIX.exec(e.message)
-  // Without a prefix the error comes from N-API argument conversion: a wrong type.
-  if (m === null) return new LsmError('INVALID_ARGUMENT', e.message, { cause: e })
+  if (m === null) {
+    // A panic caught at the boundary (napi-rs reports it as GenericFailure):
+    // a bug in the core, surfaced as an error instead of an abort.
+    if ((e as { code?: unknown }).code === 'GenericFailure') return new LsmError('IO_ERROR', `internal error in the native core: ${e.message}`, { cause: e })
+    // Otherwise the error comes from N-API argument conversion: a wrong type.
+    return new LsmError('INVALID_ARGUMENT', e.message, { cause: e })
+  }
   const code = m[1] as 'CORRUPTION' | 'INVALID_ARGUMENT' | 'IO_ERROR'
   const rest = m[2]!
   if (code !== 'CORRUPTION') return new LsmError(code, rest, { cause: e })

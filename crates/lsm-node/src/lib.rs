@@ -91,3 +91,11 @@ pub fn snappy_decompress(data: &[u8]) -> napi::Result<Buffer> {
         .map(Buffer::from)
         .map_err(to_js)
 }
+
+/// Test hook: panics with `message` inside an export, so that tests can prove
+/// a Rust panic reaches JavaScript as an exception and the process lives on.
+/// Does nothing else; no engine code calls it.
+#[napi(catch_unwind)]
+pub fn test_panic(message: String) -> napi::Result<()> {
+    panic!("{message}");
+}
