@@ -56,6 +56,20 @@ fn written(w: WrittenTable) -> JsWrittenTable {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10) so that, when
+/// flush and compaction threads and the JS thread want more cores than there
+/// are, the kernel runs the JS thread first: background work must not show up
+/// as event-loop delay. Best effort: a failure changes nothing else.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take plain integers and touch no memory
+    // of ours; on Linux PRIO_PROCESS with a thread id applies to that thread.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 /// Runs `work` on a new thread and settles the returned promise with
 /// `convert(result)` on the JS thread. A panic in `work` rejects the promise.
 fn spawn_job<'env, T, D>(
@@ -76,6 +90,7 @@ where
     let spawned = std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
+            lower_priority();
             let outcome = catch_unwind(AssertUnwindSafe(work));
             let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) else {
                 return;
