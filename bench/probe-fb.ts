@@ -1,0 +1,15 @@
+import { rmSync } from 'node:fs'
+import { DB } from '../ts/db.js'
+import { makeKeys, makeValues, prng } from './lib/data.js'
+const N = 1_000_000
+const dir = '/tmp/probe/fb'
+rmSync(dir, { recursive: true, force: true })
+const keys = makeKeys(N), values = makeValues(1 << 20, prng(3))
+const db = await DB.open(dir, { engine: 'native' })
+const batches: { type: 'put', key: Buffer, value: Buffer }[][] = []
+for (let b = 0; b < N / 1000; b++) batches.push(Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: keys[b * 1000 + i]!, value: values[b * 1000 + i]! })))
+const t = performance.now()
+let next = 0
+await Promise.all(Array.from({ length: 64 }, async () => { for (;;) { const b = next++; if (b >= batches.length) return; await db.batch(batches[b]!) } }))
+console.log('fillbatch', Math.round(N / ((performance.now() - t) / 1000)))
+await db.close()
