@@ -57,3 +57,32 @@ test('malformed blocks are rejected with DecodeError', t => {
   badLen[2] = 120
   t.throws(() => { const it = new Block(badLen).iterator(); it.seekToFirst() }, { instanceOf: DecodeError })
 })
+
+for (const interval of [1, 3, 16]) {
+  test(`property: a random walk of next/prev/seek matches the model (restart interval ${interval})`, t => {
+    fc.assert(fc.property(sortedEntries(120), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 300 }), (model, moves) => {
+      if (model.length === 0) return
+      const it = new Block(build(model, interval)).iterator()
+      let i = model.length - 1
+      it.seekToLast()
+      for (const m of moves) {
+        if (i < 0 || i >= model.length) {
+          // Off either end: start again from a random place.
+          i = m % model.length
+          it.seek(model[i]![0])
+        } else if (m < 6) {
+          it.prev()
+          i--
+        } else if (m < 9) {
+          it.next()
+          i++
+        } else {
+          i = (i * 7 + 3) % model.length
+          it.seek(model[i]![0])
+        }
+        const want = model[i]
+        t.deepEqual(it.valid() ? [it.key().slice(), it.value().slice()] : undefined, want)
+      }
+    }), { numRuns: 60 })
+  })
+}

@@ -120,6 +120,15 @@ export class BlockIterator implements InternalIterator {
   private curKey: Uint8Array = new Uint8Array(0)
   private valStart = 0
   private valEnd = 0
+  /**
+   * Entries of the current restart run before the current one, saved by the
+   * last slow {@link BlockIterator.prev}, so that walking backwards decodes
+   * each run once instead of once per entry. Flat: offset, key, value start,
+   * value end, next offset per entry. Valid while `backFor === current`.
+   */
+  private readonly backKeys: Uint8Array[] = []
+  private readonly backPos: number[] = []
+  private backFor = -1
 
   constructor(private readonly block: Block, private readonly compare: (a: Uint8Array, b: Uint8Array) => number) {
     this.data = block.data
@@ -149,9 +158,13 @@ export class BlockIterator implements InternalIterator {
     const d = this.data
     let p = this.current
     let shared: number, unshared: number, vlen: number
-    ;[shared, p] = getVarint(d, p, 5)
-    ;[unshared, p] = getVarint(d, p, 5)
-    ;[vlen, p] = getVarint(d, p, 5)
+    // One-byte lengths (nearly all) decode inline, without getVarint's tuple.
+    if (d[p]! < 0x80) shared = d[p++]!
+    else [shared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) unshared = d[p++]!
+    else [unshared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) vlen = d[p++]!
+    else [vlen, p] = getVarint(d, p, 5)
     if (shared > this.curKey.length) throw new DecodeError(`block entry at ${this.current} shares more than the previous key`)
     if (p + unshared + vlen > this.limit) throw new DecodeError(`block entry at ${this.current} runs past the entries`)
     const key = new Uint8Array(shared + unshared)
@@ -168,6 +181,7 @@ export class BlockIterator implements InternalIterator {
   }
 
   private seekToRestart(i: number): void {
+    this.backFor = -1
     this.restartIndex = i
     this.nextOffset = this.block.restartPoint(i)
     this.curKey = new Uint8Array(0)
@@ -218,12 +232,30 @@ export class BlockIterator implements InternalIterator {
   }
 
   next(): void {
+    this.backFor = -1
     this.parseNext()
   }
 
   prev(): void {
     const original = this.current
-    // Back up to the restart point before the current entry, then scan to just before it.
+    if (this.backFor === original && this.backKeys.length > 0) {
+      // The previous entry was decoded by the last slow step: take it back.
+      const pos = this.backPos
+      const n = pos.length
+      this.nextOffset = pos.pop()!
+      this.valEnd = pos.pop()!
+      this.valStart = pos.pop()!
+      this.current = pos[n - 4]!
+      pos.length = n - 4
+      this.curKey = this.backKeys.pop()!
+      this.backFor = this.current
+      return
+    }
+    this.backKeys.length = 0
+    this.backPos.length = 0
+    this.backFor = -1
+    // Back up to the restart point before the current entry, then scan to just before it,
+    // saving the entries passed on the way for the next steps back.
     while (this.block.restartPoint(this.restartIndex) >= original) {
       if (this.restartIndex === 0) {
         this.current = this.limit
@@ -233,6 +265,11 @@ export class BlockIterator implements InternalIterator {
       this.restartIndex--
     }
     this.seekToRestart(this.restartIndex)
-    while (this.parseNext() && this.nextOffset < original) { /* advance */ }
+    while (this.parseNext() && this.nextOffset < original) {
+      this.backKeys.push(this.curKey)
+      this.backPos.push(this.current, this.valStart, this.valEnd, this.nextOffset)
+    }
+    if (this.valid()) this.backFor = this.current
   }
+
 }
