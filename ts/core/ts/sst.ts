@@ -341,6 +341,10 @@ export class Table {
   readonly fileSize: number
   private readonly index: Block
   private readonly filter: Uint8Array | undefined
+  /** The index decoded for point reads: separator keys and the handles they map to. */
+  private pointKeys: Uint8Array[] | undefined
+  private pointOffsets: number[] = []
+  private pointSizes: number[] = []
 
   private constructor(private readonly source: RandomAccess, name: string) {
     this.name = name
@@ -423,7 +427,11 @@ export class Table {
 
   /** The data block an index entry (`indexValue`, an encoded {@link BlockHandle}) points at, through the block cache if any. */
   dataBlock(indexValue: Uint8Array): Block {
-    const h = Table.decodeHandle(indexValue)
+    return this.dataBlockAt(Table.decodeHandle(indexValue))
+  }
+
+  /** {@link Table.dataBlock} for a decoded handle. */
+  private dataBlockAt(h: BlockHandle): Block {
     const cache = this.blockCache
     if (cache === undefined) return new Block(this.readBlock(h))
     const key = this.cacheId + h.offset
@@ -437,25 +445,49 @@ export class Table {
     return b
   }
 
+  /** Decodes every index entry once (on the first point read): later reads binary-search plain arrays. */
+  private decodePointIndex(): Uint8Array[] {
+    const keys: Uint8Array[] = []
+    const it = this.index.iterator()
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const h = Table.decodeHandle(it.value())
+      keys.push(it.key())
+      this.pointOffsets.push(h.offset)
+      this.pointSizes.push(h.size)
+    }
+    this.pointKeys = keys
+    return keys
+  }
+
   /** True unless the bloom filter proves `userKey` absent. */
   mayContain(userKey: Uint8Array): boolean {
     return this.filter === undefined || bloomMayContain(this.filter, userKey)
   }
 
-  /** Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom → index → one block). */
+  /** Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom → decoded index → one block). */
   get(userKey: Uint8Array, snapshotSeq: number): LookupResult {
     if (!this.mayContain(userKey)) return { found: false }
     return wrap(this.name, () => {
       const target = lookupKey(userKey, snapshotSeq)
-      const ii = this.index.iterator()
-      ii.seek(target)
-      if (!ii.valid()) return { found: false }
-      const bi = this.dataBlock(ii.value()).iterator()
-      bi.seek(target)
-      if (!bi.valid()) return { found: false }
-      const k = bi.key()
-      if (Buffer.compare(userKeyOf(k), userKey) !== 0) return { found: false }
-      return { found: true, kind: kindOf(k), seq: seqOf(k), value: bi.value() }
+      const keys = this.pointKeys ?? this.decodePointIndex()
+      // First block whose separator is ≥ target.
+      let lo = 0
+      let hi = keys.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (compareInternalKeys(keys[mid]!, target) < 0) lo = mid + 1
+        else hi = mid
+      }
+      for (; lo < keys.length; lo++) {
+        const bi = this.dataBlockAt({ offset: this.pointOffsets[lo]!, size: this.pointSizes[lo]! }).iterator()
+        bi.seek(target)
+        // A separator may lie above its block's last key: the answer can open the next block.
+        if (!bi.valid()) continue
+        const k = bi.key()
+        if (Buffer.compare(userKeyOf(k), userKey) !== 0) return { found: false }
+        return { found: true, kind: kindOf(k), seq: seqOf(k), value: bi.value() }
+      }
+      return { found: false }
     })
   }
 
