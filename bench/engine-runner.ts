@@ -158,6 +158,9 @@ function record(w: WorkloadName, ops: number, t: Timed, extra: Partial<WorkloadR
     ...(recordWindows ? { window: t.window } : {}),
   }
   result.workloads[w] = r
+  // Saved after every workload: if the parent kills this process (--timeout-min),
+  // what finished is still reported.
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(result, null, 2))
   log(`${w.padEnd(12)} ${String(r.opsPerSec).padStart(10)} ops/s  (${r.seconds.toFixed(2)} s, loop p99 ${r.eventLoop.p99Ms} ms${r.writeAmp !== undefined ? `, WA ${r.writeAmp}` : ''}${r.found !== undefined ? `, found ${r.found}` : ''})`)
   if (perWorkloadRss) resetPeakRss()
   return r
