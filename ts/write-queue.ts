@@ -33,8 +33,6 @@ export class Segment {
   length = WRITE_GROUP_HEADER_LENGTH
   /** Entries in the group. */
   count = 0
-  /** Submissions (writers) in the group. */
-  writers = 0
   /** True when any writer asked for `sync`. */
   sync = false
   /** Settles when the group is committed (or failed); shared by its writers. */
@@ -123,13 +121,6 @@ export class WriteQueue {
     private readonly delayMs: number,
   ) {}
 
-  /** Submissions waiting for the leader. */
-  get pending(): number {
-    let n = 0
-    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.writers
-    return n
-  }
-
   /** The open group that `bytes` more can join, or a new one. */
   private groupFor(bytes: number): Segment {
     const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1]! : undefined
@@ -148,7 +139,6 @@ export class WriteQueue {
     seg.reserve(size)
     seg.length = putEntry(seg.buf, seg.length, kind, key, value)
     seg.count++
-    seg.writers++
     if (sync) seg.sync = true
     return seg.done
   }
@@ -161,7 +151,6 @@ export class WriteQueue {
     for (const op of ops) off = putEntry(seg.buf, off, op.kind, op.key, op.value)
     seg.length = off
     seg.count += ops.length
-    seg.writers++
     if (sync) seg.sync = true
     return seg.done
   }
@@ -169,7 +158,6 @@ export class WriteQueue {
   /** Runs `fn` in the leader, after every write queued before it and before any queued after. */
   exclusive(fn: () => Promise<void>): Promise<void> {
     const seg = new Segment(EMPTY, fn)
-    seg.writers = 1
     this.queue.push(seg)
     this.running ??= this.lead()
     return seg.done
