@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { DB } from '../ts/db.js'
 import { makeKeys, makeValues, prng } from './lib/data.js'
 const N = 1_000_000
@@ -8,8 +9,11 @@ const keys = makeKeys(N), values = makeValues(1 << 20, prng(3))
 const db = await DB.open(dir, { engine: 'native' })
 const batches: { type: 'put', key: Buffer, value: Buffer }[][] = []
 for (let b = 0; b < N / 1000; b++) batches.push(Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: keys[b * 1000 + i]!, value: values[b * 1000 + i]! })))
+const h = monitorEventLoopDelay({ resolution: 5 })
+h.enable()
 const t = performance.now()
 let next = 0
 await Promise.all(Array.from({ length: 64 }, async () => { for (;;) { const b = next++; if (b >= batches.length) return; await db.batch(batches[b]!) } }))
-console.log('fillbatch', Math.round(N / ((performance.now() - t) / 1000)))
+h.disable()
+console.log('fillbatch', Math.round(N / ((performance.now() - t) / 1000)), 'loop p99/max beyond 5 ms', (h.percentile(99) / 1e6 - 5).toFixed(1), (h.max / 1e6 - 5).toFixed(1))
 await db.close()

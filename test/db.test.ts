@@ -121,6 +121,31 @@ for (const engine of engines()) {
     await db2.close()
   })
 
+  test(`[${engine}] large batches (applied off the JS thread) interleave with puts and reads, and survive reopen`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, memtableSize: 1 << 20 })
+    const value = (b: number, i: number) => `batch${b}-${i}-${'x'.repeat(40)}`
+    // Each batch is ~100 KiB, above the size at which groups are applied asynchronously.
+    const batches = Array.from({ length: 12 }, (_, b) => db.batch(Array.from({ length: 1500 }, (_, i) => ({ type: 'put' as const, key: `b${String(i).padStart(5, '0')}`, value: value(b, i) }))))
+    const puts = Array.from({ length: 300 }, (_, i) => db.put(`p${i}`, `v${i}`))
+    let reads = 0
+    while (reads < 50) {
+      // A key never shows a half-applied batch: it is absent or holds some batch's whole value.
+      const v = await db.get(`b${String(reads * 29).padStart(5, '0')}`)
+      t.true(v === undefined || /^batch\d+-\d+-x+$/.test(v.toString()))
+      reads++
+    }
+    await Promise.all([...batches, ...puts])
+    // Batches commit in submission order, so the last one wins every key.
+    for (const i of [0, 777, 1499]) t.is(s(await db.get(`b${String(i).padStart(5, '0')}`)), value(11, i))
+    t.is(s(await db.get('p299')), 'v299')
+    await db.close()
+    const db2 = await DB.open(dir, { engine })
+    for (const i of [0, 777, 1499]) t.is(s(await db2.get(`b${String(i).padStart(5, '0')}`)), value(11, i))
+    t.is(s(await db2.get('p0')), 'v0')
+    await db2.close()
+  })
+
   test(`[${engine}] group commit: concurrent sync writers share fsyncs`, async t => {
     const db = await DB.open(tempDir(t), { engine })
     await Promise.all(Array.from({ length: 256 }, (_, i) => db.put(`k${i}`, 'v', { sync: true })))

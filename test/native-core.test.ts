@@ -119,6 +119,68 @@ test('malformed write groups are INVALID_ARGUMENT in both cores and change nothi
   }
 })
 
+test('applyAsync rejects malformed groups with INVALID_ARGUMENT and changes nothing', async t => {
+  const good = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('k'), value: Buffer.from('v') }])
+  for (const core of cores()) {
+    const m = core.newMemtable()
+    for (const bad of [good.subarray(0, good.length - 1), new Uint8Array(0), Uint8Array.from([...good, 0])]) {
+      const e = await t.throwsAsync(m.applyAsync(bad))
+      t.true(e instanceof LsmError && e.code === 'INVALID_ARGUMENT', `${core.name}: ${String(e)}`)
+    }
+    t.is(m.entryCount, 0)
+    await m.applyAsync(good)
+    t.is(m.entryCount, 1)
+  }
+})
+
+test('property: applyAsync builds the same memtable as apply, in both cores', async t => {
+  await fc.assert(fc.asyncProperty(groupsArb(8), fc.array(fc.tuple(keyArb, fc.nat()), { maxLength: 30 }), async (groups, probes) => {
+    const { encoded, lastSeq } = encodeGroups(groups)
+    for (const core of cores()) {
+      const a = memtableWith(core, encoded)
+      const b = core.newMemtable()
+      for (const g of encoded) await b.applyAsync(g)
+      equal(b.entryCount, a.entryCount)
+      equal(b.approximateSize, a.approximateSize)
+      for (const [key, pick] of probes) {
+        for (const snap of [pick % (lastSeq + 2), lastSeq, MAX_SEQ]) {
+          deepStrictEqual(normLookup(b.get(key, snap)), normLookup(a.get(key, snap)), `${core.name}: key ${hex(key)} at ${snap}`)
+        }
+      }
+    }
+  }), { numRuns: 60 })
+  t.pass()
+})
+
+test('reads during a large applyAsync see the memtable as before it at the old snapshot', async t => {
+  // 20,000 entries: the TS core inserts them over several event-loop turns.
+  const n = 20_000
+  const key = (i: number) => Buffer.from(`key${String(i).padStart(6, '0')}`)
+  const first = encodeWriteGroup(1, Array.from({ length: n }, (_, i) => ({ kind: Kind.Put, key: key(i), value: Buffer.from(`old${i}`) })))
+  const second = encodeWriteGroup(n + 1, Array.from({ length: n }, (_, i) => ({ kind: Kind.Put, key: key(i), value: Buffer.from(`new${i}`) })))
+  for (const core of cores()) {
+    const m = core.newMemtable()
+    m.apply(first)
+    let reads = 0
+    let done = false
+    const applying = m.applyAsync(second).then(() => { done = true })
+    while (!done) {
+      const i = (reads * 7919) % n
+      const r = m.get(key(i), n)
+      t.true(r.found && Buffer.from(r.value!).toString() === `old${i}`, `${core.name}: key ${i} at the old snapshot`)
+      reads++
+      await new Promise(r => setImmediate(r))
+    }
+    await applying
+    t.is(m.entryCount, 2 * n)
+    for (const i of [0, 1, n >> 1, n - 1]) {
+      const r = m.get(key(i), 2 * n)
+      t.is(r.found && Buffer.from(r.value!).toString(), `new${i}`, core.name)
+    }
+    t.true(reads >= 1)
+  }
+})
+
 // ---------------------------------------------------------------- flush
 
 test('property: flushing equal memtables writes byte-identical tables', async t => {

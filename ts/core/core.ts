@@ -110,6 +110,15 @@ export interface CoreMemtable {
    * after the last). Throws LsmError INVALID_ARGUMENT on malformed input.
    */
   apply(group: Uint8Array): void
+  /**
+   * {@link apply} for a large group without holding the JS thread for the
+   * whole insert: the native core inserts on a libuv pool thread, the TS core
+   * in slices between event-loop turns. Same checks and errors as `apply`
+   * (as a rejection). Until it settles the caller must not change `group` or
+   * apply anything else to this memtable; reads may run meanwhile and see
+   * none of the group's sequences until the caller publishes them.
+   */
+  applyAsync(group: Uint8Array): Promise<void>
   /** Newest version of `userKey` with sequence ≤ `snapshotSeq`. */
   get(userKey: Uint8Array, snapshotSeq: number): Lookup
   /** Approximate memory held, in bytes; the engine flushes when it passes `memtableSize`. */

@@ -46,6 +46,7 @@ export interface NativeCachesHandle {
 
 export interface NativeMemtableHandle {
   apply(group: Uint8Array): void
+  applyAsync(group: Uint8Array): Promise<void>
   get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   readonly approximateSize: number
   readonly entryCount: number

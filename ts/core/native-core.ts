@@ -130,6 +130,13 @@ class NativeMemtable implements CoreMemtable {
   apply(group: Uint8Array): void {
     call(() => this.handle.apply(group))
   }
+  async applyAsync(group: Uint8Array): Promise<void> {
+    try {
+      await this.handle.applyAsync(group)
+    } catch (e) {
+      throw mapError(e)
+    }
+  }
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     return pointRead(this.handle, userKey, snapshotSeq)
   }

@@ -1,14 +1,16 @@
 //! `NativeMemtable`: the JS handle of a core memtable. The handle shares the
 //! memtable (`Arc`) with every read view, cursor and flush that uses it.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Uint8ArraySlice;
+use napi::bindgen_prelude::{AsyncTask, Uint8Array, Uint8ArraySlice};
+use napi::{Env, Task};
 use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{scratch, snapshot, to_js, write_entry, NOT_FOUND};
+use crate::convert::{panic_error, scratch, snapshot, to_js, write_entry, NOT_FOUND};
 
 #[napi]
 pub struct NativeMemtable {
@@ -52,6 +54,19 @@ impl NativeMemtable {
         Ok(found.unwrap_or(NOT_FOUND))
     }
 
+    /// [`NativeMemtable::apply`] on a libuv pool thread, so a large group
+    /// (a big batch) is inserted while the JS thread goes on. The caller
+    /// must not change `group` and must apply nothing else to this memtable
+    /// until the promise settles (the write queue commits one group at a
+    /// time); readers may run meanwhile, as with any apply.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn apply_async(&self, group: Uint8Array) -> AsyncTask<ApplyTask> {
+        AsyncTask::new(ApplyTask {
+            mem: Arc::clone(&self.inner),
+            group,
+        })
+    }
+
     #[napi(getter)]
     pub fn approximate_size(&self) -> f64 {
         self.inner.approximate_size() as f64
@@ -60,6 +75,31 @@ impl NativeMemtable {
     #[napi(getter)]
     pub fn entry_count(&self) -> f64 {
         self.inner.len() as f64
+    }
+}
+
+/// The work of [`NativeMemtable::apply_async`]. It holds a reference to the
+/// group's JS bytes, so they stay alive until the task settles.
+pub struct ApplyTask {
+    mem: Arc<MemTable>,
+    group: Uint8Array,
+}
+
+impl Task for ApplyTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        let (mem, group) = (&self.mem, &self.group);
+        // A panic must reject the promise, not unwind into libuv.
+        match catch_unwind(AssertUnwindSafe(|| mem.apply(group))) {
+            Ok(r) => r.map(drop).map_err(to_js),
+            Err(payload) => Err(panic_error(payload)),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
+        Ok(())
     }
 }
 
