@@ -16,4 +16,6 @@ let next = 0
 await Promise.all(Array.from({ length: 64 }, async () => { for (;;) { const b = next++; if (b >= batches.length) return; await db.batch(batches[b]!) } }))
 h.disable()
 console.log('fillbatch', Math.round(N / ((performance.now() - t) / 1000)), 'loop p99/max beyond 5 ms', (h.percentile(99) / 1e6 - 5).toFixed(1), (h.max / 1e6 - 5).toFixed(1))
+const st = db.stats()
+console.log(JSON.stringify({ writeAmp: st.writeAmplification.toFixed(2), compactions: st.compactions, trivialMoves: st.trivialMoves, stalls: st.stalls.count, stallMs: Math.round(st.stalls.totalMs), flushes: st.flushes }))
 await db.close()

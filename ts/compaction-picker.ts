@@ -6,7 +6,7 @@
  * turn.
  */
 import type { CompactionJob } from './core/core.js'
-import { compareInternalKeys } from './core/ts/internal-key.js'
+import { compareInternalKeys, userKeyOf } from './core/ts/internal-key.js'
 import type { TableProperties } from './core/ts/sst.js'
 import { NUM_LEVELS, type FileMeta } from './core/ts/version-edit.js'
 import type { ResolvedOptions } from './options.js'
@@ -17,7 +17,12 @@ export interface CompactionPlan {
   level: number
   inputs: FileMeta[]
   next: FileMeta[]
-  /** One input and nothing to merge with: move the file down by a manifest edit alone. */
+  /**
+   * Nothing to merge: the inputs move down by a manifest edit alone. Below L0
+   * that is one input and no overlapping table in the next level; from L0 any
+   * number of inputs whose key ranges are pairwise disjoint (sequential
+   * inserts flush such tables), with none overlapping in L1.
+   */
   trivialMove: boolean
   /** No deeper level holds any key of the range: tombstones may be dropped. */
   dropDeletes: boolean
@@ -42,6 +47,15 @@ function isBottommost(v: Version, outputLevel: number, lo: Uint8Array, hi: Uint8
   return true
 }
 
+/** True when no two tables share a user key (ranges sorted and strictly apart). */
+function disjoint(files: readonly FileMeta[]): boolean {
+  const byStart = [...files].sort((a, b) => Buffer.compare(userKeyOf(a.smallest), userKeyOf(b.smallest)))
+  for (let i = 1; i < byStart.length; i++) {
+    if (Buffer.compare(userKeyOf(byStart[i - 1]!.largest), userKeyOf(byStart[i]!.smallest)) >= 0) return false
+  }
+  return true
+}
+
 /** Builds the plan for compacting `inputs` of `level` into `level + 1`. */
 export function planFor(v: Version, level: number, inputs: FileMeta[], reason: CompactionPlan['reason']): CompactionPlan {
   let [lo, hi] = userRange(inputs)
@@ -61,7 +75,7 @@ export function planFor(v: Version, level: number, inputs: FileMeta[], reason: C
     level,
     inputs,
     next,
-    trivialMove: level > 0 && inputs.length === 1 && next.length === 0,
+    trivialMove: next.length === 0 && (level > 0 ? inputs.length === 1 : disjoint(inputs)),
     dropDeletes: isBottommost(v, level + 1, alo, ahi),
     reason,
   }

@@ -555,8 +555,8 @@ export class DB extends EventEmitter {
     const deleted = [...plan.inputs.map(f => ({ level: plan.level, fileNumber: f.fileNumber })), ...plan.next.map(f => ({ level: outLevel, fileNumber: f.fileNumber }))]
     const cp = [{ level: plan.level, key: plan.inputs[plan.inputs.length - 1]!.largest }]
     if (plan.trivialMove) {
-      const f = plan.inputs[0]!
-      await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: [{ ...f, level: outLevel }] }, this.lastSeq)
+      const moved = plan.inputs.map(f => ({ ...f, level: outLevel }))
+      await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: moved }, this.lastSeq)
       this.statsData.recordCompaction(0, 0, performance.now() - t0, true)
       this.refreshState()
       return
