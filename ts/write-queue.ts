@@ -116,7 +116,8 @@ export class WriteQueue {
   writes = 0
 
   constructor(
-    private readonly commit: (seg: Segment) => Promise<void>,
+    /** Commits a group: synchronously (returns undefined) or by the promise it returns. */
+    private readonly commit: (seg: Segment) => Promise<void> | undefined,
     private readonly maxGroupBytes: number,
     private readonly delayMs: number,
   ) {}
@@ -193,7 +194,8 @@ export class WriteQueue {
             seg.resolve()
             continue
           }
-          await this.commit(seg)
+          const waiting = this.commit(seg)
+          if (waiting !== undefined) await waiting
           this.groups++
           this.writes += seg.count
           seg.resolve()
