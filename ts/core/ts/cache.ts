@@ -7,9 +7,35 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { DecodeError } from './coding.js'
 
-/** Least-recently-used map with a byte budget. Map iteration order is insertion order: re-insert on hit. */
+/** One cached value: a node of the cache's recency list, filed under `key` in its owner's map. */
+interface CacheNode<V> {
+  prev: CacheNode<V>
+  next: CacheNode<V>
+  owner: Map<unknown, CacheNode<V>>
+  key: unknown
+  value: V
+  charge: number
+}
+
+/**
+ * Map from numeric keys to cached values, owned by one user of an {@link LruCache}
+ * (a table: its block offsets). Its entries share the cache's budget and
+ * recency order; {@link LruCache.evictOwner} drops them all without scanning
+ * the rest of the cache.
+ */
+export type CacheOwner<V> = Map<number, CacheNode<V>>
+
+/**
+ * Least-recently-used cache with a byte budget: a doubly linked recency list
+ * over nodes filed in maps. String keys live in the cache's own map; a table
+ * files its blocks under numeric keys in a map of its own (a {@link CacheOwner}),
+ * so a lookup hashes a small integer instead of building a key string, and
+ * closing the table evicts its blocks without scanning everyone's.
+ */
 export class LruCache<V> {
-  private readonly map = new Map<string, { value: V; charge: number }>()
+  private readonly map = new Map<string, CacheNode<V>>()
+  /** Sentinel of the recency list: `head.next` is the least recently used node, `head.prev` the most. */
+  private readonly head: CacheNode<V>
   private used = 0
   /** Lookups by {@link LruCache.get} that found the key. */
   hits = 0
@@ -17,18 +43,42 @@ export class LruCache<V> {
   misses = 0
 
   /** @param capacity Byte budget: the most the charges of all entries may add up to. */
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number) {
+    const head = { key: undefined, value: undefined, charge: 0 } as unknown as CacheNode<V>
+    head.prev = head
+    head.next = head
+    head.owner = new Map()
+    this.head = head
+  }
 
   /** The value under `key` (now the most recently used), or undefined; counts a hit or a miss. */
   get(key: string): V | undefined {
-    const e = this.map.get(key)
+    return this.find(this.map as Map<unknown, CacheNode<V>>, key)
+  }
+
+  /** {@link LruCache.get} for a numeric key in `owner`'s map. */
+  getIn(owner: CacheOwner<V>, key: number): V | undefined {
+    return this.find(owner as Map<unknown, CacheNode<V>>, key)
+  }
+
+  private find(owner: Map<unknown, CacheNode<V>>, key: unknown): V | undefined {
+    const e = owner.get(key)
     if (e === undefined) {
       this.misses++
       return undefined
     }
     this.hits++
-    this.map.delete(key)
-    this.map.set(key, e)
+    const head = this.head
+    if (e.next !== head) {
+      // Unlink, then relink as the most recently used.
+      e.prev.next = e.next
+      e.next.prev = e.prev
+      const last = head.prev
+      e.prev = last
+      e.next = head
+      last.next = e
+      head.prev = e
+    }
     return e.value
   }
 
@@ -37,34 +87,59 @@ export class LruCache<V> {
    * least recently used entries until the total fits `capacity`. A value larger than `capacity` is not stored.
    */
   set(key: string, value: V, charge: number): void {
-    if (charge > this.capacity) return
-    const old = this.map.get(key)
-    if (old !== undefined) {
-      this.used -= old.charge
-      this.map.delete(key)
-    }
-    this.map.set(key, { value, charge })
-    this.used += charge
-    for (const [k, e] of this.map) {
-      if (this.used <= this.capacity) break
-      this.map.delete(k)
-      this.used -= e.charge
-    }
+    this.store(this.map as Map<unknown, CacheNode<V>>, key, value, charge)
   }
 
-  /** Drops every entry whose key starts with `prefix` (a deleted table's blocks). */
+  /** {@link LruCache.set} for a numeric key in `owner`'s map. */
+  setIn(owner: CacheOwner<V>, key: number, value: V, charge: number): void {
+    this.store(owner as Map<unknown, CacheNode<V>>, key, value, charge)
+  }
+
+  private store(owner: Map<unknown, CacheNode<V>>, key: unknown, value: V, charge: number): void {
+    if (charge > this.capacity) return
+    const old = owner.get(key)
+    if (old !== undefined) this.unlink(old)
+    const head = this.head
+    const last = head.prev
+    const e: CacheNode<V> = { prev: last, next: head, owner, key, value, charge }
+    last.next = e
+    head.prev = e
+    owner.set(key, e)
+    this.used += charge
+    while (this.used > this.capacity) this.unlink(head.next)
+  }
+
+  /** Removes a node from the list and its owner's map. */
+  private unlink(e: CacheNode<V>): void {
+    e.prev.next = e.next
+    e.next.prev = e.prev
+    e.owner.delete(e.key)
+    this.used -= e.charge
+  }
+
+  /** Drops every entry whose (string) key starts with `prefix`. */
   evictPrefix(prefix: string): void {
-    for (const [k, e] of this.map) {
-      if (k.startsWith(prefix)) {
-        this.map.delete(k)
-        this.used -= e.charge
-      }
-    }
+    for (const [k, e] of this.map) if (k.startsWith(prefix)) this.unlink(e)
+  }
+
+  /** Drops every entry filed in `owner` (a closed table's blocks). */
+  evictOwner(owner: CacheOwner<V>): void {
+    for (const e of owner.values()) this.unlink(e)
   }
 
   /** Sum of the charges of the entries held, in bytes. */
   get usedBytes(): number {
     return this.used
+  }
+}
+
+/** Reads exactly `length` bytes at file offset `offset` into `dst[0..length)`; a short file throws {@link DecodeError}. */
+export function readFully(fd: number, offset: number, length: number, dst: Uint8Array): void {
+  let done = 0
+  while (done < length) {
+    const n = readSync(fd, dst, done, length - done, offset + done)
+    if (n === 0) throw new DecodeError(`short read at ${offset + done}`)
+    done += n
   }
 }
 
@@ -96,15 +171,14 @@ export class FdPool {
   }
 
   read(path: string, offset: number, length: number): Uint8Array {
-    const fd = this.fd(path)
     const out = Buffer.allocUnsafe(length)
-    let done = 0
-    while (done < length) {
-      const n = readSync(fd, out, done, length - done, offset + done)
-      if (n === 0) throw new DecodeError(`short read at ${offset + done}`)
-      done += n
-    }
+    readFully(this.fd(path), offset, length, out)
     return out
+  }
+
+  /** Reads exactly `length` bytes at `offset` into `dst[0..length)`. */
+  readInto(path: string, offset: number, length: number, dst: Uint8Array): void {
+    readFully(this.fd(path), offset, length, dst)
   }
 
   close(path: string): void {

@@ -30,10 +30,16 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [Uint32Array, Uint32Array, Ui
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
   if (accelerated !== undefined && data.length >= ACCELERATE_FROM) return accelerated(data, crc)
+  return crc32cRange(data, 0, data.length, crc)
+}
+
+/** {@link crc32c} of `data[from..to)`, without making a view of it. */
+export function crc32cRange(data: Uint8Array, from: number, to: number, crc = 0): number {
+  if (accelerated !== undefined && to - from >= ACCELERATE_FROM) return accelerated(data.subarray(from, to), crc)
   let c = ~crc >>> 0
-  let i = 0
-  const n = data.length
-  const end8 = n - (n % 8)
+  let i = from
+  const n = to
+  const end8 = n - ((n - from) % 8)
   while (i < end8) {
     c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)
     c = T7[c & 0xff]! ^ T6[(c >>> 8) & 0xff]! ^ T5[(c >>> 16) & 0xff]! ^ T4[c >>> 24]! ^

@@ -188,15 +188,20 @@ export function compress(input: Uint8Array): Uint8Array {
 
 /** The declared length and where the elements start, checked against the limit and against what the rest could encode. */
 function preamble(input: Uint8Array): [n: number, start: number] {
+  return preambleRange(input, 0, input.length)
+}
+
+/** {@link preamble} of `input[from..to)`; `start` is an offset into `input`. */
+function preambleRange(input: Uint8Array, from: number, to: number): [n: number, start: number] {
   let n: number
   let start: number
   try {
-    ;[n, start] = getVarint(input, 0, 5)
+    ;[n, start] = getVarint(from === 0 && to === input.length ? input : input.subarray(0, to), from, 5)
   } catch (e) {
     throw new DecodeError(`snappy preamble: ${(e as Error).message}`)
   }
   if (n > MAX_DECOMPRESSED_LENGTH) throw new DecodeError(`snappy length ${n} exceeds the limit of ${MAX_DECOMPRESSED_LENGTH}`)
-  const rest = input.length - start
+  const rest = to - start
   if (n > Math.floor((rest * 64) / 3)) throw new DecodeError(`snappy length ${n} is more than ${rest} bytes can encode`)
   return [n, start]
 }
@@ -211,9 +216,14 @@ const tooLong = (op: number, len: number, n: number) => new DecodeError(`snappy 
 
 /** Decompresses `input` into a new array of exactly the declared length; malformed input throws {@link DecodeError}. */
 export function decompress(input: Uint8Array): Uint8Array {
-  const [n, start] = preamble(input)
+  return decompressRange(input, 0, input.length)
+}
+
+/** {@link decompress} of `input[from..to)`, without making a view of it. */
+export function decompressRange(input: Uint8Array, from: number, to: number): Uint8Array {
+  const [n, start] = preambleRange(input, from, to)
   const out = new Uint8Array(n)
-  const end = input.length
+  const end = to
   let ip = start
   let op = 0
   while (ip < end) {

@@ -10,17 +10,17 @@
  * block cache holds blocks decompressed. The builder compresses a data block
  * when that saves at least an eighth, after cutting it on its uncompressed size.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
 import { Block, BlockBuilder, type BlockIterator } from './block.js'
 import { buildBloomDistinct, bloomMayContain } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
-import { crc32c, maskCrc, mcrc } from './crc32c.js'
-import type { FdPool, LruCache } from './cache.js'
+import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
+import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, TRAILER_LENGTH, userKeyOf } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { compressView, decompress, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
+import { compressView, decompressRange, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
 export const FOOTER_SIZE = 64
 export const BLOCK_TRAILER_SIZE = 5
@@ -242,6 +242,12 @@ export interface RandomAccess {
   readonly size: number
   /** Exactly `length` bytes starting at `offset` (may be a view into the source's memory). */
   read(offset: number, length: number): Uint8Array
+  /**
+   * Optional: copies exactly `length` bytes starting at `offset` into `dst[0..length)`.
+   * Sources that read from files implement it, so that the table reader can read
+   * blocks into a reusable buffer and allocate only what it keeps.
+   */
+  readInto?(offset: number, length: number, dst: Uint8Array): void
   /** Releases the underlying file descriptor, if any. */
   close(): void
 }
@@ -267,6 +273,9 @@ export class PooledFileSource implements RandomAccess {
   read(offset: number, length: number): Uint8Array {
     return this.pool.read(this.path, offset, length)
   }
+  readInto(offset: number, length: number, dst: Uint8Array): void {
+    this.pool.readInto(this.path, offset, length, dst)
+  }
   close(): void {
     this.pool.close(this.path)
   }
@@ -286,13 +295,11 @@ export class FileSource implements RandomAccess {
   }
   read(offset: number, length: number): Uint8Array {
     const out = Buffer.allocUnsafe(length)
-    let done = 0
-    while (done < length) {
-      const n = readSync(this.fd, out, done, length - done, offset + done)
-      if (n === 0) throw new DecodeError(`short read at ${offset + done}`)
-      done += n
-    }
+    readFully(this.fd, offset, length, out)
     return out
+  }
+  readInto(offset: number, length: number, dst: Uint8Array): void {
+    readFully(this.fd, offset, length, dst)
   }
   close(): void {
     if (this.fd >= 0) closeSync(this.fd)
@@ -326,14 +333,21 @@ function wrap<T>(file: string, fn: () => T): T {
   }
 }
 
-let nextTableId = 1
+/**
+ * Where blocks are read to when the source can read into a buffer: the stored
+ * bytes are checked and decompressed from here, and only the result the caller
+ * keeps is allocated. Reused by every read (reads are synchronous).
+ */
+let readScratch = new Uint8Array(64 * 1024)
+/** Blocks larger than this are read into a buffer of their own (the scratch does not grow past it). */
+const MAX_SCRATCH = 1024 * 1024
 
 /** An open table: footer, index, filter and properties in memory; data blocks read on demand. */
 export class Table {
   /** The table's file name (e.g. `000012.sst`), used in error messages. */
   readonly name: string
-  /** Prefix of this table's keys in the block cache. */
-  private readonly cacheId = `${nextTableId++}:`
+  /** This table's blocks in the block cache, by file offset. */
+  private readonly cached: CacheOwner<Block> = new Map()
   private blockCache: LruCache<Block> | undefined
   /** The table's properties block, decoded at open. */
   readonly properties: TableProperties
@@ -398,17 +412,29 @@ export class Table {
     type: number
   } {
     const limit = this.fileSize - FOOTER_SIZE
-    if (h.offset + h.size + BLOCK_TRAILER_SIZE > limit) throw new DecodeError(`block handle ${h.offset}+${h.size} lies outside the table`)
-    const raw = this.source.read(h.offset, h.size + BLOCK_TRAILER_SIZE)
-    const type = raw[h.size]!
-    if (getFixed32(raw, h.size + 1) !== mcrc(raw.subarray(0, h.size + 1))) {
+    const size = h.size
+    const total = size + BLOCK_TRAILER_SIZE
+    if (h.offset + total > limit) throw new DecodeError(`block handle ${h.offset}+${size} lies outside the table`)
+    // Read into the scratch when the source can: then the bytes are not ours to keep.
+    let raw: Uint8Array
+    let borrowed = false
+    const src = this.source
+    if (src.readInto !== undefined && total <= MAX_SCRATCH) {
+      if (readScratch.length < total) readScratch = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(total, readScratch.length * 2)))
+      raw = readScratch
+      src.readInto(h.offset, total, raw)
+      borrowed = true
+    } else {
+      raw = src.read(h.offset, total)
+    }
+    const type = raw[size]!
+    if (getFixed32(raw, size + 1) !== maskCrc(crc32cRange(raw, 0, size + 1))) {
       throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
     }
-    const stored = raw.subarray(0, h.size)
-    if (type === COMPRESSION_NONE) return { contents: stored, type }
+    if (type === COMPRESSION_NONE) return { contents: borrowed ? raw.slice(0, size) : raw.subarray(0, size), type }
     if (type === COMPRESSION_SNAPPY) {
       try {
-        return { contents: decompress(stored), type }
+        return { contents: decompressRange(raw, 0, size), type }
       } catch (e) {
         if (e instanceof DecodeError) throw new DecodeError(`compressed block at ${h.offset}: ${e.message}`)
         throw e
@@ -434,13 +460,12 @@ export class Table {
   private dataBlockAt(h: BlockHandle): Block {
     const cache = this.blockCache
     if (cache === undefined) return new Block(this.readBlock(h))
-    const key = this.cacheId + h.offset
-    let b = cache.get(key)
+    let b = cache.getIn(this.cached, h.offset)
     if (b === undefined) {
       const contents = this.readBlock(h)
       b = new Block(contents)
       // Charged at the decompressed size: that is what the cache holds.
-      cache.set(key, b, contents.length + 64)
+      cache.setIn(this.cached, h.offset, b, contents.length + 64)
     }
     return b
   }
@@ -499,7 +524,7 @@ export class Table {
   /** Closes the source and evicts this table's blocks from the block cache. */
   close(): void {
     this.source.close()
-    this.blockCache?.evictPrefix(this.cacheId)
+    this.blockCache?.evictOwner(this.cached)
   }
 
   /** @internal */

@@ -1,0 +1,92 @@
+/**
+ * The pure-TS point-read path's helpers: range forms of crc32c and Snappy
+ * decompression, and the block cache's per-owner (numeric key) entries.
+ */
+import test from 'ava'
+import fc from 'fast-check'
+import { LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
+import { crc32c, crc32cRange } from '../ts/core/ts/crc32c.js'
+import { compress, decompress, decompressRange } from '../ts/core/ts/snappy.js'
+import { DecodeError } from '../ts/core/ts/coding.js'
+
+test('property: crc32cRange equals crc32c of the range, and extends', t => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.nat(), (data, a, b, seed) => {
+    const from = data.length === 0 ? 0 : a % (data.length + 1)
+    const to = from + (data.length === 0 ? 0 : b % (data.length - from + 1))
+    t.is(crc32cRange(data, from, to), crc32c(data.subarray(from, to)))
+    t.is(crc32cRange(data, from, to, seed >>> 0), crc32c(data.subarray(from, to), seed >>> 0))
+  }))
+})
+
+test('property: decompressRange equals decompress of the range', t => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000, min: 97, max: 99 }), fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 }), (raw, pre, post) => {
+    const packed = compress(raw)
+    const framed = new Uint8Array(pre.length + packed.length + post.length)
+    framed.set(pre)
+    framed.set(packed, pre.length)
+    framed.set(post, pre.length + packed.length)
+    const out = decompressRange(framed, pre.length, pre.length + packed.length)
+    t.deepEqual(out, raw)
+    t.deepEqual(out, decompress(packed))
+  }))
+})
+
+test('decompressRange does not read past its range', t => {
+  // 'abcd' compressed, with a truncated last element: the bytes after the range must not complete it.
+  const packed = compress(new TextEncoder().encode('abcdabcdabcdabcdabcd'))
+  const framed = new Uint8Array(packed.length + 8).fill(0)
+  framed.set(packed)
+  t.throws(() => decompressRange(framed, 0, packed.length - 1), { instanceOf: DecodeError })
+})
+
+test('LruCache: owner entries share the budget and recency order with string keys, and evictOwner drops only the owner\'s', t => {
+  const cache = new LruCache<string>(100)
+  const a: CacheOwner<string> = new Map()
+  const b: CacheOwner<string> = new Map()
+  cache.setIn(a, 0, 'a0', 30)
+  cache.set('s', 's', 30)
+  cache.setIn(b, 0, 'b0', 30)
+  t.is(cache.usedBytes, 90)
+  t.is(cache.getIn(a, 0), 'a0') // a0 becomes the most recent
+  cache.setIn(b, 4096, 'b1', 30) // evicts the least recent: 's'
+  t.is(cache.get('s'), undefined)
+  t.is(cache.usedBytes, 90)
+  t.is(cache.getIn(b, 0), 'b0')
+  cache.setIn(a, 0, 'a0!', 40) // replaces a0 (30) with 40 bytes: 100 in all, which fits
+  t.is(cache.usedBytes, 100)
+  t.is(cache.getIn(a, 0), 'a0!')
+  cache.evictOwner(b)
+  t.is(b.size, 0)
+  t.is(cache.usedBytes, 40)
+  t.is(cache.getIn(b, 0), undefined)
+  t.is(cache.getIn(a, 0), 'a0!')
+  cache.setIn(a, 1, 'too big', 101)
+  t.is(cache.getIn(a, 1), undefined)
+  t.is(cache.hits, 4)
+  t.is(cache.misses, 3)
+})
+
+test('property: LruCache keeps exactly the most recently used entries that fit', t => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 1, max: 40 })), { maxLength: 200 }), ops => {
+    const cache = new LruCache<number>(100)
+    const owner: CacheOwner<number> = new Map()
+    // Model: keys in recency order (last = most recent) with charges.
+    let model: { key: number; charge: number }[] = []
+    for (const [isSet, key, charge] of ops) {
+      if (isSet) {
+        cache.setIn(owner, key, key * 1000 + charge, charge)
+        model = model.filter(e => e.key !== key)
+        model.push({ key, charge })
+        let used = model.reduce((s, e) => s + e.charge, 0)
+        while (used > 100) used -= model.shift()!.charge
+      } else {
+        const v = cache.getIn(owner, key)
+        const i = model.findIndex(e => e.key === key)
+        t.is(v, i < 0 ? undefined : key * 1000 + model[i]!.charge)
+        if (i >= 0) model.push(...model.splice(i, 1))
+      }
+      t.is(cache.usedBytes, model.reduce((s, e) => s + e.charge, 0))
+      t.deepEqual([...owner.keys()].sort(), model.map(e => e.key).sort())
+    }
+  }))
+})
