@@ -1,13 +1,17 @@
 /**
  * The pure-TS point-read path's helpers: range forms of crc32c and Snappy
- * decompression, and the block cache's per-owner (numeric key) entries.
+ * decompression, the allocation-free block seek, the internal-key compare at an
+ * offset, and the block cache's per-owner (numeric key) entries.
  */
 import test from 'ava'
 import fc from 'fast-check'
+import { Block, BlockBuilder, pointHit, pointKey } from '../ts/core/ts/block.js'
 import { LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
 import { crc32c, crc32cRange } from '../ts/core/ts/crc32c.js'
+import { compareInternalKeyAt, compareInternalKeys, Kind, makeInternalKey } from '../ts/core/ts/internal-key.js'
 import { compress, decompress, decompressRange } from '../ts/core/ts/snappy.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
+import { sortedEntries } from './helpers/model.js'
 
 test('property: crc32cRange equals crc32c of the range, and extends', t => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.nat(), (data, a, b, seed) => {
@@ -37,6 +41,45 @@ test('decompressRange does not read past its range', t => {
   const framed = new Uint8Array(packed.length + 8).fill(0)
   framed.set(packed)
   t.throws(() => decompressRange(framed, 0, packed.length - 1), { instanceOf: DecodeError })
+})
+
+test('property: compareInternalKeyAt equals compareInternalKeys', t => {
+  const ik = fc.record({ key: fc.uint8Array({ maxLength: 40, min: 97, max: 99 }), seq: fc.integer({ min: 0, max: 2 ** 45 - 1 }), kind: fc.constantFrom(Kind.Put, Kind.Delete) })
+    .map(r => makeInternalKey(r.key, r.seq, r.kind))
+  fc.assert(fc.property(ik, ik, fc.uint8Array({ maxLength: 9 }), (a, b, pad) => {
+    const framed = new Uint8Array(pad.length + a.length + 3)
+    framed.set(pad)
+    framed.set(a, pad.length)
+    t.is(Math.sign(compareInternalKeyAt(framed, pad.length, a.length, b, b.length)), Math.sign(compareInternalKeys(a, b)))
+  }))
+})
+
+for (const interval of [1, 3, 16]) {
+  test(`property: Block.seekPoint finds what the block iterator's seek finds (restart interval ${interval})`, t => {
+    fc.assert(fc.property(sortedEntries(200), fc.array(fc.uint8Array({ maxLength: 12, min: 96, max: 101 }), { maxLength: 8 }), fc.integer({ min: 1, max: 2 ** 45 - 1 }), (model, seekKeys, seq) => {
+      const b = new BlockBuilder(interval)
+      for (const [k, v] of model) b.add(k, v)
+      const block = new Block(b.finish())
+      const targets = [...seekKeys.map(k => makeInternalKey(k, seq, Kind.Put)), ...model.map(e => e[0])]
+      for (const target of targets) {
+        const it = block.iterator()
+        it.seek(target)
+        const found = block.seekPoint(target)
+        t.is(found, it.valid())
+        if (!found) continue
+        t.deepEqual(pointKey().slice(0, pointHit.keyLength), it.key())
+        t.deepEqual(block.data.subarray(pointHit.valueStart, pointHit.valueEnd), it.value())
+      }
+    }))
+  })
+}
+
+test('Block.seekPoint rejects an entry sharing more than the previous key', t => {
+  const b = new BlockBuilder(16)
+  b.add(makeInternalKey(new TextEncoder().encode('k1'), 1, Kind.Put), new Uint8Array(1))
+  const bytes = b.finish()
+  bytes[0] = 3 // the first entry of a restart run claims a shared prefix
+  t.throws(() => new Block(bytes).seekPoint(makeInternalKey(new TextEncoder().encode('k2'), 1, Kind.Put)), { instanceOf: DecodeError })
 })
 
 test('LruCache: owner entries share the budget and recency order with string keys, and evictOwner drops only the owner\'s', t => {

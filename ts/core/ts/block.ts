@@ -6,7 +6,7 @@
  * key comparisons plus at most `restartInterval` decodes per seek.
  */
 import { ByteWriter, DecodeError, getFixed32, getVarint } from './coding.js'
-import { compareInternalKeys } from './internal-key.js'
+import { compareInternalKeyAt, compareInternalKeys } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
 /** Builds one block; reset and reuse it for the next. */
@@ -72,6 +72,24 @@ export class BlockBuilder {
   }
 }
 
+/** Where the key decoded by {@link Block.seekPoint} is rebuilt (shared by every block; grows as needed). */
+let keyScratch = new Uint8Array(256)
+
+/** The buffer holding the key found by the last successful {@link Block.seekPoint}, in `[0..pointHit.keyLength)`. */
+export function pointKey(): Uint8Array {
+  return keyScratch
+}
+
+/** Where the last successful {@link Block.seekPoint} found its entry. */
+export const pointHit = {
+  /** Length of the entry's key, in {@link pointKey}`()`. */
+  keyLength: 0,
+  /** Start of the entry's value in the block's data. */
+  valueStart: 0,
+  /** End (exclusive) of the entry's value in the block's data. */
+  valueEnd: 0,
+}
+
 /** A parsed, validated block. Cheap to create; entries are decoded lazily. */
 export class Block {
   /** Offset in `data` where the restart array begins, i.e. the end of the entries. */
@@ -101,6 +119,69 @@ export class Block {
   /** Offset in `data` of restart point `i` (an entry whose key is stored whole). */
   restartPoint(i: number): number {
     return getFixed32(this.data, this.restartsOffset + 4 * i)
+  }
+
+  /**
+   * Point-read seek in internal-key order: finds the first entry whose key is
+   * ≥ `target` without building an iterator or a key per entry. On success the
+   * key is left in {@link pointKey}`()[0..pointHit.keyLength)` and the value at
+   * `data[pointHit.valueStart..pointHit.valueEnd)`, both valid until the next
+   * call; false when every key is < target. Malformed entries throw DecodeError
+   * as the iterator's decoding does.
+   */
+  seekPoint(target: Uint8Array): boolean {
+    const d = this.data
+    const limit = this.restartsOffset
+    const tlen = target.length
+    // Last restart whose key is < target; the answer lies at or after it.
+    let lo = 0
+    let hi = this.numRestarts - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      let p = this.restartPoint(mid)
+      let shared: number, unshared: number
+      if (d[p]! < 0x80) shared = d[p++]!
+      else [shared, p] = getVarint(d, p, 5)
+      if (d[p]! < 0x80) unshared = d[p++]!
+      else [unshared, p] = getVarint(d, p, 5)
+      if (d[p]! < 0x80) p++
+      else [, p] = getVarint(d, p, 5)
+      if (shared !== 0) throw new DecodeError(`restart entry ${mid} does not store its whole key`)
+      if (p + unshared > limit) throw new DecodeError(`restart entry ${mid} runs past the entries`)
+      if (compareInternalKeyAt(d, p, unshared, target, tlen) < 0) lo = mid
+      else hi = mid - 1
+    }
+    let p = this.restartPoint(lo)
+    let key = keyScratch
+    let klen = 0
+    while (p < limit) {
+      const entry = p
+      let shared: number, unshared: number, vlen: number
+      if (d[p]! < 0x80) shared = d[p++]!
+      else [shared, p] = getVarint(d, p, 5)
+      if (d[p]! < 0x80) unshared = d[p++]!
+      else [unshared, p] = getVarint(d, p, 5)
+      if (d[p]! < 0x80) vlen = d[p++]!
+      else [vlen, p] = getVarint(d, p, 5)
+      if (shared > klen) throw new DecodeError(`block entry at ${entry} shares more than the previous key`)
+      if (p + unshared + vlen > limit) throw new DecodeError(`block entry at ${entry} runs past the entries`)
+      klen = shared + unshared
+      if (key.length < klen) {
+        const grown = new Uint8Array(Math.max(klen, key.length * 2))
+        grown.set(key.subarray(0, shared))
+        keyScratch = key = grown
+      }
+      for (let i = 0; i < unshared; i++) key[shared + i] = d[p + i]!
+      p += unshared
+      if (compareInternalKeyAt(key, 0, klen, target, tlen) >= 0) {
+        pointHit.keyLength = klen
+        pointHit.valueStart = p
+        pointHit.valueEnd = p + vlen
+        return true
+      }
+      p += vlen
+    }
+    return false
   }
 
   /** A new iterator over the entries; `compare` is the key order used by seeks (default: internal-key order). */

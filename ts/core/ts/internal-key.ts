@@ -99,6 +99,27 @@ export function compareInternalKeys(a: Uint8Array, b: Uint8Array): number {
   return getFixed32(b, blen) - getFixed32(a, alen)
 }
 
+/**
+ * {@link compareInternalKeys} of the internal keys `a[aoff..aoff+alen)` and
+ * `b[0..blen)`, without views of them (the point-read seek compares keys
+ * decoded into a scratch buffer, or in place in a block).
+ */
+export function compareInternalKeyAt(a: Uint8Array, aoff: number, alen: number, b: Uint8Array, blen: number): number {
+  const au = alen - TRAILER_LENGTH
+  const bu = blen - TRAILER_LENGTH
+  const n = au < bu ? au : bu
+  for (let i = 0; i < n; i++) {
+    const d = a[aoff + i]! - b[i]!
+    if (d !== 0) return d
+  }
+  if (au !== bu) return au - bu
+  // Larger trailer (newer sequence, larger kind) sorts first: compare high then low halves.
+  const ahi = getFixed32(a, aoff + au + 4)
+  const bhi = getFixed32(b, bu + 4)
+  if (ahi !== bhi) return bhi - ahi
+  return getFixed32(b, bu) - getFixed32(a, aoff + au)
+}
+
 /** The seek target that finds the newest version of `userKey` visible at snapshot `seq`. */
 export function lookupKey(userKey: Uint8Array, seq: number): Uint8Array {
   return makeInternalKey(userKey, seq, Kind.Put)

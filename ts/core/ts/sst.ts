@@ -13,12 +13,12 @@
 import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
-import { Block, BlockBuilder, type BlockIterator } from './block.js'
+import { Block, BlockBuilder, pointHit, pointKey, type BlockIterator } from './block.js'
 import { buildBloomDistinct, bloomMayContain } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
-import { compareInternalKeys, Kind, kindOf, lookupKey, seqOf, TRAILER_LENGTH, userKeyOf } from './internal-key.js'
+import { compareInternalKeys, Kind, kindOf, seqOf, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { compressView, decompressRange, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
@@ -338,6 +338,11 @@ function wrap<T>(file: string, fn: () => T): T {
  * bytes are checked and decompressed from here, and only the result the caller
  * keeps is allocated. Reused by every read (reads are synchronous).
  */
+/** The result of every lookup that finds nothing (shared, frozen). */
+const NOT_FOUND: LookupResult = Object.freeze({ found: false })
+/** Where {@link Table.get} builds its seek target (reads are synchronous, so one buffer serves all). */
+let targetScratch = new Uint8Array(0)
+
 let readScratch = new Uint8Array(64 * 1024)
 /** Blocks larger than this are read into a buffer of their own (the scratch does not grow past it). */
 const MAX_SCRATCH = 1024 * 1024
@@ -470,6 +475,16 @@ export class Table {
     return b
   }
 
+  /** The data block at `offset` (`size` stored bytes), through the block cache if any, with no handle object on a hit. */
+  private dataBlockAtOffset(offset: number, size: number): Block {
+    const cache = this.blockCache
+    if (cache !== undefined) {
+      const b = cache.getIn(this.cached, offset)
+      if (b !== undefined) return b
+    }
+    return this.dataBlockAt({ offset, size })
+  }
+
   /** Decodes every index entry once (on the first point read): later reads binary-search plain arrays. */
   private decodePointIndex(): Uint8Array[] {
     const keys: Uint8Array[] = []
@@ -491,29 +506,50 @@ export class Table {
 
   /** Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom → decoded index → one block). */
   get(userKey: Uint8Array, snapshotSeq: number): LookupResult {
-    if (!this.mayContain(userKey)) return { found: false }
-    return wrap(this.name, () => {
-      const target = lookupKey(userKey, snapshotSeq)
-      const keys = this.pointKeys ?? this.decodePointIndex()
-      // First block whose separator is ≥ target.
-      let lo = 0
-      let hi = keys.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (compareInternalKeys(keys[mid]!, target) < 0) lo = mid + 1
-        else hi = mid
+    if (!this.mayContain(userKey)) return NOT_FOUND
+    try {
+      return this.lookup(userKey, snapshotSeq)
+    } catch (e) {
+      if (e instanceof DecodeError) throw corruption(this.name, e.message)
+      throw e
+    }
+  }
+
+  private lookup(userKey: Uint8Array, snapshotSeq: number): LookupResult {
+    // The seek target userKey ‖ trailer(snapshotSeq, Put), built in a reused buffer.
+    const ulen = userKey.length
+    const tlen = ulen + TRAILER_LENGTH
+    if (targetScratch.length !== tlen) targetScratch = new Uint8Array(tlen)
+    const target = targetScratch
+    target.set(userKey, 0)
+    writeTrailer(target, ulen, snapshotSeq, Kind.Put)
+    const keys = this.pointKeys ?? this.decodePointIndex()
+    // First block whose separator is ≥ target.
+    let lo = 0
+    let hi = keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareInternalKeys(keys[mid]!, target) < 0) lo = mid + 1
+      else hi = mid
+    }
+    for (; lo < keys.length; lo++) {
+      const block = this.dataBlockAtOffset(this.pointOffsets[lo]!, this.pointSizes[lo]!)
+      // A separator may lie above its block's last key: the answer can open the next block.
+      if (!block.seekPoint(target)) continue
+      const k = pointKey()
+      const klen = pointHit.keyLength
+      const kul = klen - TRAILER_LENGTH
+      if (kul !== ulen) return NOT_FOUND
+      for (let i = 0; i < ulen; i++) if (k[i] !== userKey[i]) return NOT_FOUND
+      const lo32 = getFixed32(k, kul)
+      return {
+        found: true,
+        kind: (lo32 & 0xff) as Kind,
+        seq: getFixed32(k, kul + 4) * 0x100_0000 + Math.floor(lo32 / 256),
+        value: block.data.subarray(pointHit.valueStart, pointHit.valueEnd),
       }
-      for (; lo < keys.length; lo++) {
-        const bi = this.dataBlockAt({ offset: this.pointOffsets[lo]!, size: this.pointSizes[lo]! }).iterator()
-        bi.seek(target)
-        // A separator may lie above its block's last key: the answer can open the next block.
-        if (!bi.valid()) continue
-        const k = bi.key()
-        if (Buffer.compare(userKeyOf(k), userKey) !== 0) return { found: false }
-        return { found: true, kind: kindOf(k), seq: seqOf(k), value: bi.value() }
-      }
-      return { found: false }
-    })
+    }
+    return NOT_FOUND
   }
 
   /** A new iterator over all entries, in internal-key order. */
