@@ -9,7 +9,7 @@ import { Block, BlockBuilder, pointHit, pointKey } from '../ts/core/ts/block.js'
 import { LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
 import { crc32c, crc32cRange } from '../ts/core/ts/crc32c.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, makeInternalKey } from '../ts/core/ts/internal-key.js'
-import { compress, decompress, decompressRange } from '../ts/core/ts/snappy.js'
+import { compress, decompress, decompressRange, decompressWithin } from '../ts/core/ts/snappy.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
 import { sortedEntries } from './helpers/model.js'
 
@@ -32,6 +32,22 @@ test('property: decompressRange equals decompress of the range', t => {
     const out = decompressRange(framed, pre.length, pre.length + packed.length)
     t.deepEqual(out, raw)
     t.deepEqual(out, decompress(packed))
+  }))
+})
+
+test('property: decompressWithin decodes after the input in the same array, as decompress does', t => {
+  const text = fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 8, min: 97, max: 98 }).map(a => { const r = new Uint8Array(a.length * 9); for (let i = 0; i < 9; i++) r.set(a, i * a.length); return r }), fc.integer({ min: 0, max: 255 }).chain(b => fc.integer({ min: 1, max: 300 }).map(n => new Uint8Array(n).fill(b)))), { maxLength: 30 })
+    .map(parts => { const n = parts.reduce((s, p) => s + p.length, 0); const r = new Uint8Array(n); let o = 0; for (const p of parts) { r.set(p, o); o += p.length } return r })
+  fc.assert(fc.property(text, fc.uint8Array({ maxLength: 20 }), fc.integer({ min: 0, max: 255 }), (raw, pre, junk) => {
+    const packed = compress(raw)
+    const buf = new Uint8Array(pre.length + packed.length + raw.length + 7).fill(junk)
+    buf.set(pre)
+    buf.set(packed, pre.length)
+    const out = decompressWithin(buf, pre.length, pre.length + packed.length)
+    t.deepEqual(out, raw)
+    t.deepEqual(decompress(packed), raw)
+    // Too short for the output: undefined, nothing decoded.
+    if (raw.length > 0) t.is(decompressWithin(buf.subarray(0, pre.length + packed.length + raw.length - 1), pre.length, pre.length + packed.length), undefined)
   }))
 })
 

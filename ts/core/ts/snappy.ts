@@ -24,8 +24,10 @@
  * expand to (64 bytes per 3 input bytes), a truncated element, a copy with
  * offset 0 or reaching before the start of the output, and output longer or
  * shorter than declared all throw {@link DecodeError} (which the table reader
- * turns into a `CORRUPTION` error naming the file). It never allocates more
- * than the declared length.
+ * turns into a `CORRUPTION` error naming the file). It allocates the declared
+ * length for the result (checked against the input's size first), decoding in a
+ * reused work array; an output over 1 MiB decodes in a temporary array of the
+ * input's plus the declared length.
  *
  * ## The compressor (must stay byte-identical to the Rust one)
  *
@@ -219,15 +221,48 @@ export function decompress(input: Uint8Array): Uint8Array {
   return decompressRange(input, 0, input.length)
 }
 
+/**
+ * Where {@link decompressRange} decodes: the input is copied in, then the
+ * output is decoded right after it, so that literals and copies alike are
+ * `copyWithin` of one array (a native copy without a view per element).
+ * Outputs larger than {@link MAX_WORK} decode in an array of their own.
+ */
+let work = new Uint8Array(64 * 1024)
+const MAX_WORK = 1024 * 1024
+
 /** {@link decompress} of `input[from..to)`, without making a view of it. */
 export function decompressRange(input: Uint8Array, from: number, to: number): Uint8Array {
   const [n, start] = preambleRange(input, from, to)
-  const out = new Uint8Array(n)
-  const end = to
-  let ip = start
-  let op = 0
+  const inLen = to - start
+  let buf = work
+  if (buf.length < inLen + n) {
+    buf = new Uint8Array(inLen + n)
+    if (inLen + n <= MAX_WORK) work = buf
+  }
+  buf.set(start === 0 && to === input.length ? input : input.subarray(start, to), 0)
+  return decodeWithin(buf, 0, inLen, n)
+}
+
+/**
+ * {@link decompress} of `buf[from..to)` (the whole input, preamble included)
+ * when `buf` has room for the output after `to`: decodes into `buf[to..to+n)`
+ * and returns a copy of that. The table reader uses it on the scratch buffer it
+ * read the block into, so the stored bytes are not copied first. Returns
+ * undefined (having changed nothing) when `buf` is too short.
+ */
+export function decompressWithin(buf: Uint8Array, from: number, to: number): Uint8Array | undefined {
+  const [n, start] = preambleRange(buf, from, to)
+  if (buf.length - to < n) return undefined
+  return decodeWithin(buf, start, to, n)
+}
+
+/** Decodes the elements in `buf[ip..end)` into `buf[end..end+n)` and returns a copy of the output; malformed input throws {@link DecodeError}. */
+function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number): Uint8Array {
+  const base = end
+  const oend = end + n
+  let op = base
   while (ip < end) {
-    const tag = input[ip++]!
+    const tag = buf[ip++]!
     const kind = tag & 3
     let len: number
     let offset: number
@@ -236,19 +271,19 @@ export function decompressRange(input: Uint8Array, from: number, to: number): Ui
       if (len >= 60) {
         const extra = len - 59
         if (ip + extra > end) throw truncated('literal length')
-        len = input[ip]!
-        if (extra > 1) len += input[ip + 1]! * 0x100
-        if (extra > 2) len += input[ip + 2]! * 0x1_0000
-        if (extra > 3) len += input[ip + 3]! * 0x100_0000
+        len = buf[ip]!
+        if (extra > 1) len += buf[ip + 1]! * 0x100
+        if (extra > 2) len += buf[ip + 2]! * 0x1_0000
+        if (extra > 3) len += buf[ip + 3]! * 0x100_0000
         ip += extra
       }
       len += 1
       if (len > end - ip) throw truncated('literal')
-      if (len > n - op) throw tooLong(op, len, n)
+      if (len > oend - op) throw tooLong(op - base, len, n)
       if (len < 16) {
-        for (let i = 0; i < len; i++) out[op + i] = input[ip + i]!
+        for (let i = 0; i < len; i++) buf[op + i] = buf[ip + i]!
       } else {
-        out.set(input.subarray(ip, ip + len), op)
+        buf.copyWithin(op, ip, ip + len)
       }
       ip += len
       op += len
@@ -257,31 +292,38 @@ export function decompressRange(input: Uint8Array, from: number, to: number): Ui
     if (kind === 1) {
       if (ip + 1 > end) throw truncated('copy')
       len = 4 + ((tag >>> 2) & 7)
-      offset = ((tag >>> 5) << 8) | input[ip]!
+      offset = ((tag >>> 5) << 8) | buf[ip]!
       ip += 1
     } else if (kind === 2) {
       if (ip + 2 > end) throw truncated('copy')
       len = (tag >>> 2) + 1
-      offset = input[ip]! | (input[ip + 1]! << 8)
+      offset = buf[ip]! | (buf[ip + 1]! << 8)
       ip += 2
     } else {
       if (ip + 4 > end) throw truncated('copy')
       len = (tag >>> 2) + 1
-      offset = (input[ip]! | (input[ip + 1]! << 8) | (input[ip + 2]! << 16)) + input[ip + 3]! * 0x100_0000
+      offset = (buf[ip]! | (buf[ip + 1]! << 8) | (buf[ip + 2]! << 16)) + buf[ip + 3]! * 0x100_0000
       ip += 4
     }
-    if (offset === 0) throw new DecodeError(`snappy copy at output ${op} has offset 0`)
-    if (offset > op) throw new DecodeError(`snappy copy at output ${op} reaches ${offset} bytes back`)
-    if (len > n - op) throw tooLong(op, len, n)
+    if (offset === 0) throw new DecodeError(`snappy copy at output ${op - base} has offset 0`)
+    if (offset > op - base) throw new DecodeError(`snappy copy at output ${op - base} reaches ${offset} bytes back`)
+    if (len > oend - op) throw tooLong(op - base, len, n)
     const src = op - offset
-    if (offset < len || len < 16) {
+    if (len < 16) {
       // Byte by byte, front to back: an overlapping copy repeats its pattern.
-      for (let i = 0; i < len; i++) out[op + i] = out[src + i]!
+      for (let i = 0; i < len; i++) buf[op + i] = buf[src + i]!
+    } else if (offset >= len) {
+      buf.copyWithin(op, src, src + len)
     } else {
-      out.copyWithin(op, src, src + len)
+      // Overlapping: a run of one byte (common: padding, repeated characters) is a fill.
+      const b = buf[src]!
+      let i = 1
+      while (i < offset && buf[src + i] === b) i++
+      if (i === offset) buf.fill(b, op, op + len)
+      else for (let j = 0; j < len; j++) buf[op + j] = buf[src + j]!
     }
     op += len
   }
-  if (op !== n) throw new DecodeError(`snappy output of ${op} bytes is shorter than the declared ${n}`)
-  return out
+  if (op !== oend) throw new DecodeError(`snappy output of ${op - base} bytes is shorter than the declared ${n}`)
+  return buf.slice(base, oend)
 }

@@ -20,7 +20,7 @@ import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeys, Kind, kindOf, seqOf, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { compressView, decompressRange, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
+import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
 export const FOOTER_SIZE = 64
 export const BLOCK_TRAILER_SIZE = 5
@@ -425,7 +425,8 @@ export class Table {
     let borrowed = false
     const src = this.source
     if (src.readInto !== undefined && total <= MAX_SCRATCH) {
-      if (readScratch.length < total) readScratch = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(total, readScratch.length * 2)))
+      // Room for the block and, when it is compressed, its output after it (typically 2-4x the stored size).
+      if (readScratch.length < 4 * total) readScratch = new Uint8Array(Math.min(2 * MAX_SCRATCH, Math.max(4 * total, readScratch.length * 2)))
       raw = readScratch
       src.readInto(h.offset, total, raw)
       borrowed = true
@@ -439,7 +440,9 @@ export class Table {
     if (type === COMPRESSION_NONE) return { contents: borrowed ? raw.slice(0, size) : raw.subarray(0, size), type }
     if (type === COMPRESSION_SNAPPY) {
       try {
-        return { contents: decompressRange(raw, 0, size), type }
+        // In the scratch, decode right after the stored bytes (no copy of them first).
+        const contents = (borrowed ? decompressWithin(raw, 0, size) : undefined) ?? decompressRange(raw, 0, size)
+        return { contents, type }
       } catch (e) {
         if (e instanceof DecodeError) throw new DecodeError(`compressed block at ${h.offset}: ${e.message}`)
         throw e
