@@ -161,7 +161,10 @@ export class DB extends EventEmitter {
   private closing: Promise<void> | undefined
   /** A failure that left the state uncertain: every later write fails with it. */
   private bgError: LsmError | undefined
-  private bgRunning: Promise<void> | undefined
+  /** The flush lane: flushes frozen memtables, oldest first, while any wait. */
+  private flushRunning: Promise<void> | undefined
+  /** The compaction lane: manual compactions, then the picker's, one at a time. */
+  private compactRunning: Promise<void> | undefined
   private readonly manualQueue: { level: number; lo?: Uint8Array; hi?: Uint8Array; resolve: () => void; reject: (e: Error) => void }[] = []
   /** Wakes writers stalled on the background job. */
   private progressWaiters: (() => void)[] = []
@@ -524,26 +527,58 @@ export class DB extends EventEmitter {
 
   // ------------------------------------------------------- background job
 
+  /**
+   * Starts whichever background lane has work and is idle. Two lanes run at
+   * once: flushes never wait behind a long compaction (writers would stall on
+   * full memtables meanwhile), and compactions run one at a time. Version
+   * edits from both are serialized by `VersionSet.logAndApply`.
+   */
   private maybeScheduleBackground(): void {
-    if (this.bgRunning || this.bgError || this.closed) return
-    if (this.imms.length === 0 && this.manualQueue.length === 0 && pickCompaction(this.versions.current, this.opts, this.versions.compactPointers) === undefined) return
-    this.bgRunning = this.backgroundLoop().finally(() => {
-      this.bgRunning = undefined
-      this.wakeWriters()
-      // Work may have arrived while the loop was finishing.
-      if (!this.closing) this.maybeScheduleBackground()
-    })
+    if (this.bgError || this.closed) return
+    if (this.flushRunning === undefined && this.imms.length > 0) {
+      this.flushRunning = this.flushLoop().finally(() => {
+        this.flushRunning = undefined
+        this.wakeWriters()
+        // Work may have arrived while the loop was finishing.
+        this.maybeScheduleBackground()
+      })
+    }
+    // While closing, frozen memtables are still flushed, but no compaction starts.
+    if (this.compactRunning === undefined && this.closing === undefined &&
+      (this.manualQueue.length > 0 || pickCompaction(this.versions.current, this.opts, this.versions.compactPointers) !== undefined)) {
+      this.compactRunning = this.compactionLoop().finally(() => {
+        this.compactRunning = undefined
+        this.wakeWriters()
+        if (this.closing === undefined) this.maybeScheduleBackground()
+      })
+    }
   }
 
-  /** The single background job: flush frozen memtables first, then manual, then automatic compactions. */
-  private async backgroundLoop(): Promise<void> {
+  /** Resolves when neither background lane is running. */
+  private async backgroundIdle(): Promise<void> {
+    while (this.flushRunning !== undefined || this.compactRunning !== undefined) {
+      await Promise.all([this.flushRunning, this.compactRunning])
+    }
+  }
+
+  private async flushLoop(): Promise<void> {
     try {
-      while (!this.bgError) {
-        if (this.imms.length > 0) {
-          await this.flushOldest()
-        } else if (this.closing) {
-          return
-        } else if (this.manualQueue.length > 0) {
+      while (!this.bgError && this.imms.length > 0) {
+        await this.flushOldest()
+        this.wakeWriters()
+        // A new L0 table may call for a compaction.
+        this.maybeScheduleBackground()
+      }
+    } catch (e) {
+      this.failBackground(e)
+    }
+  }
+
+  /** Manual compactions first, then the picker's choice, until nothing is due. */
+  private async compactionLoop(): Promise<void> {
+    try {
+      while (!this.bgError && this.closing === undefined) {
+        if (this.manualQueue.length > 0) {
           const req = this.manualQueue[0]!
           try {
             const plan = planManual(this.versions.current, req.level, req.lo, req.hi)
@@ -563,9 +598,13 @@ export class DB extends EventEmitter {
         this.wakeWriters()
       }
     } catch (e) {
-      this.setBackgroundError(e instanceof LsmError ? e : ioError(e, 'background job failed'))
-      for (const r of this.manualQueue.splice(0)) r.reject(this.bgError!)
+      this.failBackground(e)
     }
+  }
+
+  private failBackground(e: unknown): void {
+    this.setBackgroundError(e instanceof LsmError ? e : ioError(e, 'background job failed'))
+    for (const r of this.manualQueue.splice(0)) r.reject(this.bgError!)
   }
 
   private async flushOldest(): Promise<void> {
@@ -656,6 +695,15 @@ export class DB extends EventEmitter {
     if (this.mem.entryCount > 0) {
       await this.queue.exclusive(async () => {
         if (this.mem.entryCount > 0) await this.rotateMemtable()
+      })
+    }
+    // Flushes run on their own lane: let every frozen memtable reach L0 first,
+    // so the compactions below include its data.
+    while (this.imms.length > 0) {
+      if (this.bgError) throw this.bgError
+      await new Promise<void>(r => {
+        this.progressWaiters.push(r)
+        this.maybeScheduleBackground()
       })
     }
     let deepest = 0
@@ -808,7 +856,8 @@ export class DB extends EventEmitter {
 
   private async doClose(): Promise<void> {
     await this.queue.idle()
-    while (this.bgRunning) await this.bgRunning
+    await this.backgroundIdle()
+    for (const r of this.manualQueue.splice(0)) r.reject(new LsmError('CLOSED', 'database closed before the compaction ran'))
     for (const it of [...this.iterators]) it.close()
     for (const s of [...this.snapshots]) s.release()
     this.closed = true

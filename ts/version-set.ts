@@ -180,6 +180,32 @@ export class VersionSet {
    * (log number, next file number, last sequence) are stamped into the edit.
    */
   async logAndApply(edit: VersionEdit, lastSequence: number): Promise<void> {
+    // Flush and compaction lanes both log edits: one at a time, in call order,
+    // so each edit applies to the version the previous one installed.
+    const prior = this.applying
+    let done!: () => void
+    this.applying = new Promise<void>(r => { done = r })
+    try {
+      await prior
+      // After a failed edit the MANIFEST may end in a partial record: appending
+      // after it would bury that damage mid-file, so every later edit fails too.
+      if (this.broken !== undefined) throw this.broken
+      try {
+        await this.logAndApplyNow(edit, lastSequence)
+      } catch (e) {
+        if (!(e instanceof LsmError && e.code === 'CLOSED')) this.broken = e
+        throw e
+      }
+    } finally {
+      done()
+    }
+  }
+
+  private applying: Promise<void> = Promise.resolve()
+  /** The failure of an earlier edit, if any. */
+  private broken: unknown
+
+  private async logAndApplyNow(edit: VersionEdit, lastSequence: number): Promise<void> {
     if (this.manifestFd < 0) throw new LsmError('CLOSED', 'manifest is closed')
     if (edit.logNumber !== undefined) this.logNumber = edit.logNumber
     this.lastSequence = Math.max(this.lastSequence, lastSequence)
