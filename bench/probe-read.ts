@@ -24,7 +24,7 @@ const values = makeValues(Math.min(N, 1 << 20), rand)
 const fill = permutation(N, rand)
 const order = permutation(N, rand)
 if (!existsSync(dir)) {
-  const db = await DB.open(dir, { engine })
+  const db = await DB.open(dir, { engine, ...JSON.parse(process.env.LSM_OPTS ?? '{}') })
   const h = monitorEventLoopDelay({ resolution: 5 })
   h.enable()
   const t = performance.now()

@@ -3,9 +3,10 @@
  *
  * - Writes go through the {@link WriteQueue} (group commit): one WAL append,
  *   at most one fsync and one memtable apply per group.
- * - A full memtable is frozen, a new memtable and WAL start, and the single
- *   background job flushes frozen memtables to L0 and compacts level by level,
- *   recording each change in the MANIFEST before installing it.
+ * - A full memtable is frozen and a new memtable and WAL start. Two
+ *   background lanes run at once: one flushes frozen memtables to L0, the
+ *   other compacts level by level (one compaction at a time); each change is
+ *   recorded in the MANIFEST before it is installed.
  * - Reads pin the current {@link ReadState} and resolve memtable → frozen
  *   memtables → L0 → L1..Ln in one core call.
  * - Table GC runs after every installed change and at open.
@@ -166,7 +167,7 @@ export class DB extends EventEmitter {
   /** The compaction lane: manual compactions, then the picker's, one at a time. */
   private compactRunning: Promise<void> | undefined
   private readonly manualQueue: { level: number; lo?: Uint8Array; hi?: Uint8Array; resolve: () => void; reject: (e: Error) => void }[] = []
-  /** Wakes writers stalled on the background job. */
+  /** Wakes writers stalled on background work (after each flush and compaction). */
   private progressWaiters: (() => void)[] = []
   private readonly statsData = new DBStats()
 
@@ -525,7 +526,7 @@ export class DB extends EventEmitter {
     return this.bgError
   }
 
-  // ------------------------------------------------------- background job
+  // ------------------------------------------------------- background work
 
   /**
    * Starts whichever background lane has work and is idle. Two lanes run at
@@ -847,7 +848,7 @@ export class DB extends EventEmitter {
 
   // ----------------------------------------------------------------- close
 
-  /** Waits for queued writes and the background job, then releases everything. Safe to call twice. */
+  /** Waits for queued writes and running background jobs, then releases everything. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closing ??= this.doClose()
