@@ -148,7 +148,7 @@ export class Block {
       else [, p] = getVarint(d, p, 5)
       if (shared !== 0) throw new DecodeError(`restart entry ${mid} does not store its whole key`)
       if (p + unshared > limit) throw new DecodeError(`restart entry ${mid} runs past the entries`)
-      if (compareInternalKeyAt(d, p, unshared, target, tlen) < 0) lo = mid
+      if (compareInternalKeyAt(d, p, unshared, target, tlen, 0) < 0) lo = mid
       else hi = mid - 1
     }
     let p = this.restartPoint(lo)
@@ -173,7 +173,7 @@ export class Block {
       }
       for (let i = 0; i < unshared; i++) key[shared + i] = d[p + i]!
       p += unshared
-      if (compareInternalKeyAt(key, 0, klen, target, tlen) >= 0) {
+      if (compareInternalKeyAt(key, 0, klen, target, tlen, 0) >= 0) {
         pointHit.keyLength = klen
         pointHit.valueStart = p
         pointHit.valueEnd = p + vlen

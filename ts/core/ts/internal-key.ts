@@ -102,13 +102,15 @@ export function compareInternalKeys(a: Uint8Array, b: Uint8Array): number {
 /**
  * {@link compareInternalKeys} of the internal keys `a[aoff..aoff+alen)` and
  * `b[0..blen)`, without views of them (the point-read seek compares keys
- * decoded into a scratch buffer, or in place in a block).
+ * decoded into a scratch buffer, or in place in a block). The caller may know
+ * that both user keys start with the same `from` bytes: the comparison then
+ * starts after them.
  */
-export function compareInternalKeyAt(a: Uint8Array, aoff: number, alen: number, b: Uint8Array, blen: number): number {
+export function compareInternalKeyAt(a: Uint8Array, aoff: number, alen: number, b: Uint8Array, blen: number, from: number): number {
   const au = alen - TRAILER_LENGTH
   const bu = blen - TRAILER_LENGTH
   const n = au < bu ? au : bu
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const d = a[aoff + i]! - b[i]!
     if (d !== 0) return d
   }

@@ -18,7 +18,7 @@ import { buildBloomDistinct, bloomMayContain } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
-import { compareInternalKeys, Kind, kindOf, seqOf, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
+import { compareInternalKeyAt, compareInternalKeys, Kind, kindOf, seqOf, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
@@ -338,6 +338,22 @@ function wrap<T>(file: string, fn: () => T): T {
  * bytes are checked and decompressed from here, and only the result the caller
  * keeps is allocated. Reused by every read (reads are synchronous).
  */
+/** A table's index as point reads search it: separator keys in one array, and the handles they map to. */
+interface PointIndex {
+  /** Number of index entries (data blocks). */
+  count: number
+  /** The separator keys (internal keys), concatenated. */
+  keys: Uint8Array
+  /** Separator i is `keys[starts[i]..starts[i + 1])`. */
+  starts: Uint32Array
+  /** File offset of data block i. */
+  offsets: Float64Array
+  /** Stored size of data block i. */
+  sizes: Float64Array
+  /** Length of the user-key prefix every separator shares. */
+  prefix: number
+}
+
 /** The result of every lookup that finds nothing (shared, frozen). */
 const NOT_FOUND: LookupResult = Object.freeze({ found: false })
 /** Where {@link Table.get} builds its seek target (reads are synchronous, so one buffer serves all). */
@@ -360,10 +376,8 @@ export class Table {
   readonly fileSize: number
   private readonly index: Block
   private readonly filter: Uint8Array | undefined
-  /** The index decoded for point reads: separator keys and the handles they map to. */
-  private pointKeys: Uint8Array[] | undefined
-  private pointOffsets: number[] = []
-  private pointSizes: number[] = []
+  /** The index decoded for point reads (on the first one). */
+  private point: PointIndex | undefined
 
   private constructor(private readonly source: RandomAccess, name: string) {
     this.name = name
@@ -488,18 +502,42 @@ export class Table {
     return this.dataBlockAt({ offset, size })
   }
 
-  /** Decodes every index entry once (on the first point read): later reads binary-search plain arrays. */
-  private decodePointIndex(): Uint8Array[] {
+  /** Decodes every index entry once (on the first point read): later reads binary-search flat arrays. */
+  private decodePointIndex(): PointIndex {
     const keys: Uint8Array[] = []
+    const offsets: number[] = []
+    const sizes: number[] = []
+    let total = 0
     const it = this.index.iterator()
     for (it.seekToFirst(); it.valid(); it.next()) {
       const h = Table.decodeHandle(it.value())
-      keys.push(it.key())
-      this.pointOffsets.push(h.offset)
-      this.pointSizes.push(h.size)
+      const k = it.key()
+      keys.push(k)
+      total += k.length
+      offsets.push(h.offset)
+      sizes.push(h.size)
     }
-    this.pointKeys = keys
-    return keys
+    const n = keys.length
+    const bytes = new Uint8Array(total)
+    const starts = new Uint32Array(n + 1)
+    let at = 0
+    for (let i = 0; i < n; i++) {
+      starts[i] = at
+      bytes.set(keys[i]!, at)
+      at += keys[i]!.length
+    }
+    starts[n] = at
+    // The user-key prefix all separators share: that of the first and the last (they are sorted).
+    let prefix = 0
+    if (n > 0) {
+      const first = keys[0]!
+      const last = keys[n - 1]!
+      const m = Math.min(first.length, last.length) - TRAILER_LENGTH
+      while (prefix < m && first[prefix] === last[prefix]) prefix++
+    }
+    const point: PointIndex = { count: n, keys: bytes, starts, offsets: Float64Array.from(offsets), sizes: Float64Array.from(sizes), prefix }
+    this.point = point
+    return point
   }
 
   /** True unless the bloom filter proves `userKey` absent. */
@@ -526,17 +564,31 @@ export class Table {
     const target = targetScratch
     target.set(userKey, 0)
     writeTrailer(target, ulen, snapshotSeq, Kind.Put)
-    const keys = this.pointKeys ?? this.decodePointIndex()
-    // First block whose separator is ≥ target.
+    const idx = this.point ?? this.decodePointIndex()
+    const n = idx.count
+    const keys = idx.keys
+    const starts = idx.starts
+    // First block whose separator is ≥ target. Every separator's user key starts
+    // with the same `prefix` bytes: compare the target with them once, then only
+    // the rest of each key.
     let lo = 0
-    let hi = keys.length
+    let hi = n
+    const prefix = idx.prefix
+    let c = 0
+    for (let i = 0; i < prefix && i < ulen; i++) {
+      c = userKey[i]! - keys[i]!
+      if (c !== 0) break
+    }
+    if (c < 0 || (c === 0 && ulen < prefix)) hi = 0
+    else if (c > 0) lo = n
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (compareInternalKeys(keys[mid]!, target) < 0) lo = mid + 1
+      const at = starts[mid]!
+      if (compareInternalKeyAt(keys, at, starts[mid + 1]! - at, target, tlen, prefix) < 0) lo = mid + 1
       else hi = mid
     }
-    for (; lo < keys.length; lo++) {
-      const block = this.dataBlockAtOffset(this.pointOffsets[lo]!, this.pointSizes[lo]!)
+    for (; lo < n; lo++) {
+      const block = this.dataBlockAtOffset(idx.offsets[lo]!, idx.sizes[lo]!)
       // A separator may lie above its block's last key: the answer can open the next block.
       if (!block.seekPoint(target)) continue
       const k = pointKey()
