@@ -146,6 +146,24 @@ for (const engine of engines()) {
     await db2.close()
   })
 
+  test(`[${engine}] writes keep call order when big batches are spread over event-loop turns, also across close`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    const big = (tag: string) => Array.from({ length: 3000 }, (_, i) => ({ type: 'put' as const, key: `k${i % 50}`, value: `${tag}-${i}` }))
+    // Issued in one turn without awaiting: more batch work than one turn does,
+    // so later calls wait for later turns, and must still land in call order.
+    const writes = [db.batch(big('a')), db.put('k7', 'p1'), db.batch(big('b')), db.del('k8'), db.batch(big('c')), db.put('k9', 'p2')]
+    const closing = db.close()
+    await Promise.all(writes)
+    await closing
+    const db2 = await DB.open(dir, { engine })
+    t.is(s(await db2.get('k7')), 'c-2957')
+    t.is(s(await db2.get('k8')), 'c-2958')
+    t.is(s(await db2.get('k9')), 'p2')
+    t.is(s(await db2.get('k0')), 'c-2950')
+    await db2.close()
+  })
+
   test(`[${engine}] group commit: concurrent sync writers share fsyncs`, async t => {
     const db = await DB.open(tempDir(t), { engine })
     await Promise.all(Array.from({ length: 256 }, (_, i) => db.put(`k${i}`, 'v', { sync: true })))
