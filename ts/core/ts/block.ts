@@ -5,7 +5,7 @@
  * stored whole) and scans forward from there, so a 4 KiB block costs a few
  * key comparisons plus at most `restartInterval` decodes per seek.
  */
-import { ByteWriter, DecodeError, getFixed32, getVarint } from './coding.js'
+import { ByteWriter, DecodeError, getFixed32, getVarint, putVarint } from './coding.js'
 import { compareInternalKeyAt, compareInternalKeys } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
@@ -42,8 +42,27 @@ export class BlockBuilder {
       this.restarts.push(this.out.length)
       this.counter = 0
     }
-    this.out.varint(shared).varint(key.length - shared).varint(value.length)
-    this.out.bytes(key.subarray(shared)).bytes(value)
+    const unshared = key.length - shared
+    const vlen = value.length
+    const w = this.out
+    // One capacity check for the entry; short keys and values copy inline (no views).
+    const buf = w.reserve(15 + unshared + vlen)
+    let p = w.length
+    p = putVarint(buf, p, shared)
+    p = putVarint(buf, p, unshared)
+    p = putVarint(buf, p, vlen)
+    if (unshared < 64) {
+      for (let i = 0; i < unshared; i++) buf[p + i] = key[shared + i]!
+    } else {
+      buf.set(key.subarray(shared), p)
+    }
+    p += unshared
+    if (vlen < 64) {
+      for (let i = 0; i < vlen; i++) buf[p + i] = value[i]!
+    } else {
+      buf.set(value, p)
+    }
+    w.length = p + vlen
     this.lastKey = key
     this.counter++
   }

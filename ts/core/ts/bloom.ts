@@ -10,12 +10,17 @@ const SEED = 0xbc9f1d34
 
 /** MurmurHash3, x86 32-bit variant. */
 export function murmur3(key: Uint8Array, seed = SEED): number {
+  return murmur3At(key, 0, key.length, seed)
+}
+
+/** {@link murmur3} of `buf[off..off+n)`, without a view of it. */
+export function murmur3At(buf: Uint8Array, off: number, n: number, seed = SEED): number {
+  const key = buf
   const c1 = 0xcc9e2d51
   const c2 = 0x1b873593
   let h = seed >>> 0
-  const n = key.length
-  const blocks = n - (n & 3)
-  let i = 0
+  const blocks = off + n - (n & 3)
+  let i = off
   for (; i < blocks; i += 4) {
     let k = key[i]! | (key[i + 1]! << 8) | (key[i + 2]! << 16) | (key[i + 3]! << 24)
     k = Math.imul(k, c1)
@@ -66,23 +71,44 @@ export function buildBloom(keys: Iterable<Uint8Array>, bitsPerKey = 10): Uint8Ar
 
 /** Builds a filter from keys the caller knows to be distinct. */
 export function buildBloomDistinct(keys: readonly Uint8Array[], bitsPerKey = 10): Uint8Array {
+  const hashes = new Uint32Array(keys.length)
+  for (let i = 0; i < keys.length; i++) hashes[i] = murmur3(keys[i]!)
+  return buildBloomFromHashes(hashes, keys.length, bitsPerKey)
+}
+
+/**
+ * Builds a filter from the {@link murmur3} hashes of distinct keys,
+ * `hashes[0..count)`: the same bytes as {@link buildBloomDistinct} of the keys.
+ * The table builder hashes each key as it is added, so it keeps no key views.
+ */
+export function buildBloomFromHashes(hashes: Uint32Array, count: number, bitsPerKey = 10): Uint8Array {
   if (!(bitsPerKey >= 1 && bitsPerKey <= 64)) throw new RangeError('bitsPerKey must be in 1..64')
   const k = bloomProbes(bitsPerKey)
-  const bits = Math.max(64, keys.length * bitsPerKey)
+  const bits = Math.max(64, count * bitsPerKey)
   const bytes = Math.ceil(bits / 8)
   const totalBits = bytes * 8
   const out = new Uint8Array(bytes + 1)
-  for (const key of keys) {
-    let h = murmur3(key)
+  for (let i = 0; i < count; i++) {
+    let h = hashes[i]!
     const delta = ((h >>> 17) | (h << 15)) >>> 0
     for (let j = 0; j < k; j++) {
-      const b = h % totalBits
+      const b = mod(h, totalBits)
       out[b >>> 3]! |= 1 << (b & 7)
       h = (h + delta) >>> 0
     }
   }
   out[bytes] = k
   return out
+}
+
+/**
+ * `h % m` for integers `0 ≤ h, m < 2^32` without a floating-point remainder
+ * (a library call in V8): the quotient `h / m` rounded to a double never
+ * reaches the next integer (its error is below `1/m`), so its floor is exact,
+ * and so is the product and difference.
+ */
+function mod(h: number, m: number): number {
+  return h - Math.floor(h / m) * m
 }
 
 /** True when `key` may be in the set the filter was built from; false means certainly not. */
@@ -95,7 +121,7 @@ export function bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean {
   let h = murmur3(key)
   const delta = ((h >>> 17) | (h << 15)) >>> 0
   for (let j = 0; j < k; j++) {
-    const b = h % totalBits
+    const b = mod(h, totalBits)
     if ((filter[b >>> 3]! & (1 << (b & 7))) === 0) return false
     h = (h + delta) >>> 0
   }

@@ -156,6 +156,16 @@ export class ByteWriter {
     this.buf = next
   }
 
+  /**
+   * Makes room for `extra` more bytes and returns the buffer to write them
+   * into at `length` (the caller then advances `length`); valid until the next
+   * write.
+   */
+  reserve(extra: number): Uint8Array {
+    this.ensure(extra)
+    return this.buf
+  }
+
   u8(v: number): this {
     this.ensure(1)
     this.buf[this.length++] = v

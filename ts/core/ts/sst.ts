@@ -14,7 +14,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
 import { Block, BlockBuilder, pointHit, pointKey, type BlockIterator } from './block.js'
-import { buildBloomDistinct, bloomMayContain } from './bloom.js'
+import { buildBloomFromHashes, bloomMayContain, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
@@ -39,9 +39,9 @@ export function worthCompressing(raw: number, compressed: number): boolean {
   return compressed < raw - Math.floor(raw / 8)
 }
 
-/** True when a[0..n) equals b[0..n) and a is exactly n long. */
-function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  if (a.length !== n) return false
+/** True when `a` is exactly `alen` long and a[0..n) equals b[0..n). */
+function sameBytes(a: Uint8Array, alen: number, b: Uint8Array, n: number): boolean {
+  if (a.length !== alen) return false
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
   return true
 }
@@ -123,8 +123,9 @@ export class TableBuilder {
   private readonly blockSize: number
   private readonly bitsPerKey: number
   private readonly compress: boolean
-  private readonly filterKeys: Uint8Array[] = []
-  private lastUserKey: Uint8Array | undefined
+  /** murmur3 hashes of the distinct user keys added so far (the filter is built from them), `[0..distinctKeys)`. */
+  private filterHashes = new Uint32Array(1024)
+  private distinctKeys = 0
   private lastKey: Uint8Array | undefined
   private smallest: Uint8Array | undefined
   private props = { entryCount: 0, deletionCount: 0, dataBlockCount: 0, rawKeyBytes: 0, rawValueBytes: 0, minSeq: Infinity, maxSeq: 0 }
@@ -145,19 +146,27 @@ export class TableBuilder {
 
   /** Bytes of the file so far, counting the open data block. */
   get estimatedSize(): number {
-    return this.out.length + this.data.estimatedSize + this.filterKeys.length * 2
+    return this.out.length + this.data.estimatedSize + (this.bitsPerKey > 0 ? this.distinctKeys * 2 : 0)
   }
 
   /** Adds an entry (internal key, value). */
   add(ikey: Uint8Array, value: Uint8Array): void {
-    if (this.lastKey !== undefined && compareInternalKeys(this.lastKey, ikey) >= 0) {
+    const last = this.lastKey
+    if (last !== undefined && compareInternalKeys(last, ikey) >= 0) {
       throw new RangeError('table keys must be added in strictly ascending order')
     }
     const ulen = ikey.length - TRAILER_LENGTH
-    if (this.lastUserKey === undefined || !sameBytes(this.lastUserKey, ikey, ulen)) {
-      const ukey = ikey.subarray(0, ulen)
-      if (this.bitsPerKey > 0) this.filterKeys.push(ukey)
-      this.lastUserKey = ukey
+    // A new user key (not another version of the last one) goes into the filter.
+    if (last === undefined || !sameBytes(last, ulen + TRAILER_LENGTH, ikey, ulen)) {
+      if (this.bitsPerKey > 0) {
+        if (this.distinctKeys === this.filterHashes.length) {
+          const grown = new Uint32Array(this.filterHashes.length * 2)
+          grown.set(this.filterHashes)
+          this.filterHashes = grown
+        }
+        this.filterHashes[this.distinctKeys] = murmur3At(ikey, 0, ulen)
+      }
+      this.distinctKeys++
     }
     this.smallest ??= ikey
     this.lastKey = ikey
@@ -211,7 +220,7 @@ export class TableBuilder {
     this.flushDataBlock()
     const dataBytes = this.out.length
     let filter: BlockHandle = { offset: 0, size: 0 }
-    if (this.bitsPerKey > 0) filter = this.writeBlock(buildBloomDistinct(this.filterKeys, this.bitsPerKey))
+    if (this.bitsPerKey > 0) filter = this.writeBlock(buildBloomFromHashes(this.filterHashes, this.distinctKeys, this.bitsPerKey))
     const properties: TableProperties = {
       ...this.props,
       dataBytes,
