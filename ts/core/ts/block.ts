@@ -268,8 +268,18 @@ export class BlockIterator implements InternalIterator {
     if (shared > this.curKey.length) throw new DecodeError(`block entry at ${this.current} shares more than the previous key`)
     if (p + unshared + vlen > this.limit) throw new DecodeError(`block entry at ${this.current} runs past the entries`)
     const key = new Uint8Array(shared + unshared)
-    if (shared > 0) key.set(this.curKey.subarray(0, shared), 0)
-    key.set(d.subarray(p, p + unshared), shared)
+    // Short keys (nearly all) copy inline: cheaper than two views and two native calls.
+    const prev = this.curKey
+    if (shared < 64) {
+      for (let i = 0; i < shared; i++) key[i] = prev[i]!
+    } else {
+      key.set(prev.subarray(0, shared), 0)
+    }
+    if (unshared < 64) {
+      for (let i = 0; i < unshared; i++) key[shared + i] = d[p + i]!
+    } else {
+      key.set(d.subarray(p, p + unshared), shared)
+    }
     this.curKey = key
     this.valStart = p + unshared
     this.valEnd = this.valStart + vlen
