@@ -15,14 +15,16 @@
 //! it). The TypeScript core cuts at exactly the same places, so both write
 //! the same bytes.
 
+use std::cmp::Ordering;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::jobs::{write_new_file, WrittenTable};
-use crate::key::{parse_internal_key, user_key, Kind};
+use crate::key::{compare_internal, parse_internal_key, user_key, Kind};
 use crate::merge::MergingIter;
 use crate::table::{Table, TableBuilder, TableOptions};
+use crate::view::LevelIter;
 
 /// One compaction, as TypeScript describes it.
 #[derive(Debug, Clone)]
@@ -106,6 +108,31 @@ pub fn run_compaction(job: &CompactionJob) -> Result<Vec<CompactionOutput>> {
     }
 }
 
+/// Groups tables into as few runs as possible, each a key-ordered sequence of
+/// tables that do not overlap, so a run merges as one child. The merge compares
+/// every child's key per entry: an L1→L2 compaction of 1 + 10 tables merges 2
+/// children instead of 11, an L0 compaction its L0 tables plus one L1 run.
+/// (The inputs do not say which level each came from; their key ranges do.)
+fn disjoint_runs(mut tables: Vec<Table>) -> Vec<Vec<Table>> {
+    tables.sort_by(|a, b| compare_internal(&a.properties().smallest, &b.properties().smallest));
+    let mut runs: Vec<Vec<Table>> = Vec::new();
+    for t in tables {
+        // Every table added so far starts at or before `t`: `t` may extend the
+        // first run whose last table ends before `t` begins.
+        let fits = runs.iter_mut().find(|run| {
+            run.last().is_some_and(|last| {
+                compare_internal(&last.properties().largest, &t.properties().smallest)
+                    == Ordering::Less
+            })
+        });
+        match fits {
+            Some(run) => run.push(t),
+            None => runs.push(vec![t]),
+        }
+    }
+    runs
+}
+
 fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
     // Inputs are read once, front to back: going through the shared block
     // cache would only evict the blocks that point reads are using.
@@ -114,9 +141,12 @@ fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
         .iter()
         .map(|p| Table::open_file(p, None))
         .collect::<Result<Vec<_>>>()?;
-    let children = tables
-        .iter()
-        .map(|t| Box::new(t.iter()) as Box<dyn KvIter>)
+    let children = disjoint_runs(tables)
+        .into_iter()
+        .map(|run| match <[Table; 1]>::try_from(run) {
+            Ok([table]) => Box::new(table.iter()) as Box<dyn KvIter>,
+            Err(run) => Box::new(LevelIter::new(run)) as Box<dyn KvIter>,
+        })
         .collect();
     let mut it = MergingIter::new(children);
     let target = usize::try_from(job.target_file_size).unwrap_or(usize::MAX);

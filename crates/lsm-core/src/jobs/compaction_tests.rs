@@ -241,3 +241,130 @@ fn a_corrupt_input_is_reported_with_its_name() {
     };
     assert_eq!(run_compaction(&missing).unwrap_err().code(), "IO_ERROR");
 }
+
+/// Inputs shaped like a real compaction: some overlapping tables (L0) and a
+/// sorted, non-overlapping run cut from one key range (the next level), so
+/// the merge walks runs of several tables as one child.
+fn level_shaped_inputs(rng: &mut Rng) -> (Vec<Vec<Entry>>, u64) {
+    let mut seq = 0;
+    let mut inputs: Vec<Vec<Entry>> = Vec::new();
+    // The older level: keys split into consecutive disjoint tables.
+    let mut level: Vec<Entry> = Vec::new();
+    for k in 0..rng.below(300) {
+        if rng.one_in(3) {
+            continue;
+        }
+        seq += 1;
+        level.push((
+            make_internal_key(format!("k{k:04}").as_bytes(), seq, Kind::Put),
+            vec![b'o'; 20],
+        ));
+    }
+    let pieces = 1 + rng.below(6) as usize;
+    let per = level.len().div_ceil(pieces).max(1);
+    for chunk in level.chunks(per) {
+        inputs.push(chunk.to_vec());
+    }
+    // Newer, overlapping tables over the same range.
+    for _ in 0..rng.below(4) {
+        let mut t = Vec::new();
+        for _ in 0..rng.below(60) {
+            seq += 1;
+            let k = format!("k{:04}", rng.below(320));
+            let (kind, v) = if rng.one_in(5) {
+                (Kind::Delete, vec![])
+            } else {
+                (Kind::Put, vec![b'n'; 10])
+            };
+            t.push((make_internal_key(k.as_bytes(), seq, kind), v));
+        }
+        t.sort_by(|a, b| compare_internal(&a.0, &b.0));
+        inputs.push(t);
+    }
+    (inputs, seq)
+}
+
+#[test]
+fn level_shaped_inputs_merge_like_the_model() {
+    for seed in 1..=40u64 {
+        let mut rng = Rng::new(seed);
+        let dir = TempDir::new("compact-runs");
+        let (inputs, last_seq) = level_shaped_inputs(&mut rng);
+        let paths = write_inputs(&dir, &inputs);
+        if paths.is_empty() {
+            continue;
+        }
+        let s = rng.below(last_seq + 2);
+        let drop_deletes = rng.one_in(2);
+        let job = CompactionJob {
+            inputs: paths,
+            outputs: (0..500).map(|i| dir.join(&format!("out{i}.sst"))).collect(),
+            smallest_snapshot: s,
+            drop_deletes,
+            target_file_size: [300u64, 5000, 1 << 30][rng.below(3) as usize],
+            table_options: TableOptions::default(),
+        };
+        let outs = run_compaction(&job).unwrap();
+        let mut all: Vec<Entry> = inputs.concat();
+        all.sort_by(|a, b| compare_internal(&a.0, &b.0));
+        let mut got = Vec::new();
+        for o in &outs {
+            let t = Table::open_file(&o.path, None).unwrap();
+            let mut it = t.iter();
+            it.seek_to_first().unwrap();
+            got.extend(collect_forward(&mut it).unwrap());
+        }
+        assert_eq!(got, model(&all, s, drop_deletes), "seed {seed}");
+    }
+}
+
+#[test]
+fn disjoint_runs_chain_non_overlapping_tables_and_keep_every_table() {
+    let dir = TempDir::new("runs");
+    let table = |name: &str, keys: &[&str]| {
+        let es: Vec<Entry> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                (
+                    make_internal_key(k.as_bytes(), 100 - i as u64, Kind::Put),
+                    b"v".to_vec(),
+                )
+            })
+            .collect();
+        let p = dir.join(name);
+        std::fs::write(&p, build_table(TableOptions::default(), &es).unwrap()).unwrap();
+        Table::open_file(&p, None).unwrap()
+    };
+    // Two levels' worth of disjoint tables and one table overlapping them all.
+    let tables = vec![
+        table("c", &["e", "f"]),
+        table("a", &["a", "b"]),
+        table("x", &["a", "z"]),
+        table("b", &["c", "d"]),
+        table("d", &["g"]),
+    ];
+    let runs = disjoint_runs(tables);
+    let names: Vec<Vec<Vec<u8>>> = runs
+        .iter()
+        .map(|r| r.iter().map(|t| t.smallest_user_key().to_vec()).collect())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            vec![b"a".to_vec(), b"c".to_vec(), b"e".to_vec(), b"g".to_vec()],
+            vec![b"a".to_vec()],
+        ]
+    );
+    for run in &runs {
+        for pair in run.windows(2) {
+            assert_eq!(
+                compare_internal(
+                    &pair[0].properties().largest,
+                    &pair[1].properties().smallest
+                ),
+                Ordering::Less
+            );
+        }
+    }
+}
