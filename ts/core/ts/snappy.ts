@@ -155,19 +155,21 @@ export function compressView(input: Uint8Array): Uint8Array {
   while (bits < MAX_TABLE_BITS && 1 << bits < n) bits++
   const shift = 32 - bits
   table.fill(0, 0, 1 << bits)
+  // Four bytes at a time through a DataView (little-endian, as the hash
+  // defines them): one load for the hash, one to check a candidate, one per four
+  // bytes of a match.
+  const dv = new DataView(input.buffer, input.byteOffset, n)
   let ip = 0
   let lit = 0
   let skip = 32
   while (ip + 4 <= n) {
-    const b0 = input[ip]!
-    const b1 = input[ip + 1]!
-    const b2 = input[ip + 2]!
-    const b3 = input[ip + 3]!
-    const h = Math.imul(b0 | (b1 << 8) | (b2 << 16) | (b3 << 24), HASH_MUL) >>> shift
+    const v = dv.getInt32(ip, true)
+    const h = Math.imul(v, HASH_MUL) >>> shift
     const c = table[h]!
     table[h] = ip
-    if (c < ip && ip - c <= MAX_OFFSET && input[c] === b0 && input[c + 1] === b1 && input[c + 2] === b2 && input[c + 3] === b3) {
+    if (c < ip && ip - c <= MAX_OFFSET && dv.getInt32(c, true) === v) {
       let len = 4
+      while (ip + len + 4 <= n && dv.getInt32(c + len, true) === dv.getInt32(ip + len, true)) len += 4
       while (ip + len < n && input[c + len] === input[ip + len]) len++
       if (lit < ip) op = emitLiteral(out, op, input, lit, ip)
       op = emitCopy(out, op, ip - c, len)
