@@ -78,6 +78,7 @@ export function maxCompressedLength(n: number): number {
 
 const table = new Uint32Array(1 << MAX_TABLE_BITS)
 let scratch = new Uint8Array(8192)
+let scratchView = new DataView(scratch.buffer)
 
 function emitLiteral(out: Uint8Array, op: number, src: Uint8Array, from: number, to: number): number {
   const len = to - from
@@ -108,6 +109,21 @@ function emitLiteral(out: Uint8Array, op: number, src: Uint8Array, from: number,
     return op
   }
   out.set(src.subarray(from, to), op)
+  return op + len
+}
+
+/**
+ * {@link emitLiteral} into the compressor's scratch, copying four bytes at a
+ * time through DataViews (`sv` over `src`, `ov` over `out`) for the literals
+ * with a one-byte tag (≤ 60 bytes) that dominate table blocks.
+ */
+function emitLiteralWide(out: Uint8Array, ov: DataView, op: number, src: Uint8Array, sv: DataView, from: number, to: number): number {
+  const len = to - from
+  if (len > 60) return emitLiteral(out, op, src, from, to)
+  out[op++] = (len - 1) << 2
+  let i = 0
+  for (; i + 4 <= len; i += 4) ov.setInt32(op + i, sv.getInt32(from + i, true), true)
+  for (; i < len; i++) out[op + i] = src[from + i]!
   return op + len
 }
 
@@ -144,7 +160,10 @@ export function compressView(input: Uint8Array): Uint8Array {
   const n = input.length
   if (n > 0xffff_ffff) throw new RangeError(`snappy input of ${n} bytes exceeds 2^32 - 1`)
   const bound = maxCompressedLength(n)
-  if (scratch.length < bound) scratch = new Uint8Array(Math.max(bound, scratch.length * 2))
+  if (scratch.length < bound) {
+    scratch = new Uint8Array(Math.max(bound, scratch.length * 2))
+    scratchView = new DataView(scratch.buffer)
+  }
   const out = scratch
   let op = putVarint(out, 0, n)
   if (n < 4) {
@@ -159,6 +178,7 @@ export function compressView(input: Uint8Array): Uint8Array {
   // defines them): one load for the hash, one to check a candidate, one per four
   // bytes of a match.
   const dv = new DataView(input.buffer, input.byteOffset, n)
+  const ov = scratchView
   let ip = 0
   let lit = 0
   let skip = 32
@@ -171,7 +191,7 @@ export function compressView(input: Uint8Array): Uint8Array {
       let len = 4
       while (ip + len + 4 <= n && dv.getInt32(c + len, true) === dv.getInt32(ip + len, true)) len += 4
       while (ip + len < n && input[c + len] === input[ip + len]) len++
-      if (lit < ip) op = emitLiteral(out, op, input, lit, ip)
+      if (lit < ip) op = emitLiteralWide(out, ov, op, input, dv, lit, ip)
       op = emitCopy(out, op, ip - c, len)
       ip += len
       lit = ip
