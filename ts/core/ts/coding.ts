@@ -114,6 +114,15 @@ export class Cursor {
   }
 
   varint32(): number {
+    // One-byte varints (nearly all lengths) without a view and a tuple.
+    const pos = this.pos
+    if (pos < this.end) {
+      const b = this.buf[pos]!
+      if (b < 0x80) {
+        this.pos = pos + 1
+        return b
+      }
+    }
     const [v, next] = getVarint(this.buf.subarray(0, this.end), this.pos, 5)
     this.pos = next
     return v

@@ -5,8 +5,8 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import type { CompactionJob, CompactionOutput, TableOptions, WrittenTable } from '../core.js'
-import { Cursor, ByteWriter } from './coding.js'
-import { Kind, kindOf, seqOf, TRAILER_LENGTH } from './internal-key.js'
+import { Cursor, ByteWriter, DecodeError } from './coding.js'
+import { Kind, TRAILER_LENGTH } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { MergingIterator } from './merge-iterator.js'
 import { Table, TableBuilder } from './sst.js'
@@ -82,11 +82,15 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
         // Cut between user keys only, so one key's versions never span two tables.
         if (builder !== undefined && builder.estimatedSize >= job.targetFileSize) finishOutput()
       }
-      const seq = seqOf(key)
+      // seqOf / kindOf, decoded in place.
+      const u = key.length - TRAILER_LENGTH
+      if (u < 0) throw new DecodeError(`internal key of ${key.length} bytes is shorter than its trailer`)
+      const lo = (key[u]! | (key[u + 1]! << 8) | (key[u + 2]! << 16)) + key[u + 3]! * 0x100_0000
+      const seq = ((key[u + 4]! | (key[u + 5]! << 8) | (key[u + 6]! << 16)) + key[u + 7]! * 0x100_0000) * 0x100_0000 + Math.floor(lo / 256)
       let drop = false
       if (newerSeq <= job.smallestSnapshot) {
         drop = true // a newer version is visible to every reader
-      } else if (kindOf(key) === Kind.Delete && seq <= job.smallestSnapshot && job.dropDeletes) {
+      } else if ((lo & 0xff) === Kind.Delete && seq <= job.smallestSnapshot && job.dropDeletes) {
         drop = true // nothing below can resurface; older versions are dropped by the rule above
       }
       newerSeq = seq

@@ -18,7 +18,7 @@ import { buildBloomFromHashes, bloomMayContain, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
-import { compareInternalKeyAt, compareInternalKeys, Kind, kindOf, seqOf, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
+import { compareInternalKeyAt, compareInternalKeys, Kind, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
 
@@ -156,6 +156,7 @@ export class TableBuilder {
       throw new RangeError('table keys must be added in strictly ascending order')
     }
     const ulen = ikey.length - TRAILER_LENGTH
+    if (ulen < 0) throw new DecodeError(`internal key of ${ikey.length} bytes is shorter than its trailer`)
     // A new user key (not another version of the last one) goes into the filter.
     if (last === undefined || !sameBytes(last, ulen + TRAILER_LENGTH, ikey, ulen)) {
       if (this.bitsPerKey > 0) {
@@ -170,10 +171,12 @@ export class TableBuilder {
     }
     this.smallest ??= ikey
     this.lastKey = ikey
-    const seq = seqOf(ikey)
+    // The trailer, decoded in place (seqOf / kindOf without their bounds checks).
+    const lo = (ikey[ulen]! | (ikey[ulen + 1]! << 8) | (ikey[ulen + 2]! << 16)) + ikey[ulen + 3]! * 0x100_0000
+    const seq = ((ikey[ulen + 4]! | (ikey[ulen + 5]! << 8) | (ikey[ulen + 6]! << 16)) + ikey[ulen + 7]! * 0x100_0000) * 0x100_0000 + Math.floor(lo / 256)
     const p = this.props
     p.entryCount++
-    if (kindOf(ikey) === Kind.Delete) p.deletionCount++
+    if ((lo & 0xff) === Kind.Delete) p.deletionCount++
     p.rawKeyBytes += ulen
     p.rawValueBytes += value.length
     if (seq < p.minSeq) p.minSeq = seq
