@@ -785,7 +785,8 @@ export class DB extends EventEmitter {
     const v = r.value
     // Bytes the result owns become the Buffer as they are; others (views of
     // cached blocks or memtable memory) are copied.
-    return r.owned === true ? Buffer.from(v.buffer, v.byteOffset, v.length) : Buffer.from(v)
+    if (r.owned !== true) return Buffer.from(v)
+    return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length)
   }
 
   /** Values of many keys (undefined where absent), in order. */

@@ -81,7 +81,8 @@ let slabUsed = 0
 function entryAt(buf: Uint8Array, at: number, n: number): Lookup {
   const seq = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16)) * 0x1000000 + (buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16))
   // Slab bytes are written once and never reused, so the value is the caller's own.
-  return { found: true, kind: buf[at]! as Kind, seq, value: new Uint8Array(buf.buffer, buf.byteOffset + at + 8, n - 8), owned: true }
+  // A Buffer view: `DB.get` returns it as it is.
+  return { found: true, kind: buf[at]! as Kind, seq, value: Buffer.from(buf.buffer, buf.byteOffset + at + 8, n - 8), owned: true }
 }
 
 type PointReader = { get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number }
@@ -194,9 +195,10 @@ class NativeCursor implements CoreCursor {
       const kl = b.readUInt32LE(pos)
       const vl = b.readUInt32LE(pos + 4)
       pos += 8
-      keys[i] = new Uint8Array(ab, base + pos, kl)
+      // Buffers (views, no copy): the iterator hands them out as they are.
+      keys[i] = Buffer.from(ab, base + pos, kl)
       pos += kl
-      values[i] = new Uint8Array(ab, base + pos, vl)
+      values[i] = Buffer.from(ab, base + pos, vl)
       pos += vl
     }
     return { keys, values, done: b[4] === 1 }
