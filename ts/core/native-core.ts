@@ -92,7 +92,8 @@ function pointRead(h: PointReader, key: Uint8Array, snapshotSeq: number, files?:
   try {
     // The native side refuses an output overlapping the key: a key that is itself a
     // value handed out from this slab is copied first.
-    if (key.buffer === slab.buffer) key = key.slice()
+    // (A copy: `slice` of a Buffer would be another view.)
+    if (key.buffer === slab.buffer) key = new Uint8Array(key)
     let n = h.get(key, snapshotSeq, slab, slabUsed)
     if (n < -1) {
       if (-n > SLAB_SIZE / 4) {
