@@ -12,8 +12,9 @@
  * large memtable is bound by cache misses, and an object node (node → key array →
  * its bytes → link array) costs several per comparison, plus GC work for every
  * insert. Here every node is one contiguous record in a single `Int32Array`
- * (links, trailer, key location, and the key's first 4 bytes as an unsigned
- * number, which settles most comparisons without touching the key bytes), and
+ * (links, trailer, key location, and the key's first 16 bytes as four unsigned
+ * numbers, which settle comparisons of keys up to 16 bytes, and most others,
+ * without touching the key bytes), and
  * key ‖ trailer ‖ value bytes are appended to large byte chunks. An insert
  * allocates nothing but amortized chunk growth, and the internal-key bytes the
  * iterator hands out are plain views of the arena (written once, never changed).
@@ -30,18 +31,29 @@ const MAX_HEIGHT = 12
 // Node record layout (offsets within the record; a node is named by its record's
 // start index in `nodes`). Record 0 is the head; since no link ever points to the
 // head, link value 0 means "none".
-const F_PFX = 0 // first 4 user-key bytes, big-endian, zero-padded (compare as uint32)
-const F_CHUNK = 1 // arena chunk holding key ‖ trailer (and usually the value)
-const F_KOFF = 2 // user key offset in that chunk
-const F_KLEN = 3 // user key length
-const F_THI = 4 // trailer high 32 bits (seq >> 24)
-const F_TLO = 5 // trailer low 32 bits ((seq & 0xffffff) << 8 | kind), compare as uint32
-const F_VCHUNK = 6
-const F_VOFF = 7
-const F_VLEN = 8
-const F_PREV = 9 // previous record at level 0 (0 = none)
-const F_NEXT = 10 // F_NEXT + i = next record at level i, for i < the node's height
+const F_PFX = 0 // user-key bytes 0..3, big-endian, zero-padded (compare as uint32)
+const F_W1 = 1 // user-key bytes 4..7, likewise
+const F_W2 = 2 // user-key bytes 8..11
+const F_W3 = 3 // user-key bytes 12..15
+const F_CHUNK = 4 // arena chunk holding key ‖ trailer (and usually the value)
+const F_KOFF = 5 // user key offset in that chunk
+const F_KLEN = 6 // user key length
+const F_THI = 7 // trailer high 32 bits (seq >> 24)
+const F_TLO = 8 // trailer low 32 bits ((seq & 0xffffff) << 8 | kind), compare as uint32
+const F_VCHUNK = 9
+const F_VOFF = 10
+const F_VLEN = 11
+const F_PREV = 12 // previous record at level 0 (0 = none)
+const F_NEXT = 13 // F_NEXT + i = next record at level i, for i < the node's height
 const HEAD_SIZE = F_NEXT + MAX_HEIGHT
+/** Key bytes held in the record itself (F_PFX..F_W3): keys up to this long compare without touching the arena. */
+const INLINE_KEY = 16
+/**
+ * Fields charged per record in {@link Memtable.approximateSize}: the layout
+ * before the three inline key words, so that memtables fill (and flush) at
+ * the same points as before and as the native core's.
+ */
+const CHARGED_FIELDS = 10
 
 const FIRST_CHUNK = 4096
 const MAX_CHUNK = 1 << 20
@@ -55,9 +67,11 @@ export type MemtableGetResult =
 
 const NOT_FOUND: MemtableGetResult = Object.freeze({ found: false })
 
-function prefixOf(key: Uint8Array): number {
+/** Key bytes `from..from+3` as a big-endian uint32, zero-padded past the key's end. */
+function wordAt(key: Uint8Array, from: number): number {
   const n = key.length
-  return ((n > 0 ? key[0]! << 24 : 0) | (n > 1 ? key[1]! << 16 : 0) | (n > 2 ? key[2]! << 8 : 0) | (n > 3 ? key[3]! : 0)) >>> 0
+  if (from + 4 <= n) return ((key[from]! << 24) | (key[from + 1]! << 16) | (key[from + 2]! << 8) | key[from + 3]!) >>> 0
+  return ((from < n ? key[from]! << 24 : 0) | (from + 1 < n ? key[from + 1]! << 16 : 0) | (from + 2 < n ? key[from + 2]! << 8 : 0)) >>> 0
 }
 
 /** The skiplist proper, over node records and byte chunks. */
@@ -77,6 +91,9 @@ class SkipList {
   // The search target, held in fields so comparisons take no argument object.
   private tKey: Uint8Array = EMPTY
   private tPfx = 0
+  private tW1 = 0
+  private tW2 = 0
+  private tW3 = 0
   private tHi = 0
   private tLo = 0
 
@@ -103,7 +120,7 @@ class SkipList {
   /** Sets the search target from a user key and a trailer (`seq × 256 + kind`). */
   setTarget(key: Uint8Array, seq: number, kind: number): void {
     this.tKey = key
-    this.tPfx = prefixOf(key)
+    this.setWords(key)
     this.tHi = Math.floor(seq / 0x100_0000)
     this.tLo = ((seq % 0x100_0000) * 256 + kind) >>> 0
   }
@@ -113,27 +130,48 @@ class SkipList {
     const u = ikey.length - TRAILER_LENGTH
     if (u < 0) throw invalidArgument(`internal key of ${ikey.length} bytes is shorter than its trailer`)
     this.tKey = ikey.subarray(0, u)
-    this.tPfx = prefixOf(this.tKey)
+    this.setWords(this.tKey)
     this.tLo = (ikey[u]! | (ikey[u + 1]! << 8) | (ikey[u + 2]! << 16) | (ikey[u + 3]! << 24)) >>> 0
     this.tHi = (ikey[u + 4]! | (ikey[u + 5]! << 8) | (ikey[u + 6]! << 16) | (ikey[u + 7]! << 24)) >>> 0
+  }
+
+  /** The target's first {@link INLINE_KEY} bytes as four words. */
+  private setWords(key: Uint8Array): void {
+    this.tPfx = wordAt(key, 0)
+    this.tW1 = wordAt(key, 4)
+    this.tW2 = wordAt(key, 8)
+    this.tW3 = wordAt(key, 12)
   }
 
   /** Compares record `r` with the target: negative when `r` sorts first. */
   compare(r: number): number {
     const n = this.nodes
-    const p = n[r]! >>> 0
-    const tp = this.tPfx
-    if (p !== tp) return p < tp ? -1 : 1
+    // The first 16 bytes of both keys, zero-padded, as four big-endian words:
+    // where they differ, they order the keys as their bytes do.
+    let a = n[r]! >>> 0
+    let b = this.tPfx
+    if (a !== b) return a < b ? -1 : 1
+    a = n[r + F_W1]! >>> 0
+    b = this.tW1
+    if (a !== b) return a < b ? -1 : 1
+    a = n[r + F_W2]! >>> 0
+    b = this.tW2
+    if (a !== b) return a < b ? -1 : 1
+    a = n[r + F_W3]! >>> 0
+    b = this.tW3
+    if (a !== b) return a < b ? -1 : 1
     const key = this.tKey
     const blen = key.length
     const alen = n[r + F_KLEN]!
-    const chunk = this.chunks[n[r + F_CHUNK]!]!
-    const off = n[r + F_KOFF]!
     const m = alen < blen ? alen : blen
-    // Equal prefixes with both keys ≥ 4 bytes mean the first 4 bytes are equal.
-    for (let i = m >= 4 ? 4 : 0; i < m; i++) {
-      const d = chunk[off + i]! - key[i]!
-      if (d !== 0) return d
+    // Equal words mean bytes 0..min(m, 16) are equal (both keys have them); only longer keys go to the arena.
+    if (m > INLINE_KEY) {
+      const chunk = this.chunks[n[r + F_CHUNK]!]!
+      const off = n[r + F_KOFF]!
+      for (let i = INLINE_KEY; i < m; i++) {
+        const d = chunk[off + i]! - key[i]!
+        if (d !== 0) return d
+      }
     }
     if (alen !== blen) return alen - blen
     const hi = n[r + F_THI]! >>> 0
@@ -220,6 +258,9 @@ class SkipList {
     copyInto(chunk, koff + klen + TRAILER_LENGTH, val)
     const n = this.nodes
     n[r + F_PFX] = this.tPfx
+    n[r + F_W1] = this.tW1
+    n[r + F_W2] = this.tW2
+    n[r + F_W3] = this.tW3
     n[r + F_CHUNK] = this.chunks.length - 1
     n[r + F_KOFF] = koff
     n[r + F_KLEN] = klen
@@ -238,7 +279,7 @@ class SkipList {
     if (after !== 0) n[after + F_PREV] = r
     else this.tail = r
     this.count++
-    this.size += klen + TRAILER_LENGTH + vlen + recLen * 4
+    this.size += klen + TRAILER_LENGTH + vlen + (CHARGED_FIELDS + h) * 4
   }
 
   /** The internal key of record `r`, as a view of the arena. */
@@ -262,10 +303,12 @@ class SkipList {
     const n = this.nodes
     const key = this.tKey
     const len = key.length
-    if (n[r + F_KLEN] !== len || (n[r + F_PFX]! >>> 0) !== this.tPfx) return false
+    if (n[r + F_KLEN] !== len || (n[r + F_PFX]! >>> 0) !== this.tPfx || (n[r + F_W1]! >>> 0) !== this.tW1 ||
+      (n[r + F_W2]! >>> 0) !== this.tW2 || (n[r + F_W3]! >>> 0) !== this.tW3) return false
+    if (len <= INLINE_KEY) return true
     const chunk = this.chunks[n[r + F_CHUNK]!]!
     const off = n[r + F_KOFF]!
-    for (let i = 4; i < len; i++) if (chunk[off + i] !== key[i]) return false
+    for (let i = INLINE_KEY; i < len; i++) if (chunk[off + i] !== key[i]) return false
     return true
   }
 }
