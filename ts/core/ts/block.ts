@@ -91,6 +91,9 @@ export class BlockBuilder {
   }
 }
 
+/** Length of the key found by the last `BlockIterator.restartKeyAt`. */
+let restartKeyLength = 0
+
 /** Where the key decoded by {@link Block.seekPoint} is rebuilt (shared by every block; grows as needed). */
 let keyScratch = new Uint8Array(256)
 
@@ -307,6 +310,23 @@ export class BlockIterator implements InternalIterator {
     while (this.parseNext() && this.nextOffset < this.limit) { /* advance to the last entry */ }
   }
 
+  /** Offset in `data` of the key stored whole at restart point i; its length is left in `restartKeyLength`. */
+  private restartKeyAt(i: number): number {
+    const d = this.data
+    let p = this.block.restartPoint(i)
+    let shared: number, unshared: number
+    if (d[p]! < 0x80) shared = d[p++]!
+    else [shared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) unshared = d[p++]!
+    else [unshared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) p++
+    else [, p] = getVarint(d, p, 5)
+    if (shared !== 0) throw new DecodeError(`restart entry ${i} does not store its whole key`)
+    if (p + unshared > this.limit) throw new DecodeError(`restart entry ${i} runs past the entries`)
+    restartKeyLength = unshared
+    return p
+  }
+
   /** Key stored whole at restart point i. */
   private restartKey(i: number): Uint8Array {
     const d = this.data
@@ -327,6 +347,16 @@ export class BlockIterator implements InternalIterator {
     // Last restart whose key is < target; the answer lies at or after it.
     let lo = 0
     let hi = this.block.numRestarts - 1
+    if (this.compare === compareInternalKeys) {
+      // The usual order: compare restart keys in place, without a view of each.
+      const tlen = target.length
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1
+        const at = this.restartKeyAt(mid)
+        if (compareInternalKeyAt(this.data, at, restartKeyLength, target, tlen, 0) < 0) lo = mid
+        else hi = mid - 1
+      }
+    }
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
       if (this.compare(this.restartKey(mid), target) < 0) lo = mid
