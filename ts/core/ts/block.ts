@@ -9,12 +9,17 @@ import { ByteWriter, DecodeError, getFixed32, getVarint, putVarint } from './cod
 import { compareInternalKeyAt, compareInternalKeys } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
+/** The builder's "previous key" before the first entry (never written to). */
+const NO_KEY = new Uint8Array(0)
+
 /** Builds one block; reset and reuse it for the next. */
 export class BlockBuilder {
   private readonly out = new ByteWriter(8192)
+  /** Restart offsets, `[0..restartCount)` in use (the array is kept across resets). */
   private readonly restarts: number[] = [0]
+  private restartCount = 1
   private counter = 0
-  private lastKey: Uint8Array = new Uint8Array(0)
+  private lastKey: Uint8Array = NO_KEY
   private finished = false
 
   constructor(readonly restartInterval = 16) {
@@ -28,7 +33,7 @@ export class BlockBuilder {
 
   /** Size the finished block would have: entries + restart array + count (FORMAT.md §4.2). */
   get estimatedSize(): number {
-    return this.out.length + 4 * this.restarts.length + 4
+    return this.out.length + 4 * this.restartCount + 4
   }
 
   /** Appends an entry; keys must arrive in strictly ascending order (the caller's job). */
@@ -39,7 +44,9 @@ export class BlockBuilder {
       const n = Math.min(last.length, key.length)
       while (shared < n && last[shared] === key[shared]) shared++
     } else {
-      this.restarts.push(this.out.length)
+      if (this.restartCount < this.restarts.length) this.restarts[this.restartCount] = this.out.length
+      else this.restarts.push(this.out.length)
+      this.restartCount++
       this.counter = 0
     }
     const unshared = key.length - shared
@@ -75,18 +82,17 @@ export class BlockBuilder {
   /** The finished block contents as a view valid until the next `reset` (no copy). */
   finishView(): Uint8Array {
     if (this.finished) throw new Error('block already finished')
-    for (const r of this.restarts) this.out.fixed32(r)
-    this.out.fixed32(this.restarts.length)
+    for (let i = 0; i < this.restartCount; i++) this.out.fixed32(this.restarts[i]!)
+    this.out.fixed32(this.restartCount)
     this.finished = true
     return this.out.view()
   }
 
   reset(): void {
     this.out.reset()
-    this.restarts.length = 1
-    this.restarts[0] = 0
+    this.restartCount = 1
     this.counter = 0
-    this.lastKey = new Uint8Array(0)
+    this.lastKey = NO_KEY
     this.finished = false
   }
 }
