@@ -310,14 +310,43 @@ export class FileSource implements RandomAccess {
     readFully(this.fd, offset, length, out)
     return out
   }
+  /**
+   * Copies `[offset, offset + length)` into `dst`. A read that starts where the
+   * previous one ended (a table scanned block after block, as compactions do)
+   * reads {@link READ_AHEAD} bytes at once and serves the next blocks from them.
+   */
   readInto(offset: number, length: number, dst: Uint8Array): void {
-    readFully(this.fd, offset, length, dst)
+    const end = offset + length
+    if (offset >= this.windowStart && end <= this.windowEnd) {
+      const at = offset - this.windowStart
+      dst.set(this.window!.subarray(at, at + length))
+    } else if (offset === this.lastEnd && length <= READ_AHEAD && end <= this.size) {
+      const n = Math.min(READ_AHEAD, this.size - offset)
+      this.window ??= new Uint8Array(READ_AHEAD)
+      this.windowStart = this.windowEnd = 0
+      readFully(this.fd, offset, n, this.window)
+      this.windowStart = offset
+      this.windowEnd = offset + n
+      dst.set(this.window.subarray(0, length))
+    } else {
+      readFully(this.fd, offset, length, dst)
+    }
+    this.lastEnd = end
   }
   close(): void {
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
+    this.window = undefined
+    this.windowStart = this.windowEnd = 0
   }
+  private window: Uint8Array | undefined
+  private windowStart = 0
+  private windowEnd = 0
+  private lastEnd = -1
 }
+
+/** Bytes a sequential {@link FileSource} reads at once. */
+const READ_AHEAD = 128 * 1024
 
 /** Result of a point lookup. */
 export type LookupResult =
