@@ -481,7 +481,8 @@ export class Table {
     const src = this.source
     if (src.readInto !== undefined && total <= MAX_SCRATCH) {
       // Room for the block and, when it is compressed, its output after it (typically 2-4x the stored size).
-      if (readScratch.length < 4 * total) readScratch = new Uint8Array(Math.min(2 * MAX_SCRATCH, Math.max(4 * total, readScratch.length * 2)))
+      const want = Math.min(2 * MAX_SCRATCH, 4 * total)
+      if (readScratch.length < want) readScratch = new Uint8Array(Math.max(want, Math.min(2 * MAX_SCRATCH, readScratch.length * 2)))
       raw = readScratch
       src.readInto(h.offset, total, raw)
       borrowed = true
