@@ -110,7 +110,7 @@ export function pointKey(): Uint8Array {
 
 /** Where the last successful {@link Block.seekPoint} found its entry. */
 export const pointHit = {
-  /** Length of the entry's key, in {@link pointKey}`()`. */
+  /** Length of the entry's key, in `pointKey()`. */
   keyLength: 0,
   /** Start of the entry's value in the block's data. */
   valueStart: 0,
@@ -152,7 +152,7 @@ export class Block {
   /**
    * Point-read seek in internal-key order: finds the first entry whose key is
    * ≥ `target` without building an iterator or a key per entry. On success the
-   * key is left in {@link pointKey}`()[0..pointHit.keyLength)` and the value at
+   * key is left in `pointKey()[0..pointHit.keyLength)` and the value at
    * `data[pointHit.valueStart..pointHit.valueEnd)`, both valid until the next
    * call; false when every key is < target. Malformed entries throw DecodeError
    * as the iterator's decoding does.

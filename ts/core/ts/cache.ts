@@ -28,7 +28,7 @@ export type CacheOwner<V> = Map<number, CacheNode<V>>
 /**
  * Least-recently-used cache with a byte budget: a doubly linked recency list
  * over nodes filed in maps. String keys live in the cache's own map; a table
- * files its blocks under numeric keys in a map of its own (a {@link CacheOwner}),
+ * files its blocks under numeric keys in a map of its own (a `CacheOwner`),
  * so a lookup hashes a small integer instead of building a key string, and
  * closing the table evicts its blocks without scanning everyone's.
  */
@@ -56,7 +56,10 @@ export class LruCache<V> {
     return this.find(this.map as Map<unknown, CacheNode<V>>, key)
   }
 
-  /** {@link LruCache.get} for a numeric key in `owner`'s map. */
+  /**
+   * {@link LruCache.get} for a numeric key in `owner`'s map.
+   * @internal
+   */
   getIn(owner: CacheOwner<V>, key: number): V | undefined {
     return this.find(owner as Map<unknown, CacheNode<V>>, key)
   }
@@ -90,7 +93,10 @@ export class LruCache<V> {
     this.store(this.map as Map<unknown, CacheNode<V>>, key, value, charge)
   }
 
-  /** {@link LruCache.set} for a numeric key in `owner`'s map. */
+  /**
+   * {@link LruCache.set} for a numeric key in `owner`'s map.
+   * @internal
+   */
   setIn(owner: CacheOwner<V>, key: number, value: V, charge: number): void {
     this.store(owner as Map<unknown, CacheNode<V>>, key, value, charge)
   }
@@ -122,7 +128,10 @@ export class LruCache<V> {
     for (const [k, e] of this.map) if (k.startsWith(prefix)) this.unlink(e)
   }
 
-  /** Drops every entry filed in `owner` (a closed table's blocks). */
+  /**
+   * Drops every entry filed in `owner` (a closed table's blocks).
+   * @internal
+   */
   evictOwner(owner: CacheOwner<V>): void {
     for (const e of owner.values()) this.unlink(e)
   }

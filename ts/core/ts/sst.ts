@@ -313,7 +313,7 @@ export class FileSource implements RandomAccess {
   /**
    * Copies `[offset, offset + length)` into `dst`. A read that starts where the
    * previous one ended (a table scanned block after block, as compactions do)
-   * reads {@link READ_AHEAD} bytes at once and serves the next blocks from them.
+   * reads `READ_AHEAD` bytes at once and serves the next blocks from them.
    */
   readInto(offset: number, length: number, dst: Uint8Array): void {
     const end = offset + length
