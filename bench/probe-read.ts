@@ -1,6 +1,7 @@
 /**
  * Read-path probe (development aid): fills a DB once, then times getSync and
- * async get (64 in flight). Usage: npx tsx bench/probe-read.ts native|ts N [cacheMiB]
+ * async get (64 in flight). Usage: npx tsx bench/probe-read.ts native|ts N [cacheMiB] [fill]
+ * (`fill`: stop after filling). LSM_OPTS='{...}' adds open options to the fill.
  */
 import { existsSync, readFileSync } from 'node:fs'
 

@@ -458,7 +458,7 @@ export class DB extends EventEmitter {
       try {
         await mem.applyAsync(group)
       } catch (e) {
-        this.applyOrStop(() => { throw e })
+        throw this.applyFailed(e)
       }
     } else {
       this.applyOrStop(() => mem.apply(group))
@@ -475,8 +475,12 @@ export class DB extends EventEmitter {
     try {
       apply()
     } catch (e) {
-      throw this.setBackgroundError(e instanceof LsmError ? e : ioError(e, 'memtable insert failed'))
+      throw this.applyFailed(e)
     }
+  }
+
+  private applyFailed(e: unknown): LsmError {
+    return this.setBackgroundError(e instanceof LsmError ? e : ioError(e, 'memtable insert failed'))
   }
 
   /** Write stalls and memtable rotation (backpressure instead of unbounded memory). */
