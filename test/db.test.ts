@@ -164,6 +164,27 @@ for (const engine of engines()) {
     await db2.close()
   })
 
+  test(`[${engine}] close with writes queued against a full L0 still commits them`, async t => {
+    t.timeout(60_000)
+    const dir = tempDir(t)
+    // Small groups each fill a memtable, and writers stop at 3 L0 tables: close
+    // is called with dozens of groups queued, so they wait for L0 compactions
+    // while the database is closing.
+    const db = await DB.open(dir, { engine, memtableSize: 4096, maxGroupBytes: 4096, l0CompactionTrigger: 3, l0SlowdownTrigger: 3, l0StopTrigger: 3 })
+    const writes: Promise<void>[] = []
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 60; i++) writes.push(db.put(`t${String(turn).padStart(3, '0')}-${i}`, 'v'.repeat(40)))
+    }
+    await db.close()
+    await Promise.all(writes)
+    const db2 = await DB.open(dir, { engine })
+    t.is(s(await db2.get('t039-59')), 'v'.repeat(40))
+    let n = 0
+    for await (const _ of db2.iterator()) n++
+    t.is(n, 40 * 60)
+    await db2.close()
+  })
+
   test(`[${engine}] group commit: concurrent sync writers share fsyncs`, async t => {
     const db = await DB.open(tempDir(t), { engine })
     await Promise.all(Array.from({ length: 256 }, (_, i) => db.put(`k${i}`, 'v', { sync: true })))

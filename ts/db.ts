@@ -582,15 +582,20 @@ export class DB extends EventEmitter {
         this.maybeScheduleBackground()
       })
     }
-    // While closing, frozen memtables are still flushed, but no compaction starts.
-    if (this.compactRunning === undefined && this.closing === undefined &&
+    // While closing, frozen memtables are still flushed, but a compaction starts
+    // only for writers queued before close that wait on a full L0.
+    if (this.compactRunning === undefined && this.compactionsAllowed() &&
       (this.manualQueue.length > 0 || pickCompaction(this.versions.current, this.opts, this.versions.compactPointers) !== undefined)) {
       this.compactRunning = this.compactionLoop().finally(() => {
         this.compactRunning = undefined
         this.wakeWriters()
-        if (this.closing === undefined) this.maybeScheduleBackground()
+        if (this.compactionsAllowed()) this.maybeScheduleBackground()
       })
     }
+  }
+
+  private compactionsAllowed(): boolean {
+    return this.closing === undefined || this.versions.current.levels[0]!.length >= this.opts.l0StopTrigger
   }
 
   /** Resolves when neither background lane is running. */
@@ -616,7 +621,7 @@ export class DB extends EventEmitter {
   /** Manual compactions first, then the picker's choice, until nothing is due. */
   private async compactionLoop(): Promise<void> {
     try {
-      while (!this.bgError && this.closing === undefined) {
+      while (!this.bgError && this.compactionsAllowed()) {
         if (this.manualQueue.length > 0) {
           const req = this.manualQueue[0]!
           try {
