@@ -335,18 +335,8 @@ export class BlockIterator implements InternalIterator {
 
   /** Key stored whole at restart point i. */
   private restartKey(i: number): Uint8Array {
-    const d = this.data
-    let p = this.block.restartPoint(i)
-    let shared: number, unshared: number
-    if (d[p]! < 0x80) shared = d[p++]!
-    else [shared, p] = getVarint(d, p, 5)
-    if (d[p]! < 0x80) unshared = d[p++]!
-    else [unshared, p] = getVarint(d, p, 5)
-    if (d[p]! < 0x80) p++
-    else [, p] = getVarint(d, p, 5)
-    if (shared !== 0) throw new DecodeError(`restart entry ${i} does not store its whole key`)
-    if (p + unshared > this.limit) throw new DecodeError(`restart entry ${i} runs past the entries`)
-    return d.subarray(p, p + unshared)
+    const p = this.restartKeyAt(i)
+    return this.data.subarray(p, p + restartKeyLength)
   }
 
   seek(target: Uint8Array): void {
