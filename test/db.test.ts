@@ -77,6 +77,33 @@ for (const engine of engines()) {
     await db.close()
   })
 
+  test(`[${engine}] mmapReads maps tables on the native engine only, with the same answers`, async t => {
+    const dir = tempDir(t)
+    const keys = Array.from({ length: 3000 }, (_, i) => `key${String(i * 7919 % 3000).padStart(5, '0')}`)
+    let db = await DB.open(dir, { engine, memtableSize: 32 << 10, targetFileSize: 16 << 10 })
+    for (let i = 0; i < keys.length; i += 100) {
+      await db.batch(keys.slice(i, i + 100).map(k => ({ type: 'put' as const, key: k, value: `${k}=`.repeat(5) })))
+    }
+    await db.compactRange()
+    const tables = db.stats().levels.reduce((n, l) => n + l.files, 0)
+    t.true(tables > 1)
+    t.is(db.stats().mappedTables, engine === 'native' ? tables : 0)
+    const read = async (d: DB) => {
+      const all: string[] = []
+      for await (const [k, v] of d.iterator({ gte: 'key00100', lt: 'key02900' })) all.push(`${k}:${v}`)
+      const got = await d.getMany(['key00000', 'key01234', 'key02999', 'nokey'])
+      return { all, got: got.map(s) }
+    }
+    const mapped = await read(db)
+    await db.close()
+    db = await DB.open(dir, { engine, mmapReads: false })
+    t.is(db.stats().mappedTables, 0)
+    t.deepEqual(await read(db), mapped)
+    t.is(mapped.all.length, 2800)
+    t.is(mapped.got[1], 'key01234='.repeat(5))
+    await db.close()
+  })
+
   test(`[${engine}] errors: CLOSED, LOCKED, INVALID_ARGUMENT, NOT_FOUND`, async t => {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine })
@@ -86,6 +113,7 @@ for (const engine of engines()) {
     await t.throwsAsync(db.put(Buffer.alloc(70000), 'x'), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(db.batch([{ type: 'nope' } as never]), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, memtableSize: -1 }), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(DB.open(dir, { engine, mmapReads: 'yes' as never }), { code: 'INVALID_ARGUMENT' })
     await db.close()
     await db.close() // twice is fine
     await t.throwsAsync(db.put('a', 'b'), { instanceOf: LsmError, code: 'CLOSED' })

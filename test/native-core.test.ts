@@ -534,3 +534,38 @@ test('caches bound the block cache in bytes and open files in count, and are sha
   t.is(caches.blockCacheUsage, 0)
   t.is(errorOf(() => native.openTable(paths[0]!, tsCore.newCaches({ blockCacheBytes: 1, maxOpenFiles: 1 })))?.code, 'INVALID_ARGUMENT')
 })
+
+test('with mmapReads, up to maxOpenFiles tables are mapped (holding no descriptor) and read like the others', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 3000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${i}`), value: Buffer.alloc(100, i) }))
+  const paths = Array.from({ length: 5 }, (_, i) => join(dir, `00001${i}.sst`))
+  for (const p of paths) await native.flush(memtableWith(native, [encodeWriteGroup(1, ops)]), p)
+  const mapped = native.newCaches({ blockCacheBytes: 16 << 10, maxOpenFiles: 2, mmapReads: true })
+  const plain = native.newCaches({ blockCacheBytes: 16 << 10, maxOpenFiles: 2 })
+  const mh = (mapped as unknown as { handle: NativeCachesHandle }).handle
+  let a = paths.map(p => native.openTable(p, mapped))
+  let b = paths.map(p => native.openTable(p, plain))
+  t.is(mapped.mappedTables, 2)
+  t.is(plain.mappedTables, 0)
+  for (let i = 0; i < 3000; i += 11) {
+    const k = Buffer.from(`k${i}`)
+    for (let j = 0; j < paths.length; j++) t.deepEqual(normLookup(a[j]!.get(k, MAX_SEQ)), normLookup(b[j]!.get(k, MAX_SEQ)))
+    t.true(mh.openFiles <= 2)
+  }
+  // Closing a table unmaps it (no read view holds these).
+  for (const tb of [...a, ...b]) tb.close()
+  t.is(mapped.mappedTables, 0)
+  t.is(mh.openFiles, 0)
+  a = paths.map(p => native.openTable(p, mapped))
+  b = paths.map(p => native.openTable(p, plain))
+  for (let j = 0; j < paths.length; j++) {
+    const ca = native.newReadView([], [[a[j]!]]).cursor({ snapshotSeq: MAX_SEQ, reverse: j % 2 === 1 })
+    const cb = native.newReadView([], [[b[j]!]]).cursor({ snapshotSeq: MAX_SEQ, reverse: j % 2 === 1 })
+    for (;;) {
+      const x = ca.nextChunk(500)
+      t.deepEqual(normChunk(x), normChunk(cb.nextChunk(500)))
+      if (x.done) break
+    }
+  }
+  t.is(mapped.mappedTables, 2)
+})

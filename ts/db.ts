@@ -189,7 +189,7 @@ export class DB extends EventEmitter {
     this.core = core
     this.engine = core.name
     this.lock = lock
-    this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles })
+    this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles, mmapReads: opts.mmapReads })
     this.versions = new VersionSet(location, core, this.caches)
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
@@ -879,6 +879,7 @@ export class DB extends EventEmitter {
       levels: v.levels.map((l, i) => ({ level: i, files: l.length, bytes: v.levelBytes(i) })),
       memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount },
       blockCacheBytes: this.caches.blockCacheUsage,
+      mappedTables: this.caches.mappedTables,
       immutableMemtables: this.imms.length,
       lastSequence: this.lastSeq,
       snapshots: this.snapshots.size,

@@ -57,6 +57,19 @@ export interface OpenOptions {
   blockCacheSize?: number
   /** Table files kept open at once (default 1000); index and filter of live tables stay in memory regardless. */
   maxOpenFiles?: number
+  /**
+   * Native engine: read table files through read-only memory maps, up to
+   * `maxOpenFiles` of them, instead of with `pread` (default true). A block
+   * read then needs no system call and no copy out of the kernel, which makes
+   * point reads and seeks that miss the block cache about a fifth faster.
+   * Checksums are verified either way. The cost: a disk read error under a
+   * mapped page, or a table file truncated by another program while the
+   * database is open, raises SIGBUS and ends the process instead of
+   * throwing `IO_ERROR`/`CORRUPTION` (LevelDB and LMDB behave the same).
+   * Set false to get errors instead. The pure-TypeScript engine always reads
+   * with `pread`.
+   */
+  mmapReads?: boolean
 }
 
 /** Options with every default filled in. */
@@ -81,6 +94,7 @@ export const DEFAULTS: ResolvedOptions = {
   groupCommitDelay: 0,
   blockCacheSize: 8 * 1024 * 1024,
   maxOpenFiles: 1000,
+  mmapReads: true,
 }
 
 function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -103,7 +117,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   if (r.compression !== 'snappy' && r.compression !== 'none') {
     throw invalidArgument(`option compression must be 'snappy' or 'none', got ${String(r.compression)}`)
   }
-  for (const b of ['createIfMissing', 'errorIfExists'] as const) {
+  for (const b of ['createIfMissing', 'errorIfExists', 'mmapReads'] as const) {
     if (typeof r[b] !== 'boolean') throw invalidArgument(`option ${b} must be a boolean`)
   }
   int('memtableSize', r.memtableSize, 1024)

@@ -31,7 +31,11 @@ export class ReadState {
   /** Drops one reference; true when that released a version nobody uses any more (GC may now free files). */
   unpin(): boolean {
     if (this.refs <= 0) return false
-    if (--this.refs === 0) return this.versions.unref(this.version)
+    if (--this.refs === 0) {
+      // Tables the version drops can close (and unmap) now, not at the next GC.
+      this.view.release?.()
+      return this.versions.unref(this.version)
+    }
     return false
   }
 }

@@ -28,6 +28,8 @@ export interface Stats {
   }
   /** Bytes held by the block cache. */
   blockCacheBytes: number
+  /** Table files currently memory-mapped (native engine with `mmapReads`; 0 otherwise). */
+  mappedTables: number
   /** Frozen memtables waiting to be flushed to L0. */
   immutableMemtables: number
   /** Sequence number of the last committed write (each put or delete takes one). */
@@ -98,7 +100,7 @@ export interface Stats {
   backgroundError?: string | undefined
 }
 
-type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'blockCacheBytes' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'backgroundError'>
+type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'blockCacheBytes' | 'mappedTables' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'backgroundError'>
 
 /** Mutable counters owned by one DB. */
 export class DBStats {

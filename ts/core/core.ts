@@ -185,6 +185,11 @@ export interface CoreReadView {
   get(userKey: Uint8Array, snapshotSeq: number): Lookup
   /** A cursor merging all sources, over the range and snapshot of `options`. */
   cursor(options: CursorOptions): CoreCursor
+  /**
+   * Optional: lets go of the sources now rather than when the view is
+   * collected (cursors made from it keep theirs). No read may follow.
+   */
+  release?(): void
 }
 
 /** Sizes of the caches one database's tables share. */
@@ -193,12 +198,20 @@ export interface CacheOptions {
   blockCacheBytes: number
   /** Table files kept open at once; others are reopened on demand. */
   maxOpenFiles: number
+  /**
+   * Memory-map up to `maxOpenFiles` tables and read their blocks from the
+   * mapping instead of with `pread` (native core only; the TypeScript core
+   * always reads with `pread`). Default false.
+   */
+  mmapReads?: boolean
 }
 
 /** Opaque caches made by {@link Core.newCaches}, passed to {@link Core.openTable}. */
 export interface CoreCaches {
   /** Bytes currently held by the block cache. */
   readonly blockCacheUsage: number
+  /** Tables currently memory-mapped. */
+  readonly mappedTables: number
   /** Frees the caches (the database is closing); tables opened with them must be closed first. */
   close(): Promise<void>
 }

@@ -26,7 +26,7 @@ export interface NativeBinding {
   // `out` must not overlap the key. Chunks are packed (see NativeCursorHandle).
   NativeMemtable: new () => NativeMemtableHandle
   NativeTable: { open(path: string, caches?: NativeCachesHandle): NativeTableHandle }
-  NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number) => NativeCachesHandle
+  NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number, mmapReads?: boolean) => NativeCachesHandle
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
   /** Runs on a Rust thread; resolves once the table is fsynced. */
   flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions): Promise<NativeWrittenTable>
@@ -40,6 +40,7 @@ export interface NativeCachesHandle {
   readonly blockCacheHits: number
   readonly blockCacheMisses: number
   readonly openFiles: number
+  readonly mappedTables: number
   /** Drops every cached block and closes every pooled file. */
   close(): void
 }
@@ -60,6 +61,7 @@ export interface NativeTableHandle {
 }
 
 export interface NativeReadViewHandle {
+  release(): void
   get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   cursor(options: {
     snapshotSeq: number

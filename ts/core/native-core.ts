@@ -156,6 +156,9 @@ class NativeCaches implements CoreCaches {
   get blockCacheUsage(): number {
     return this.handle.blockCacheUsage
   }
+  get mappedTables(): number {
+    return this.handle.mappedTables
+  }
   async close(): Promise<void> {
     this.handle.close()
   }
@@ -228,6 +231,9 @@ class NativeReadView implements CoreReadView {
     if (o.reverse !== undefined) options.reverse = o.reverse
     return new NativeCursor(call(() => this.handle.cursor(options)), this.files)
   }
+  release(): void {
+    call(() => this.handle.release())
+  }
 }
 
 function makeNativeCore(b: NativeBinding): Core {
@@ -237,7 +243,7 @@ function makeNativeCore(b: NativeBinding): Core {
     buildBloom: (keys, bitsPerKey) => view(call(() => b.bloomBuild(keys, bitsPerKey))),
     bloomMayContain: (filter, key) => call(() => b.bloomMayContain(filter, key)),
     newMemtable: () => new NativeMemtable(new b.NativeMemtable()),
-    newCaches: (o: CacheOptions) => new NativeCaches(call(() => new b.NativeCaches(o.blockCacheBytes, o.maxOpenFiles))),
+    newCaches: (o: CacheOptions) => new NativeCaches(call(() => new b.NativeCaches(o.blockCacheBytes, o.maxOpenFiles, o.mmapReads === true))),
     openTable(path: string, caches?: CoreCaches) {
       const c = caches === undefined ? undefined : asNative(caches, NativeCaches, 'caches').handle
       const handle = call(() => (c === undefined ? b.NativeTable.open(path) : b.NativeTable.open(path, c)), [basename(path)])

@@ -226,6 +226,9 @@ class TsCaches implements CoreCaches {
     this.fds.closeAll()
     await releaseWorker()
   }
+  get mappedTables(): number {
+    return 0
+  }
   get blockCacheUsage(): number {
     return this.blocks.usedBytes
   }

@@ -28,6 +28,7 @@ pub mod log;
 pub mod manifest;
 pub mod memtable;
 pub mod merge;
+pub mod mmap;
 mod skiplist;
 pub mod snappy;
 pub mod table;

@@ -14,14 +14,16 @@ use napi_derive::napi;
 
 use lsm_core::cache::BlockCache;
 use lsm_core::file_pool::FilePool;
+use lsm_core::mmap::MapBudget;
 use lsm_core::table::{Table, TableCaches};
 
 use crate::convert::{
     invalid, properties, scratch, snapshot, to_js, whole, write_entry, JsProperties, NOT_FOUND,
 };
 
-/// A block cache bounded in bytes and a pool of at most `maxOpenFiles` open
-/// table files (`Core.newCaches`).
+/// A block cache bounded in bytes, a pool of at most `maxOpenFiles` open
+/// table files and, with `mmapReads`, a budget of as many memory-mapped
+/// tables (`Core.newCaches`).
 #[napi]
 pub struct NativeCaches {
     inner: TableCaches,
@@ -30,7 +32,11 @@ pub struct NativeCaches {
 #[napi]
 impl NativeCaches {
     #[napi(constructor, catch_unwind)]
-    pub fn new(block_cache_bytes: f64, max_open_files: f64) -> napi::Result<Self> {
+    pub fn new(
+        block_cache_bytes: f64,
+        max_open_files: f64,
+        mmap_reads: Option<bool>,
+    ) -> napi::Result<Self> {
         let bytes =
             usize::try_from(whole(block_cache_bytes, "blockCacheBytes")?).unwrap_or(usize::MAX);
         let files = usize::try_from(whole(max_open_files, "maxOpenFiles")?).unwrap_or(usize::MAX);
@@ -38,6 +44,9 @@ impl NativeCaches {
             inner: TableCaches {
                 blocks: Some(Arc::new(BlockCache::new(bytes))),
                 files: Some(Arc::new(FilePool::new(files))),
+                maps: mmap_reads
+                    .unwrap_or(false)
+                    .then(|| Arc::new(MapBudget::new(files))),
             },
         })
     }
@@ -70,6 +79,12 @@ impl NativeCaches {
         if let Some(files) = &self.inner.files {
             files.close_all();
         }
+    }
+
+    /// Tables currently memory-mapped.
+    #[napi(getter)]
+    pub fn mapped_tables(&self) -> f64 {
+        self.inner.maps.as_ref().map_or(0, |m| m.used()) as f64
     }
 
     /// Table files currently open through the pool.

@@ -34,6 +34,16 @@ impl NativeReadView {
         Ok(NativeReadView { inner })
     }
 
+    /// Lets go of the memtables and tables now instead of when the garbage
+    /// collector frees this object: a table closed meanwhile is unmapped (or
+    /// its descriptor closed) at once. Cursors made earlier keep their own
+    /// references. Reads after this see an empty view.
+    #[napi(catch_unwind)]
+    pub fn release(&mut self) -> napi::Result<()> {
+        self.inner = ReadView::new(Vec::new(), Vec::new()).map_err(to_js)?;
+        Ok(())
+    }
+
     /// Newest version of `userKey` with sequence ≤ `snapshotSeq` across all
     /// sources, written into `out` at `outOffset` like `NativeMemtable.get`.
     #[napi(catch_unwind)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cache::BlockCache;
 use crate::file_pool::FilePool;
+use crate::mmap::MapBudget;
 use crate::iter::{collect_backward, collect_forward, KvIter};
 use crate::key::{make_internal_key, Kind};
 use crate::table::{build_table, Compression, Table, TableCaches, TableOptions, FOOTER_LEN};
@@ -15,6 +16,7 @@ fn caches(blocks: Arc<BlockCache>) -> TableCaches {
     TableCaches {
         blocks: Some(blocks),
         files: None,
+        maps: None,
     }
 }
 
@@ -191,6 +193,7 @@ fn pooled_tables_share_a_bounded_set_of_descriptors() {
     let c = TableCaches {
         blocks: Some(blocks.clone()),
         files: Some(pool.clone()),
+        maps: None,
     };
     let tables: Vec<Table> = (0..6)
         .map(|i| Table::open_file(&write(&dir, &format!("{i}.sst"), &bytes), Some(&c)).unwrap())
@@ -213,6 +216,71 @@ fn pooled_tables_share_a_bounded_set_of_descriptors() {
     let p = write(&dir, "bad.sst", &bytes[..100]);
     assert!(Table::open_file(&p, Some(&c)).unwrap_err().is_corruption());
     assert_eq!(pool.open_count(), 0);
+}
+
+#[test]
+fn mapped_tables_read_like_pread_ones_within_their_budget() {
+    let dir = TempDir::new("table");
+    let bytes = sample_bytes();
+    let pool = Arc::new(FilePool::new(10));
+    let budget = Arc::new(MapBudget::new(2));
+    let blocks = Arc::new(BlockCache::new(1 << 20));
+    let c = TableCaches {
+        blocks: Some(blocks.clone()),
+        files: Some(pool.clone()),
+        maps: Some(budget.clone()),
+    };
+    let tables: Vec<Table> = (0..5)
+        .map(|i| Table::open_file(&write(&dir, &format!("{i}.sst"), &bytes), Some(&c)).unwrap())
+        .collect();
+    // Two mapped (no descriptor kept), three read through the pool.
+    assert_eq!(budget.used(), 2);
+    assert_eq!(pool.open_count(), 3);
+    let mem = Table::open(bytes.clone(), None).unwrap();
+    let want = {
+        let mut it = mem.iter();
+        it.seek_to_first().unwrap();
+        collect_forward(&mut it).unwrap()
+    };
+    for t in &tables {
+        let mut it = t.iter();
+        it.seek_to_first().unwrap();
+        assert_eq!(collect_forward(&mut it).unwrap(), want);
+        for i in (0..300u64).step_by(7) {
+            let k = format!("key{i:05}");
+            assert_eq!(t.get(k.as_bytes(), u64::MAX).unwrap(), mem.get(k.as_bytes(), u64::MAX).unwrap());
+        }
+    }
+    // Closing a mapped table frees its slot for the next table opened.
+    let mut tables = tables;
+    tables.remove(0);
+    assert_eq!(budget.used(), 1);
+    let t = Table::open_file(&write(&dir, "9.sst", &bytes), Some(&c)).unwrap();
+    assert_eq!(budget.used(), 2);
+    assert_eq!(t.get(b"key00007", u64::MAX).unwrap(), mem.get(b"key00007", u64::MAX).unwrap());
+    drop(t);
+    drop(tables);
+    assert_eq!((budget.used(), pool.open_count()), (0, 0));
+    // Damage is still caught by the checksums: refused at open (the slot is
+    // given back), or reported when a damaged data block is read.
+    let short = write(&dir, "000001.sst", &bytes[..FOOTER_LEN - 1]);
+    assert!(Table::open_file(&short, Some(&c)).unwrap_err().is_corruption());
+    let mut bad = bytes.clone();
+    let at = Table::open(bytes.clone(), None).unwrap().footer().index.offset as usize;
+    bad[at] ^= 0x40;
+    assert!(Table::open_file(&write(&dir, "000002.sst", &bad), Some(&c)).unwrap_err().is_corruption());
+    assert_eq!(budget.used(), 0);
+    let mut bad = bytes.clone();
+    bad[20] ^= 1;
+    let t = Table::open_file(&write(&dir, "000003.sst", &bad), Some(&c)).unwrap();
+    assert_eq!(budget.used(), 1);
+    let e = t.get(b"key00000", u64::MAX).unwrap_err();
+    assert!(e.to_string().starts_with("CORRUPTION: 000003.sst: "), "{e}");
+    assert!(t.get(b"key00299", u64::MAX).unwrap().is_some());
+    // An empty file is not mapped (mmap refuses length 0): corruption.
+    let empty = write(&dir, "000004.sst", &[]);
+    assert!(Table::open_file(&empty, Some(&c)).unwrap_err().is_corruption());
+    assert_eq!(budget.used(), 1);
 }
 
 #[test]

@@ -19,6 +19,7 @@ use crate::cache::{next_table_id, BlockCache};
 use crate::error::{Error, Result};
 use crate::file_pool::{open_for_read, FilePool};
 use crate::iter::KvIter;
+use crate::mmap::{MapBudget, Mapping};
 use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup, Probe};
 use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
@@ -32,6 +33,9 @@ use crate::table::source::Source;
 pub struct TableCaches {
     pub blocks: Option<Arc<BlockCache>>,
     pub files: Option<Arc<FilePool>>,
+    /// When set, tables are memory-mapped while this budget has room (see
+    /// `crate::mmap`); the others are read with `pread`.
+    pub maps: Option<Arc<MapBudget>>,
 }
 
 /// An open table.
@@ -92,8 +96,14 @@ impl Table {
             .map_err(|e| e.in_file(Some(&name)))?;
         let id = next_table_id();
         let caches = caches.cloned().unwrap_or_default();
-        let source = match &caches.files {
-            Some(pool) => {
+        let mapping = match &caches.maps {
+            Some(budget) => Mapping::new(&file, size, budget).map_err(|e| e.in_file(Some(&name)))?,
+            None => None,
+        };
+        let source = match (&caches.files, mapping) {
+            // The mapping keeps the bytes; the descriptor closes here.
+            (_, Some(map)) => Source::Mapped(map),
+            (Some(pool), None) => {
                 pool.insert(id, Arc::new(file));
                 Source::Pooled {
                     pool: Arc::clone(pool),
@@ -102,11 +112,12 @@ impl Table {
                     size,
                 }
             }
-            None => Source::File { file, size },
+            (None, None) => Source::File { file, size },
         };
+        let pooled = matches!(source, Source::Pooled { .. });
         Table::open_source(id, source, caches.blocks, Some(&name)).map_err(|e| {
             // The table never came to be: release its pooled descriptor.
-            if let Some(pool) = &caches.files {
+            if let (true, Some(pool)) = (pooled, &caches.files) {
                 pool.forget(id);
             }
             e.in_file(Some(&name))

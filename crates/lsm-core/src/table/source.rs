@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::file_pool::FilePool;
+use crate::mmap::Mapping;
 use crate::table::format::{
     check_block_typed, uncompress_block, verify_block, BlockHandle, BLOCK_TRAILER_LEN, FOOTER_LEN,
 };
@@ -27,6 +28,8 @@ pub(crate) enum Source {
     Memory(Arc<[u8]>),
     /// An open file of `size` bytes.
     File { file: File, size: usize },
+    /// A whole file mapped into memory (see `crate::mmap`).
+    Mapped(Mapping),
     /// A file of `size` bytes whose descriptor lives in a bounded pool under
     /// the table's id, reopened from `path` when the pool has closed it.
     Pooled {
@@ -42,6 +45,7 @@ impl Source {
     pub(crate) fn size(&self) -> usize {
         match self {
             Source::Memory(data) => data.len(),
+            Source::Mapped(map) => map.bytes().len(),
             Source::File { size, .. } | Source::Pooled { size, .. } => *size,
         }
     }
@@ -51,8 +55,10 @@ impl Source {
     pub(crate) fn read_tail(&self) -> Result<Vec<u8>> {
         let n = self.size().min(FOOTER_LEN);
         let offset = self.size() - n;
-        if let Source::Memory(data) = self {
-            return Ok(data[offset..].to_vec());
+        match self {
+            Source::Memory(data) => return Ok(data[offset..].to_vec()),
+            Source::Mapped(map) => return Ok(map.bytes()[offset..].to_vec()),
+            _ => {}
         }
         let mut buf = vec![0u8; n];
         self.read_at(&mut buf, offset as u64)?;
@@ -62,7 +68,9 @@ impl Source {
     /// Fills `buf` from the file at `offset` (file sources only).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         match self {
-            Source::Memory(_) => Err(Error::invalid("positional read on a memory table")),
+            Source::Memory(_) | Source::Mapped(_) => {
+                Err(Error::invalid("positional read on a memory table"))
+            }
             Source::File { file, .. } => read_exact_at(file, buf, offset),
             Source::Pooled { pool, id, path, .. } => {
                 read_exact_at(&*pool.get(*id, path)?, buf, offset)
@@ -76,6 +84,19 @@ impl Source {
     /// the table's buffer; every other block gets a fresh buffer that the
     /// caller may cache.
     pub(crate) fn read_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>)> {
+        if let Source::Mapped(map) = self {
+            // Checksum and decompress straight out of the mapping; an
+            // uncompressed block is copied once into its own buffer.
+            let (range, ty) = check_block_typed(map.bytes(), handle)?;
+            let stored = &map.bytes()[range];
+            return match uncompress_block(stored, ty, handle)? {
+                Some(contents) => {
+                    let len = contents.len();
+                    Ok((contents, 0..len))
+                }
+                None => Ok((Arc::from(stored), 0..stored.len())),
+            };
+        }
         let (buf, range, ty) = self.read_stored_block(handle)?;
         match uncompress_block(&buf[range.clone()], ty, handle)? {
             None => Ok((buf, range)),
@@ -93,6 +114,7 @@ impl Source {
                 let (range, ty) = check_block_typed(data, handle)?;
                 Ok((data.clone(), range, ty))
             }
+            Source::Mapped(_) => Err(Error::invalid("stored read of a mapped table")),
             Source::File { size, .. } | Source::Pooled { size, .. } => {
                 let limit = size.saturating_sub(FOOTER_LEN);
                 let range = handle.range_within(limit).ok_or_else(|| {

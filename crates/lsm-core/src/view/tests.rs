@@ -102,6 +102,8 @@ fn world(seed: u64) -> World {
     let caches = TableCaches {
         blocks: Some(Arc::new(crate::cache::BlockCache::new(64 << 10))),
         files: Some(Arc::new(crate::file_pool::FilePool::new(3))),
+        // Some tables mapped, the rest read through the pool.
+        maps: Some(Arc::new(crate::mmap::MapBudget::new(2))),
     };
     if !l1_inputs.is_empty() {
         let job = CompactionJob {
