@@ -11,6 +11,7 @@
  *   memtables → L0 → L1..Ln in one core call.
  * - Table GC runs after every installed change and at open.
  */
+import { Buffer } from 'node:buffer'
 import { EventEmitter } from 'node:events'
 import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'

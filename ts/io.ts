@@ -9,6 +9,7 @@
  * syncs, deletions, and the start of flush and compaction jobs (which then
  * run in the core, off this thread).
  */
+import { Buffer } from 'node:buffer'
 import * as fs from 'node:fs'
 import { promisify } from 'node:util'
 

@@ -4,6 +4,7 @@
  * chunks (one core call per chunk, growing from 16 to 1024 entries), so
  * iteration costs one boundary crossing per chunk, not per entry.
  */
+import { Buffer } from 'node:buffer'
 import { LsmError } from './errors.js'
 import { ioError } from './env.js'
 import type { CoreCursor } from './core/core.js'

@@ -13,6 +13,7 @@
  * - writes map 1:1 to `put`/`del`/`batch` (atomic, group-committed);
  * - the engine's `flush`, `compaction`, `stall` and `error` events are re-emitted.
  */
+import { Buffer } from 'node:buffer'
 import {
   AbstractIterator, AbstractKeyIterator, AbstractLevel, AbstractSnapshot, AbstractValueIterator,
   type AbstractDatabaseOptions, type AbstractOpenOptions,

@@ -10,6 +10,7 @@
  * group's one promise, so a write costs no promise of its own. A submission
  * (one put, del or batch) is never split across groups: batches stay atomic.
  */
+import { Buffer } from 'node:buffer'
 import { putFixed32, putFixed64, putVarint, varintLength } from './core/ts/coding.js'
 import { Kind } from './core/ts/internal-key.js'
 import { WRITE_GROUP_HEADER_LENGTH } from './core/ts/write-group.js'

@@ -15,6 +15,7 @@
  * Errors arrive as messages prefixed with the core's code (`CORRUPTION: <file>: …`,
  * `INVALID_ARGUMENT: …`, `IO_ERROR: …`) and leave here as {@link LsmError}s.
  */
+import { Buffer } from 'node:buffer'
 import { basename } from 'node:path'
 import { corruption, LsmError } from '../errors.js'
 import type {

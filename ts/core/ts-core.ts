@@ -2,6 +2,7 @@
  * The pure-TypeScript implementation of {@link Core}: the components in
  * `ts/core/ts/` behind the same batch-shaped interface as the native core.
  */
+import { Buffer } from 'node:buffer'
 import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'

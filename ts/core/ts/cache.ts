@@ -4,6 +4,7 @@
  * (`maxOpenFiles`). A table's index, filter and properties are not in these:
  * they stay in memory for as long as the table is live (the meta cache).
  */
+import { Buffer } from 'node:buffer'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { DecodeError } from './coding.js'
 

@@ -3,6 +3,7 @@
  * ordered by user key ascending, then sequence and kind descending, so that the
  * newest version of a user key is met first.
  */
+import { Buffer } from 'node:buffer'
 import { DecodeError, getFixed32, putFixed32 } from './coding.js'
 
 /** Entry kinds. Values are on disk: never renumber. */

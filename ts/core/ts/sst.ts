@@ -10,6 +10,7 @@
  * block cache holds blocks decompressed. The builder compresses a data block
  * when that saves at least an eighth, after cutting it on its uncompressed size.
  */
+import { Buffer } from 'node:buffer'
 import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'

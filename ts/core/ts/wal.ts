@@ -5,6 +5,7 @@
  * leaves at most one torn record at the tail; `sync()` makes every record
  * appended so far durable (fdatasync on the libuv pool, off the JS thread).
  */
+import { Buffer } from 'node:buffer'
 import { basename } from 'node:path'
 import * as io from '../../io.js'
 import { corruption } from '../../errors.js'
