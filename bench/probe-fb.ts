@@ -6,7 +6,7 @@ const N = 1_000_000
 const dir = '/tmp/probe/fb'
 rmSync(dir, { recursive: true, force: true })
 const keys = makeKeys(N), values = makeValues(1 << 20, prng(3))
-const db = await DB.open(dir, { engine: 'native' })
+const db = await DB.open(dir, { engine: 'native', ...JSON.parse(process.env.LSM_OPTS ?? '{}') })
 const batches: { type: 'put', key: Buffer, value: Buffer }[][] = []
 for (let b = 0; b < N / 1000; b++) batches.push(Array.from({ length: 1000 }, (_, i) => ({ type: 'put' as const, key: keys[b * 1000 + i]!, value: values[b * 1000 + i]! })))
 const h = monitorEventLoopDelay({ resolution: 5 })
@@ -17,5 +17,5 @@ await Promise.all(Array.from({ length: 64 }, async () => { for (;;) { const b = 
 h.disable()
 console.log('fillbatch', Math.round(N / ((performance.now() - t) / 1000)), 'loop p99/max beyond 5 ms', (h.percentile(99) / 1e6 - 5).toFixed(1), (h.max / 1e6 - 5).toFixed(1))
 const st = db.stats()
-console.log(JSON.stringify({ writeAmp: st.writeAmplification.toFixed(2), compactions: st.compactions, trivialMoves: st.trivialMoves, stalls: st.stalls.count, stallMs: Math.round(st.stalls.totalMs), flushes: st.flushes }))
+console.log(JSON.stringify({ writeAmp: st.writeAmplification.toFixed(2), compactions: st.compactions, trivialMoves: st.trivialMoves, stalls: st.stalls.count, stallMs: Math.round(st.stalls.totalMs), flushMs: Math.round(st.flushMs), flushes: st.flushes }))
 await db.close()
