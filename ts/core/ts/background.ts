@@ -1,7 +1,7 @@
 /**
- * The main-thread side of the pure-TS core's worker thread: one worker per
- * process, started on first use, unreferenced while idle so it never keeps
- * the process alive.
+ * The main-thread side of the pure-TS core's worker threads: per process, one
+ * for flushes and one for compactions, each started on first use and
+ * unreferenced while idle so it never keeps the process alive.
  */
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -12,59 +12,78 @@ import { flushPacked, runCompaction } from './compaction.js'
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void }
 type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
-let worker: Worker | undefined
-let nextId = 1
-/** Databases using the worker; when the last one closes and no job runs, the thread is stopped. */
-let users = 0
-const pending = new Map<number, Pending>()
-
 function workerUrl(): URL {
   // Running from sources (tsx) the sibling is worker.ts; compiled, worker.js.
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js'
   return new URL(`./worker.${ext}`, import.meta.url)
 }
 
-function failAll(err: Error): void {
-  for (const p of pending.values()) p.reject(err)
-  pending.clear()
+/**
+ * One worker thread and the jobs sent to it. There are two lanes, as in the
+ * native core: flushes never queue behind a long compaction (a worker runs
+ * its messages one at a time), which would stall writers on full memtables.
+ */
+class Lane {
+  worker: Worker | undefined
+  readonly pending = new Map<number, Pending>()
+
+  failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+  }
+
+  get(): Worker {
+    if (this.worker !== undefined) return this.worker
+    const url = workerUrl()
+    // From sources (tests under tsx) the worker compiles the TypeScript itself. It
+    // uses tsx's CommonJS require hook: an ESM loader registered inside a worker
+    // starts another hooks thread, and Node 20 was seen crashing at exit with it.
+    const w = url.pathname.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(fileURLToPath(url))}, ${JSON.stringify(fileURLToPath(url))})`, { eval: true })
+      : new Worker(url)
+    w.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id)
+      if (p === undefined) return
+      this.pending.delete(reply.id)
+      if (this.pending.size === 0) {
+        w.unref()
+        if (users === 0) this.stop()
+      }
+      if (reply.ok) p.resolve(reply.result)
+      else {
+        const code = (reply.error.code ?? 'IO_ERROR') as ErrorCode
+        const known: ErrorCode[] = ['CORRUPTION', 'INVALID_ARGUMENT', 'IO_ERROR', 'NOT_SUPPORTED']
+        p.reject(new LsmError(known.includes(code) ? code : 'IO_ERROR', reply.error.message, reply.error.file !== undefined ? { file: reply.error.file } : undefined))
+      }
+    })
+    w.on('error', e => {
+      this.failAll(new LsmError('IO_ERROR', `background worker failed: ${e.message}`, { cause: e }))
+      this.worker = undefined
+    })
+    w.on('exit', () => {
+      this.failAll(new LsmError('IO_ERROR', 'background worker exited'))
+      this.worker = undefined
+    })
+    w.unref()
+    this.worker = w
+    return w
+  }
+
+  /** Ends the thread if it runs no job; resolves when it has ended. */
+  stop(): Promise<unknown> {
+    const w = this.worker
+    if (w === undefined || this.pending.size > 0) return Promise.resolve()
+    this.worker = undefined
+    w.removeAllListeners('exit')
+    return w.terminate()
+  }
 }
 
-function getWorker(): Worker {
-  if (worker !== undefined) return worker
-  const url = workerUrl()
-  // From sources (tests under tsx) the worker compiles the TypeScript itself. It
-  // uses tsx's CommonJS require hook: an ESM loader registered inside a worker
-  // starts another hooks thread, and Node 20 was seen crashing at exit with it.
-  const w = url.pathname.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(fileURLToPath(url))}, ${JSON.stringify(fileURLToPath(url))})`, { eval: true })
-    : new Worker(url)
-  w.on('message', (reply: WorkerReply) => {
-    const p = pending.get(reply.id)
-    if (p === undefined) return
-    pending.delete(reply.id)
-    if (pending.size === 0) {
-      w.unref()
-      if (users === 0) stopWorker()
-    }
-    if (reply.ok) p.resolve(reply.result)
-    else {
-      const code = (reply.error.code ?? 'IO_ERROR') as ErrorCode
-      const known: ErrorCode[] = ['CORRUPTION', 'INVALID_ARGUMENT', 'IO_ERROR', 'NOT_SUPPORTED']
-      p.reject(new LsmError(known.includes(code) ? code : 'IO_ERROR', reply.error.message, reply.error.file !== undefined ? { file: reply.error.file } : undefined))
-    }
-  })
-  w.on('error', e => {
-    failAll(new LsmError('IO_ERROR', `background worker failed: ${e.message}`, { cause: e }))
-    worker = undefined
-  })
-  w.on('exit', () => {
-    failAll(new LsmError('IO_ERROR', 'background worker exited'))
-    worker = undefined
-  })
-  w.unref()
-  worker = w
-  return w
-}
+const flushLane = new Lane()
+const compactionLane = new Lane()
+let nextId = 1
+/** Databases using the workers; when the last one closes and no job runs, the threads are stopped. */
+let users = 0
 
 /** Sends one job to the worker thread; `transfer` lists buffers handed over without a copy. */
 export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -78,10 +97,11 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
       }
     }))
   }
-  const w = getWorker()
+  const lane = body.type === 'flush' ? flushLane : compactionLane
+  const w = lane.get()
   const id = nextId++
   return new Promise<T>((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+    lane.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
     w.ref()
     w.postMessage({ ...body, id }, transfer)
   })
@@ -89,12 +109,8 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
 
 let stopping: Promise<unknown> = Promise.resolve()
 
-function stopWorker(): void {
-  const w = worker
-  if (w === undefined || pending.size > 0) return
-  worker = undefined
-  w.removeAllListeners('exit')
-  stopping = w.terminate()
+function stopWorkers(): void {
+  stopping = Promise.all([flushLane.stop(), compactionLane.stop()])
 }
 
 /** A database starts using the worker thread. */
@@ -108,6 +124,6 @@ export function retainWorker(): void {
  */
 export async function releaseWorker(): Promise<void> {
   if (users > 0) users--
-  if (users === 0) stopWorker()
+  if (users === 0) stopWorkers()
   await stopping
 }
