@@ -194,15 +194,30 @@ class TsCursor implements CoreCursor {
     const it = this.it
     const stop = this.o.reverse ? 'below' : 'above'
     let bytes = 0
+    // Keys and values are copied into shared slabs and handed out as Buffer
+    // views: one allocation per slab instead of one ArrayBuffer per key and
+    // per value (a malloc each, and work for V8's array-buffer sweeper).
+    let slab = EMPTY
+    let pos = 0
     while (it.valid() && keys.length < maxEntries && bytes < maxBytes) {
       const k = it.key()
       const where = this.inBounds(k)
       if (where === stop) break
       if (where === 'in') {
         const v = it.value()
-        keys.push(k.slice())
-        values.push(v.slice())
-        bytes += k.length + v.length
+        const need = k.length + v.length
+        if (pos + need > slab.length) {
+          slab = Buffer.allocUnsafeSlow(Math.max(CHUNK_SLAB_BYTES, need))
+          pos = 0
+        }
+        const ab = slab.buffer
+        slab.set(k, pos)
+        keys.push(Buffer.from(ab, slab.byteOffset + pos, k.length))
+        pos += k.length
+        slab.set(v, pos)
+        values.push(Buffer.from(ab, slab.byteOffset + pos, v.length))
+        pos += v.length
+        bytes += need
       }
       if (this.o.reverse) it.prev()
       else it.next()
@@ -211,6 +226,10 @@ class TsCursor implements CoreCursor {
     return { keys, values, done }
   }
 }
+
+const EMPTY = Buffer.alloc(0)
+/** Size of the slabs a cursor chunk's keys and values are copied into. */
+const CHUNK_SLAB_BYTES = 64 * 1024
 
 class TsCaches implements CoreCaches {
   readonly blocks: LruCache<Block>
