@@ -199,6 +199,8 @@ class TsCursor implements CoreCursor {
     // per value (a malloc each, and work for V8's array-buffer sweeper).
     let slab = EMPTY
     let pos = 0
+    // Slabs start small (a seek reading ten entries) and double up to 64 KiB.
+    let slabSize = 4096
     while (it.valid() && keys.length < maxEntries && bytes < maxBytes) {
       const k = it.key()
       const where = this.inBounds(k)
@@ -207,7 +209,8 @@ class TsCursor implements CoreCursor {
         const v = it.value()
         const need = k.length + v.length
         if (pos + need > slab.length) {
-          slab = Buffer.allocUnsafeSlow(Math.max(CHUNK_SLAB_BYTES, need))
+          slab = Buffer.allocUnsafeSlow(Math.max(slabSize, need))
+          slabSize = Math.min(2 * slabSize, CHUNK_SLAB_BYTES)
           pos = 0
         }
         const ab = slab.buffer
@@ -228,7 +231,7 @@ class TsCursor implements CoreCursor {
 }
 
 const EMPTY = Buffer.alloc(0)
-/** Size of the slabs a cursor chunk's keys and values are copied into. */
+/** Largest slab a cursor chunk's keys and values are copied into. */
 const CHUNK_SLAB_BYTES = 64 * 1024
 
 class TsCaches implements CoreCaches {
