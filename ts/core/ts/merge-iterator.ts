@@ -12,6 +12,8 @@ import { compareInternalKeys, Kind, lookupKey, makeInternalKey, MAX_SEQUENCE, se
 import type { InternalIterator } from './iterator.js'
 
 const EMPTY = new Uint8Array(0)
+/** Largest value the reverse scratch array grows to hold. */
+const MAX_VALUE_SCRATCH = 1 << 20
 
 /**
  * Merges children with a binary heap of the valid ones: a min-heap while moving
@@ -172,9 +174,16 @@ function compareUser(ikey: Uint8Array, ukey: Uint8Array, ulen: number): number {
 export class UserIterator {
   private forward = true
   private isValid = false
-  /** Reverse direction: the shown key and value (own copies). */
+  /**
+   * Reverse direction: the shown key and value, copied into the scratch
+   * arrays below (valid until the iterator moves, like every key and value
+   * an iterator hands out): a fresh copy per entry cost a malloc for every
+   * value over V8's 64-byte on-heap limit.
+   */
   private savedKey: Uint8Array = EMPTY
   private savedValue: Uint8Array = EMPTY
+  private keyScratch = new Uint8Array(64)
+  private valueScratch = new Uint8Array(256)
   /** Forward direction: the user key whose remaining versions are skipped (scratch). */
   private skipKey = new Uint8Array(64)
   private skipLen = 0
@@ -318,8 +327,18 @@ export class UserIterator {
             this.savedKey = EMPTY
             this.savedValue = EMPTY
           } else {
-            this.savedKey = k.slice(0, k.length - TRAILER_LENGTH)
-            this.savedValue = it.value().slice()
+            const klen = k.length - TRAILER_LENGTH
+            if (this.keyScratch.length < klen) this.keyScratch = new Uint8Array(Math.max(klen, 2 * this.keyScratch.length))
+            this.keyScratch.set(k.subarray(0, klen), 0)
+            this.savedKey = this.keyScratch.subarray(0, klen)
+            const v = it.value()
+            if (v.length > MAX_VALUE_SCRATCH) {
+              this.savedValue = v.slice() // a huge value: not kept as scratch
+            } else {
+              if (this.valueScratch.length < v.length) this.valueScratch = new Uint8Array(Math.max(v.length, 2 * this.valueScratch.length))
+              this.valueScratch.set(v, 0)
+              this.savedValue = this.valueScratch.subarray(0, v.length)
+            }
           }
         }
       }
