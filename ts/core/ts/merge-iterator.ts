@@ -12,8 +12,8 @@ import { compareInternalKeys, Kind, lookupKey, makeInternalKey, MAX_SEQUENCE, se
 import type { InternalIterator } from './iterator.js'
 
 const EMPTY = new Uint8Array(0)
-/** Largest value the reverse scratch array grows to hold. */
-const MAX_VALUE_SCRATCH = 1 << 20
+/** Size of the slabs reverse iteration copies keys and values into. */
+const SAVE_SLAB_BYTES = 16 * 1024
 
 /**
  * Merges children with a binary heap of the valid ones: a min-heap while moving
@@ -175,15 +175,15 @@ export class UserIterator {
   private forward = true
   private isValid = false
   /**
-   * Reverse direction: the shown key and value, copied into the scratch
-   * arrays below (valid until the iterator moves, like every key and value
-   * an iterator hands out): a fresh copy per entry cost a malloc for every
-   * value over V8's 64-byte on-heap limit.
+   * Reverse direction: the shown key and value, own copies that stay intact
+   * after further moves. They are carved from a slab (a fresh array per copy
+   * cost a malloc for every value over V8's 64-byte on-heap limit); the
+   * iterator never writes over a part it handed out.
    */
   private savedKey: Uint8Array = EMPTY
   private savedValue: Uint8Array = EMPTY
-  private keyScratch = new Uint8Array(64)
-  private valueScratch = new Uint8Array(256)
+  private slab = EMPTY
+  private slabUsed = 0
   /** Forward direction: the user key whose remaining versions are skipped (scratch). */
   private skipKey = new Uint8Array(64)
   private skipLen = 0
@@ -267,6 +267,19 @@ export class UserIterator {
     return this.forward ? this.iter.value() : this.savedValue
   }
 
+  /** A copy of `src[0..len)` in the slab (or on its own when large). */
+  private copyOut(src: Uint8Array, len: number): Uint8Array {
+    if (len > SAVE_SLAB_BYTES / 4) return src.slice(0, len)
+    if (this.slabUsed + len > this.slab.length) {
+      this.slab = new Uint8Array(SAVE_SLAB_BYTES)
+      this.slabUsed = 0
+    }
+    const at = this.slabUsed
+    this.slab.set(len === src.length ? src : src.subarray(0, len), at)
+    this.slabUsed = at + len
+    return this.slab.subarray(at, at + len)
+  }
+
   private check(): void {
     if (!this.isValid) throw new Error('user iterator is not valid')
   }
@@ -327,18 +340,9 @@ export class UserIterator {
             this.savedKey = EMPTY
             this.savedValue = EMPTY
           } else {
-            const klen = k.length - TRAILER_LENGTH
-            if (this.keyScratch.length < klen) this.keyScratch = new Uint8Array(Math.max(klen, 2 * this.keyScratch.length))
-            this.keyScratch.set(k.subarray(0, klen), 0)
-            this.savedKey = this.keyScratch.subarray(0, klen)
+            this.savedKey = this.copyOut(k, k.length - TRAILER_LENGTH)
             const v = it.value()
-            if (v.length > MAX_VALUE_SCRATCH) {
-              this.savedValue = v.slice() // a huge value: not kept as scratch
-            } else {
-              if (this.valueScratch.length < v.length) this.valueScratch = new Uint8Array(Math.max(v.length, 2 * this.valueScratch.length))
-              this.valueScratch.set(v, 0)
-              this.savedValue = this.valueScratch.subarray(0, v.length)
-            }
+            this.savedValue = this.copyOut(v, v.length)
           }
         }
       }
