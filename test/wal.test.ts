@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { LsmError } from '../ts/errors.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
 import { encodeLogFileHeader, encodeRecord, LOG_FILE_HEADER_SIZE, MANIFEST_MAGIC, readLog, WAL_MAGIC } from '../ts/core/ts/log-format.js'
-import { readWal, readWalBytes, WalWriter } from '../ts/core/ts/wal.js'
+import { BYTES_PER_SYNC, readWal, readWalBytes, WalWriter } from '../ts/core/ts/wal.js'
+import { errnoError, setFaultHook, setSyncListener } from '../ts/io.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -107,4 +108,58 @@ test('a real file truncated at every length reads as a prefix', t => {
     t.true(r.groups.length <= 5)
     r.groups.forEach((g, i) => t.is(Buffer.from(g).toString(), `record-${i}`))
   }
+})
+
+test.serial('every BYTES_PER_SYNC appended bytes a background fdatasync starts; sync() waits for it and syncs the rest', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, '000009.log')
+  const synced: number[] = []
+  setSyncListener((p, n) => { if (p === path) synced.push(n) })
+  t.teardown(() => setSyncListener(undefined))
+  const w = new WalWriter(path, 9)
+  const payloads = Array.from({ length: 40 }, (_, i) => new Uint8Array(64 * 1024).fill(i))
+  for (const p of payloads.slice(0, 20)) w.append(p)
+  // 20 × 64 KiB crossed the first threshold: one sync started, none awaited.
+  await w.settle()
+  t.true(synced.length >= 1, `background syncs: ${synced.length}`)
+  t.true(synced[0]! >= BYTES_PER_SYNC && synced[0]! < w.size, `first background sync covered ${synced[0]} of ${w.size}`)
+  for (const p of payloads.slice(20)) w.append(p)
+  await w.sync()
+  t.is(synced[synced.length - 1], w.size, 'sync() made everything durable')
+  t.true(synced.length >= 3)
+  w.close()
+  const r = readWal(path, 9, true)
+  t.deepEqual(r.groups.map(g => Buffer.from(g)), payloads.map(p => Buffer.from(p)))
+})
+
+test.serial('a failed background sync makes every later append and sync of that WAL fail', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, '000011.log')
+  t.teardown(() => setFaultHook(undefined))
+  const w = new WalWriter(path, 11)
+  setFaultHook((op, p) => { if (op === 'sync' && p === path) throw errnoError('EIO', op, p) })
+  const chunk = new Uint8Array(BYTES_PER_SYNC)
+  w.append(chunk) // starts the background sync, which fails
+  await w.settle()
+  setFaultHook(undefined)
+  t.throws(() => w.append(enc('after')), { message: /EIO/ })
+  await t.throwsAsync(w.sync(), { message: /EIO/ })
+  t.throws(() => w.syncNow(), { message: /EIO/ })
+  w.close()
+})
+
+test.serial('closing with a background sync in flight closes the file once it ends', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, '000012.log')
+  const w = new WalWriter(path, 12)
+  w.append(new Uint8Array(BYTES_PER_SYNC + 10).fill(3))
+  w.close()
+  w.close() // twice is fine
+  await new Promise(r => setTimeout(r, 50))
+  const r = readWal(path, 12, true)
+  t.is(r.groups.length, 1)
+  t.is(r.groups[0]!.length, BYTES_PER_SYNC + 10)
 })

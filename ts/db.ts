@@ -910,6 +910,7 @@ export class DB extends EventEmitter {
     for (const it of [...this.iterators]) it.close()
     for (const s of [...this.snapshots]) s.release()
     this.closed = true
+    await this.wal.settle()
     try {
       this.wal.close()
     } finally {
