@@ -7,7 +7,7 @@ import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
-import { userKeyOf } from './ts/internal-key.js'
+import { comparePrefix, userKeyOf } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
@@ -152,14 +152,15 @@ class TsCursor implements CoreCursor {
     this.started = false
   }
 
-  private inBounds(k: Uint8Array): 'below' | 'in' | 'above' {
+  /** Where the user key `k[0..klen)` lies against the bounds. */
+  private inBounds(k: Uint8Array, klen = k.length): 'below' | 'in' | 'above' {
     const o = this.o
     if (o.lower !== undefined) {
-      const c = Buffer.compare(k, o.lower)
+      const c = comparePrefix(k, klen, o.lower, o.lower.length)
       if (c < 0 || (c === 0 && o.lowerExclusive)) return 'below'
     }
     if (o.upper !== undefined) {
-      const c = Buffer.compare(k, o.upper)
+      const c = comparePrefix(k, klen, o.upper, o.upper.length)
       if (c > 0 || (c === 0 && !o.upperInclusive)) return 'above'
     }
     return 'in'
@@ -202,21 +203,27 @@ class TsCursor implements CoreCursor {
     // Slabs start small (a seek reading ten entries) and double up to 64 KiB.
     let slabSize = 4096
     while (it.valid() && keys.length < maxEntries && bytes < maxBytes) {
-      const k = it.key()
-      const where = this.inBounds(k)
+      // The key as array + length, not as a view (see UserIterator.keySource).
+      const k = it.keySource()
+      const klen = it.keyLength()
+      const where = this.inBounds(k, klen)
       if (where === stop) break
       if (where === 'in') {
         const v = it.value()
-        const need = k.length + v.length
+        const need = klen + v.length
         if (pos + need > slab.length) {
           slab = Buffer.allocUnsafeSlow(Math.max(slabSize, need))
           slabSize = Math.min(2 * slabSize, CHUNK_SLAB_BYTES)
           pos = 0
         }
         const ab = slab.buffer
-        slab.set(k, pos)
-        keys.push(Buffer.from(ab, slab.byteOffset + pos, k.length))
-        pos += k.length
+        if (klen < 64) {
+          for (let i = 0; i < klen; i++) slab[pos + i] = k[i]!
+        } else {
+          slab.set(k.length === klen ? k : k.subarray(0, klen), pos)
+        }
+        keys.push(Buffer.from(ab, slab.byteOffset + pos, klen))
+        pos += klen
         slab.set(v, pos)
         values.push(Buffer.from(ab, slab.byteOffset + pos, v.length))
         pos += v.length
@@ -225,7 +232,7 @@ class TsCursor implements CoreCursor {
       if (this.o.reverse) it.prev()
       else it.next()
     }
-    const done = !it.valid() || this.inBounds(it.key()) === stop
+    const done = !it.valid() || this.inBounds(it.keySource(), it.keyLength()) === stop
     return { keys, values, done }
   }
 }

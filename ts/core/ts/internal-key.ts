@@ -75,7 +75,7 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
  * Compares user-key ranges of two byte arrays without allocating:
  * a[0..alen) against b[0..blen).
  */
-function comparePrefix(a: Uint8Array, alen: number, b: Uint8Array, blen: number): number {
+export function comparePrefix(a: Uint8Array, alen: number, b: Uint8Array, blen: number): number {
   const n = alen < blen ? alen : blen
   for (let i = 0; i < n; i++) {
     const d = a[i]! - b[i]!

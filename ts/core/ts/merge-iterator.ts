@@ -253,6 +253,23 @@ export class UserIterator {
     this.findPrevUserEntry()
   }
 
+  /**
+   * The array whose first {@link keyLength} bytes are the current user key
+   * (the internal key moving forward): lets a caller copy the key without a
+   * `subarray` view, which for a small on-heap array makes V8 move its bytes
+   * off-heap into a fresh ArrayBuffer (a malloc per entry).
+   */
+  keySource(): Uint8Array {
+    this.check()
+    return this.forward ? this.iter.key() : this.savedKey
+  }
+
+  /** Length of the current user key (see {@link keySource}). */
+  keyLength(): number {
+    this.check()
+    return this.forward ? this.iter.key().length - TRAILER_LENGTH : this.savedKey.length
+  }
+
   /** The current user key. */
   key(): Uint8Array {
     this.check()
