@@ -104,6 +104,31 @@ for (const engine of engines()) {
     await db.close()
   })
 
+  test(`[${engine}] short iterations (small limit) match long ones, across tables, and still seek`, async t => {
+    const db = await DB.open(tempDir(t), { engine, memtableSize: 16 << 10 })
+    const keys = Array.from({ length: 400 }, (_, i) => `k${String(i).padStart(4, '0')}`)
+    for (let i = 0; i < keys.length; i += 50) await db.batch(keys.slice(i, i + 50).map(k => ({ type: 'put' as const, key: k, value: `v-${k}`.repeat(20) })))
+    await db.del('k0101')
+    const all = async (o: Parameters<DB['iterator']>[0]) => {
+      const out: string[] = []
+      for await (const [k] of db.iterator(o)) out.push(k.toString())
+      return out
+    }
+    const live = keys.filter(k => k !== 'k0101')
+    for (const limit of [1, 2, 7, 16, 17]) {
+      t.deepEqual(await all({ gte: 'k0100', limit }), live.filter(k => k >= 'k0100').slice(0, limit))
+      t.deepEqual(await all({ lt: 'k0103', reverse: true, limit }), live.filter(k => k < 'k0103').reverse().slice(0, limit))
+      t.deepEqual(await all({ gt: 'k0395', limit }), live.filter(k => k > 'k0395').slice(0, limit))
+    }
+    // A seek after a short read repositions (the limit counts across it).
+    const it = db.iterator({ gte: 'k0010', limit: 3 })
+    t.is(it.nextSync()?.[0].toString(), 'k0010')
+    it.seek(Buffer.from('k0200'))
+    t.deepEqual([it.nextSync()?.[0].toString(), it.nextSync()?.[0].toString(), it.nextSync()], ['k0200', 'k0201', undefined])
+    t.true(it.isClosed)
+    await db.close()
+  })
+
   test(`[${engine}] errors: CLOSED, LOCKED, INVALID_ARGUMENT, NOT_FOUND`, async t => {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine })

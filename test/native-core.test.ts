@@ -306,6 +306,12 @@ test('property: read views over memtables, L0 and L1 answer alike, and each core
             ...(c.upper !== undefined && { upper: c.upper }),
           }
           compareCursors(va.cursor(o), vb.cursor(o), c.steps)
+          // The native one-call scan equals a cursor's first chunk (of either core).
+          const scanner = [va, vb].find(v => v.scan !== undefined)
+          ok(scanner !== undefined, 'the native view has scan')
+          for (const n of [1, 5, 16]) {
+            deepStrictEqual(normChunk(scanner.scan!(o, n)), normChunk(va.cursor(o).nextChunk(n)), `scan of ${n}`)
+          }
         }
       } finally {
         for (const tb of world.tables) tb.close()

@@ -839,10 +839,16 @@ export class DB extends EventEmitter {
     const limit = options.limit ?? -1
     if (typeof limit !== 'number' || Number.isNaN(limit)) throw invalidArgument('limit must be a number')
     state.pin()
-    const it = new DBIterator(state.view.cursor(co), state, limit === Infinity ? -1 : limit, (x, freed) => {
-      this.iterators.delete(x)
-      if (freed && !this.closed) this.collectGarbage()
-    })
+    let it: DBIterator
+    try {
+      it = new DBIterator(state, co, limit === Infinity ? -1 : limit, (x, freed) => {
+        this.iterators.delete(x)
+        if (freed && !this.closed) this.collectGarbage()
+      })
+    } catch (e) {
+      if (state.unpin() && !this.closed) this.collectGarbage()
+      throw e
+    }
     this.iterators.add(it)
     return it
   }

@@ -7,7 +7,7 @@
 import { Buffer } from 'node:buffer'
 import { LsmError } from './errors.js'
 import { ioError } from './env.js'
-import type { CoreCursor } from './core/core.js'
+import type { Chunk, CoreCursor, CursorOptions } from './core/core.js'
 import type { ReadState } from './read-state.js'
 
 /** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
@@ -49,14 +49,22 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   /** Entries returned so far. */
   count = 0
 
+  /** The core cursor, opened on first need (an iteration read whole by one `scan` never opens one). */
+  private opened: CoreCursor | undefined
+
   /** @internal */
   constructor(
-    private readonly cursor: CoreCursor,
     private readonly state: ReadState,
+    private readonly options: CursorOptions,
     limit: number,
     private readonly onClose: (it: DBIterator, versionFreed: boolean) => void,
   ) {
     this.remaining = limit < 0 ? Infinity : limit
+  }
+
+  private cursor(): CoreCursor {
+    this.opened ??= this.state.view.cursor(this.options)
+    return this.opened
   }
 
   /** Returns the iterator itself, so it works with `for await`. */
@@ -65,9 +73,23 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   private fill(): void {
-    let c
+    let c: Chunk
     try {
-      c = this.cursor.nextChunk(Math.min(this.chunk, this.remaining), CHUNK_BYTES)
+      const view = this.state.view
+      if (this.opened === undefined && this.remaining <= MIN_CHUNK && view.scan !== undefined) {
+        // A short iteration (a seek reading a few entries): one core call and
+        // no cursor object, kept when it holds the whole iteration (else the
+        // cursor below reads it again from the start).
+        c = view.scan(this.options, this.remaining, CHUNK_BYTES)
+        if (c.done || c.keys.length >= this.remaining) {
+          this.keys = c.keys
+          this.values = c.values
+          this.pos = 0
+          this.exhausted = true
+          return
+        }
+      }
+      c = this.cursor().nextChunk(Math.min(this.chunk, this.remaining), CHUNK_BYTES)
     } catch (e) {
       throw ioError(e, 'iterator read failed')
     }
@@ -123,7 +145,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   /** Repositions at the first key ≥ `target` (≤ in reverse), within the range. */
   seek(target: Uint8Array): void {
     if (this.closed) throw new LsmError('CLOSED', 'iterator is closed')
-    this.cursor.seek(target)
+    this.cursor().seek(target)
     this.keys = []
     this.values = []
     this.pos = 0
@@ -137,7 +159,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
     this.closed = true
     this.keys = []
     this.values = []
-    this.cursor.close?.()
+    this.opened?.close?.()
     this.onClose(this, this.state.unpin())
   }
 

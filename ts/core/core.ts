@@ -186,6 +186,11 @@ export interface CoreReadView {
   /** A cursor merging all sources, over the range and snapshot of `options`. */
   cursor(options: CursorOptions): CoreCursor
   /**
+   * Optional: the first chunk of `cursor(options)`, without keeping a cursor
+   * (a short iteration in one call).
+   */
+  scan?(options: CursorOptions, maxEntries: number, maxBytes?: number): Chunk
+  /**
    * Optional: lets go of the sources now rather than when the view is
    * collected (cursors made from it keep theirs). No read may follow.
    */

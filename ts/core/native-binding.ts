@@ -60,17 +60,22 @@ export interface NativeTableHandle {
   close(): void
 }
 
+/** Cursor options as the addon takes them. */
+export interface NativeCursorOptions {
+  snapshotSeq: number
+  lower?: Uint8Array
+  lowerExclusive?: boolean
+  upper?: Uint8Array
+  upperInclusive?: boolean
+  reverse?: boolean
+}
+
 export interface NativeReadViewHandle {
   release(): void
   get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
-  cursor(options: {
-    snapshotSeq: number
-    lower?: Uint8Array
-    lowerExclusive?: boolean
-    upper?: Uint8Array
-    upperInclusive?: boolean
-    reverse?: boolean
-  }): NativeCursorHandle
+  cursor(options: NativeCursorOptions): NativeCursorHandle
+  /** The first chunk of a cursor with these options, packed as {@link NativeCursorHandle.nextChunk}; no cursor is kept. */
+  scan(options: NativeCursorOptions, maxEntries: number, maxBytes?: number): Buffer
 }
 
 export interface NativeCursorHandle {

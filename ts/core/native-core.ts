@@ -23,7 +23,7 @@ import type {
   CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable,
 } from './core.js'
 import {
-  nativeBinding, type NativeBinding, type NativeCachesHandle, type NativeCursorHandle, type NativeMemtableHandle,
+  nativeBinding, type NativeBinding, type NativeCachesHandle, type NativeCursorHandle, type NativeCursorOptions, type NativeMemtableHandle,
   type NativeProperties, type NativeReadViewHandle, type NativeTableHandle,
 } from './native-binding.js'
 import type { Kind } from './ts/internal-key.js'
@@ -189,24 +189,7 @@ class NativeCursor implements CoreCursor {
     call(() => this.handle.seek(userKey))
   }
   nextChunk(maxEntries: number, maxBytes?: number): Chunk {
-    const b = call(() => this.handle.nextChunk(maxEntries, maxBytes), this.files)
-    const n = b.readUInt32LE(0)
-    const keys: Uint8Array[] = new Array<Uint8Array>(n)
-    const values: Uint8Array[] = new Array<Uint8Array>(n)
-    const ab = b.buffer
-    const base = b.byteOffset
-    let pos = 8
-    for (let i = 0; i < n; i++) {
-      const kl = b.readUInt32LE(pos)
-      const vl = b.readUInt32LE(pos + 4)
-      pos += 8
-      // Buffers (views, no copy): the iterator hands them out as they are.
-      keys[i] = Buffer.from(ab, base + pos, kl)
-      pos += kl
-      values[i] = Buffer.from(ab, base + pos, vl)
-      pos += vl
-    }
-    return { keys, values, done: b[4] === 1 }
+    return unpackChunk(call(() => this.handle.nextChunk(maxEntries, maxBytes), this.files))
   }
   /**
    * Frees the native cursor (its iterators, the blocks they stand on, the sources it
@@ -218,19 +201,49 @@ class NativeCursor implements CoreCursor {
   }
 }
 
+/** Splits a packed chunk (`count u32 ‖ done u32 ‖ (klen u32 ‖ vlen u32 ‖ key ‖ value)*`) into Buffer views. */
+function unpackChunk(b: Buffer): Chunk {
+  const n = b.readUInt32LE(0)
+  const keys: Uint8Array[] = new Array<Uint8Array>(n)
+  const values: Uint8Array[] = new Array<Uint8Array>(n)
+  const ab = b.buffer
+  const base = b.byteOffset
+  let pos = 8
+  for (let i = 0; i < n; i++) {
+    const kl = b.readUInt32LE(pos)
+    const vl = b.readUInt32LE(pos + 4)
+    pos += 8
+    // Buffers (views, no copy): the iterator hands them out as they are.
+    keys[i] = Buffer.from(ab, base + pos, kl)
+    pos += kl
+    values[i] = Buffer.from(ab, base + pos, vl)
+    pos += vl
+  }
+  return { keys, values, done: b[4] === 1 }
+}
+
+function nativeCursorOptions(o: CursorOptions): NativeCursorOptions {
+  const options: NativeCursorOptions = { snapshotSeq: o.snapshotSeq }
+  if (o.lower !== undefined) options.lower = o.lower
+  if (o.lowerExclusive !== undefined) options.lowerExclusive = o.lowerExclusive
+  if (o.upper !== undefined) options.upper = o.upper
+  if (o.upperInclusive !== undefined) options.upperInclusive = o.upperInclusive
+  if (o.reverse !== undefined) options.reverse = o.reverse
+  return options
+}
+
 class NativeReadView implements CoreReadView {
   constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[]) {}
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     return pointRead(this.handle, userKey, snapshotSeq, this.files)
   }
   cursor(o: CursorOptions): CoreCursor {
-    const options: Parameters<NativeReadViewHandle['cursor']>[0] = { snapshotSeq: o.snapshotSeq }
-    if (o.lower !== undefined) options.lower = o.lower
-    if (o.lowerExclusive !== undefined) options.lowerExclusive = o.lowerExclusive
-    if (o.upper !== undefined) options.upper = o.upper
-    if (o.upperInclusive !== undefined) options.upperInclusive = o.upperInclusive
-    if (o.reverse !== undefined) options.reverse = o.reverse
+    const options = nativeCursorOptions(o)
     return new NativeCursor(call(() => this.handle.cursor(options)), this.files)
+  }
+  scan(o: CursorOptions, maxEntries: number, maxBytes?: number): Chunk {
+    const options = nativeCursorOptions(o)
+    return unpackChunk(call(() => this.handle.scan(options, maxEntries, maxBytes), this.files))
   }
   release(): void {
     call(() => this.handle.release())

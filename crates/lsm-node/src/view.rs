@@ -69,20 +69,67 @@ impl NativeReadView {
 
     #[napi(catch_unwind)]
     pub fn cursor(&self, options: JsCursorOptions) -> NativeCursor {
-        let o = CursorOptions {
-            // Nothing is visible at a NaN or negative snapshot; no entry has sequence 0.
-            snapshot: snapshot(options.snapshot_seq).unwrap_or(0),
-            lower: options.lower.map(|b| b.to_vec()),
-            lower_exclusive: options.lower_exclusive.unwrap_or(false),
-            upper: options.upper.map(|b| b.to_vec()),
-            upper_inclusive: options.upper_inclusive.unwrap_or(false),
-            reverse: options.reverse.unwrap_or(false),
-        };
         NativeCursor {
-            inner: Some(self.inner.cursor(o)),
+            inner: Some(self.inner.cursor(cursor_options(options))),
             buf: Vec::new(),
         }
     }
+
+    /// The first chunk of a cursor with `options`, packed like
+    /// `NativeCursor.nextChunk`, without keeping the cursor: a short
+    /// iteration (an iterator with a small `limit`) costs one call and no
+    /// N-API object.
+    #[napi(catch_unwind, ts_return_type = "Buffer")]
+    pub fn scan<'env>(
+        &self,
+        env: &'env Env,
+        options: JsCursorOptions,
+        max_entries: f64,
+        max_bytes: Option<f64>,
+    ) -> napi::Result<BufferSlice<'env>> {
+        let mut cursor = self.inner.cursor(cursor_options(options));
+        let (out, _) = pack_chunk(env, &mut cursor, Vec::new(), max_entries, max_bytes);
+        out
+    }
+}
+
+/// The core's cursor options from their JS form.
+fn cursor_options(options: JsCursorOptions) -> CursorOptions {
+    CursorOptions {
+        // Nothing is visible at a NaN or negative snapshot; no entry has sequence 0.
+        snapshot: snapshot(options.snapshot_seq).unwrap_or(0),
+        lower: options.lower.map(|b| b.to_vec()),
+        lower_exclusive: options.lower_exclusive.unwrap_or(false),
+        upper: options.upper.map(|b| b.to_vec()),
+        upper_inclusive: options.upper_inclusive.unwrap_or(false),
+        reverse: options.reverse.unwrap_or(false),
+    }
+}
+
+/// Packs the next chunk of `cursor` (see `Packer`) into a buffer V8 owns,
+/// using `scratch` as the staging area; hands the scratch back for reuse.
+fn pack_chunk<'env>(
+    env: &'env Env,
+    cursor: &mut Cursor,
+    mut buf: Vec<u8>,
+    max_entries: f64,
+    max_bytes: Option<f64>,
+) -> (napi::Result<BufferSlice<'env>>, Vec<u8>) {
+    buf.clear();
+    buf.extend_from_slice(&[0u8; 8]);
+    let mut p = Packer { buf, count: 0 };
+    let max_bytes = max_bytes.map_or(usize::MAX, limit);
+    let done = cursor
+        .next_chunk(limit(max_entries), max_bytes, &mut p)
+        .map_err(to_js);
+    let Packer { mut buf, count } = p;
+    let done = match done {
+        Ok(d) => d,
+        Err(e) => return (Err(e), buf),
+    };
+    buf[..4].copy_from_slice(&count.to_le_bytes());
+    buf[4..8].copy_from_slice(&u32::from(done).to_le_bytes());
+    (BufferSlice::copy_from(env, &buf), buf)
 }
 
 /// `CursorOptions` of ts/core/core.ts.
@@ -164,20 +211,12 @@ impl NativeCursor {
         max_entries: f64,
         max_bytes: Option<f64>,
     ) -> napi::Result<BufferSlice<'env>> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        buf.extend_from_slice(&[0u8; 8]);
-        let mut p = Packer { buf, count: 0 };
-        let max_bytes = max_bytes.map_or(usize::MAX, limit);
-        let done = self
-            .cursor()?
-            .next_chunk(limit(max_entries), max_bytes, &mut p)
-            .map_err(to_js);
-        let Packer { mut buf, count } = p;
-        let done = done?;
-        buf[..4].copy_from_slice(&count.to_le_bytes());
-        buf[4..8].copy_from_slice(&u32::from(done).to_le_bytes());
-        let out = BufferSlice::copy_from(env, &buf);
+        let buf = std::mem::take(&mut self.buf);
+        let cursor = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| invalid("the cursor is closed"))?;
+        let (out, buf) = pack_chunk(env, cursor, buf, max_entries, max_bytes);
         // Keep a modest scratch buffer; a huge chunk's memory goes back at once.
         if buf.capacity() <= SCRATCH_KEEP {
             self.buf = buf;
