@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { CursorOptions } from './core.js'
 
 /** The functions the Rust addon (crates/lsm-node) exports. */
 export interface NativeBinding {
@@ -60,15 +61,8 @@ export interface NativeTableHandle {
   close(): void
 }
 
-/** Cursor options as the addon takes them. */
-export interface NativeCursorOptions {
-  snapshotSeq: number
-  lower?: Uint8Array
-  lowerExclusive?: boolean
-  upper?: Uint8Array
-  upperInclusive?: boolean
-  reverse?: boolean
-}
+/** Cursor options as the addon takes them: the core's, with only the set fields present. */
+export type NativeCursorOptions = CursorOptions
 
 export interface NativeReadViewHandle {
   release(): void

@@ -47,7 +47,8 @@ class Lane {
       this.pending.delete(reply.id)
       if (this.pending.size === 0) {
         w.unref()
-        if (users === 0) this.stop()
+        // A later releaseWorker() waits for this thread's end too.
+        if (users === 0) stopping = Promise.all([stopping, this.stop()])
       }
       if (reply.ok) p.resolve(reply.result)
       else {
@@ -110,7 +111,7 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
 let stopping: Promise<unknown> = Promise.resolve()
 
 function stopWorkers(): void {
-  stopping = Promise.all([flushLane.stop(), compactionLane.stop()])
+  stopping = Promise.all([stopping, flushLane.stop(), compactionLane.stop()])
 }
 
 /** A database starts using the worker thread. */

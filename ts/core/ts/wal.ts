@@ -94,8 +94,17 @@ export class WalWriter {
     const fd = this.fd
     this.fd = -1
     if (fd < 0) return
-    if (this.bg !== undefined) void this.bg.then(() => io.closeSync(fd))
-    else io.closeSync(fd)
+    if (this.bg === undefined) {
+      io.closeSync(fd)
+      return
+    }
+    void this.bg.then(() => {
+      try {
+        io.closeSync(fd)
+      } catch {
+        // Nobody is left to tell: the writer was already closed.
+      }
+    })
   }
 }
 
