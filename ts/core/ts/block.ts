@@ -97,7 +97,7 @@ export class BlockBuilder {
   }
 }
 
-/** Length of the key found by the last `BlockIterator.restartKeyAt`. */
+/** Length of the key found by the last `Block.restartKeyAt`. */
 let restartKeyLength = 0
 
 /** Where the key decoded by {@link Block.seekPoint} is rebuilt (shared by every block; grows as needed). */
@@ -150,6 +150,27 @@ export class Block {
   }
 
   /**
+   * Offset in `data` of the key stored whole at restart point i; its length is
+   * left in `restartKeyLength` (no tuple or view per binary-search step).
+   * @internal
+   */
+  restartKeyAt(i: number): number {
+    const d = this.data
+    let p = this.restartPoint(i)
+    let shared: number, unshared: number
+    if (d[p]! < 0x80) shared = d[p++]!
+    else [shared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) unshared = d[p++]!
+    else [unshared, p] = getVarint(d, p, 5)
+    if (d[p]! < 0x80) p++
+    else [, p] = getVarint(d, p, 5)
+    if (shared !== 0) throw new DecodeError(`restart entry ${i} does not store its whole key`)
+    if (p + unshared > this.restartsOffset) throw new DecodeError(`restart entry ${i} runs past the entries`)
+    restartKeyLength = unshared
+    return p
+  }
+
+  /**
    * Point-read seek in internal-key order: finds the first entry whose key is
    * ≥ `target` without building an iterator or a key per entry. On success the
    * key is left in `pointKey()[0..pointHit.keyLength)` and the value at
@@ -166,17 +187,8 @@ export class Block {
     let hi = this.numRestarts - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1
-      let p = this.restartPoint(mid)
-      let shared: number, unshared: number
-      if (d[p]! < 0x80) shared = d[p++]!
-      else [shared, p] = getVarint(d, p, 5)
-      if (d[p]! < 0x80) unshared = d[p++]!
-      else [unshared, p] = getVarint(d, p, 5)
-      if (d[p]! < 0x80) p++
-      else [, p] = getVarint(d, p, 5)
-      if (shared !== 0) throw new DecodeError(`restart entry ${mid} does not store its whole key`)
-      if (p + unshared > limit) throw new DecodeError(`restart entry ${mid} runs past the entries`)
-      if (compareInternalKeyAt(d, p, unshared, target, tlen, 0) < 0) lo = mid
+      const at = this.restartKeyAt(mid)
+      if (compareInternalKeyAt(d, at, restartKeyLength, target, tlen, 0) < 0) lo = mid
       else hi = mid - 1
     }
     let p = this.restartPoint(lo)
@@ -316,26 +328,9 @@ export class BlockIterator implements InternalIterator {
     while (this.parseNext() && this.nextOffset < this.limit) { /* advance to the last entry */ }
   }
 
-  /** Offset in `data` of the key stored whole at restart point i; its length is left in `restartKeyLength`. */
-  private restartKeyAt(i: number): number {
-    const d = this.data
-    let p = this.block.restartPoint(i)
-    let shared: number, unshared: number
-    if (d[p]! < 0x80) shared = d[p++]!
-    else [shared, p] = getVarint(d, p, 5)
-    if (d[p]! < 0x80) unshared = d[p++]!
-    else [unshared, p] = getVarint(d, p, 5)
-    if (d[p]! < 0x80) p++
-    else [, p] = getVarint(d, p, 5)
-    if (shared !== 0) throw new DecodeError(`restart entry ${i} does not store its whole key`)
-    if (p + unshared > this.limit) throw new DecodeError(`restart entry ${i} runs past the entries`)
-    restartKeyLength = unshared
-    return p
-  }
-
   /** Key stored whole at restart point i. */
   private restartKey(i: number): Uint8Array {
-    const p = this.restartKeyAt(i)
+    const p = this.block.restartKeyAt(i)
     return this.data.subarray(p, p + restartKeyLength)
   }
 
@@ -348,7 +343,7 @@ export class BlockIterator implements InternalIterator {
       const tlen = target.length
       while (lo < hi) {
         const mid = (lo + hi + 1) >>> 1
-        const at = this.restartKeyAt(mid)
+        const at = this.block.restartKeyAt(mid)
         if (compareInternalKeyAt(this.data, at, restartKeyLength, target, tlen, 0) < 0) lo = mid
         else hi = mid - 1
       }
