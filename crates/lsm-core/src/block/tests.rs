@@ -164,3 +164,56 @@ fn bytewise_comparator_for_plain_keys() {
     it.seek_to_last().unwrap();
     assert_eq!(it.value(), b"e");
 }
+
+/// Random walks of `next`, `prev` and seeks against the entry list: backward
+/// steps served from the decoded-interval cache must match plain decoding,
+/// also after changes of direction and seeks into other intervals.
+#[test]
+fn random_walks_match_the_entry_list() {
+    let mut rng = crate::testutil::Rng::new(7);
+    for interval in [1, 2, 3, 5, 16] {
+        for n in [1u32, 2, 16, 17, 40] {
+            let es = entries(n);
+            let block = build(&es, interval);
+            let mut it = block.iter();
+            let mut at: Option<usize> = None;
+            for step in 0..400 {
+                match rng.below(10) {
+                    0 => {
+                        it.seek_to_first().unwrap();
+                        at = Some(0);
+                    }
+                    1 => {
+                        it.seek_to_last().unwrap();
+                        at = Some(es.len() - 1);
+                    }
+                    2 => {
+                        let i = rng.below(u64::from(n)) as usize;
+                        it.seek(&es[i].0).unwrap();
+                        at = Some(i);
+                    }
+                    3..=4 => {
+                        it.next().unwrap();
+                        at = at.and_then(|i| (i + 1 < es.len()).then_some(i + 1));
+                    }
+                    _ => {
+                        it.prev().unwrap();
+                        at = at.and_then(|i| i.checked_sub(1));
+                    }
+                }
+                match at {
+                    Some(i) => assert_eq!(
+                        (it.key(), it.value()),
+                        (&es[i].0[..], &es[i].1[..]),
+                        "interval {interval} n {n} step {step}"
+                    ),
+                    None => assert!(!it.valid(), "interval {interval} n {n} step {step}"),
+                }
+                if at.is_none() {
+                    it.seek_to_last().unwrap();
+                    at = Some(es.len() - 1);
+                }
+            }
+        }
+    }
+}
