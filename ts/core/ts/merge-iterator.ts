@@ -292,7 +292,12 @@ export class UserIterator {
       this.slabUsed = 0
     }
     const at = this.slabUsed
-    this.slab.set(len === src.length ? src : src.subarray(0, len), at)
+    const slab = this.slab
+    // A short prefix copies inline: a `subarray` of a small on-heap array
+    // would move its bytes off-heap (a malloc per entry).
+    if (len === src.length) slab.set(src, at)
+    else if (len < 64) for (let i = 0; i < len; i++) slab[at + i] = src[i]!
+    else slab.set(src.subarray(0, len), at)
     this.slabUsed = at + len
     return this.slab.subarray(at, at + len)
   }
@@ -303,7 +308,9 @@ export class UserIterator {
 
   private setSkip(src: Uint8Array, len: number): void {
     if (this.skipKey.length < len) this.skipKey = new Uint8Array(Math.max(len, this.skipKey.length * 2))
-    this.skipKey.set(src.subarray(0, len))
+    const dst = this.skipKey
+    if (len < 64) for (let i = 0; i < len; i++) dst[i] = src[i]!
+    else dst.set(src.subarray(0, len))
     this.skipLen = len
   }
 
