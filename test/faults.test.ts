@@ -6,6 +6,7 @@
  * nothing acknowledged is lost; reopening works.
  */
 import test from 'ava'
+import { readdirSync } from 'node:fs'
 import { basename } from 'node:path'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
@@ -157,5 +158,31 @@ for (const engine of engines()) {
     const db2 = await DB.open(dir, { engine })
     t.is((await db2.get('a'))?.toString(), '1')
     await db2.close()
+  })
+}
+
+for (const engine of engines()) {
+  serial(`[${engine}] a table that cannot be deleted in the background is reported, and deleted later`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small })
+    const errors: LsmError[] = []
+    db.on('error', e => errors.push(e as LsmError))
+    failNth((op, path) => op === 'unlink' && path.endsWith('.sst'), 1)
+    for (let i = 0; i < 400; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => db.put(`key${i + j}`, 'v'.repeat(60))))
+    }
+    await db.compactRange()
+    setFaultHook(undefined)
+    t.is(errors.length, 1, 'the failed unlink is reported once')
+    t.is(errors[0]?.code, 'IO_ERROR')
+    t.regex(errors[0]?.message ?? '', /cannot delete \d+\.sst/)
+    t.is((await db.get('key7'))?.toString(), 'v'.repeat(60), 'reads and writes go on')
+    await db.put('more', 'x')
+    // A later GC retries the file (at the latest the one at the next open).
+    await db.close()
+    const again = await DB.open(dir, { engine, ...small })
+    const live = again.stats().levels.reduce((n, l) => n + l.files, 0)
+    t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
+    await again.close()
   })
 }

@@ -719,7 +719,10 @@ export class DB extends EventEmitter {
   private collectGarbage(): void {
     const keep = new Set<number>([this.wal.fileNumber, ...this.imms.map(i => i.walNumber)])
     try {
-      const { deleted } = this.versions.collectGarbage(keep)
+      const { deleted } = this.versions.collectGarbage(keep, e => {
+        // Failing to delete a file loses nothing; report it and go on.
+        if (this.listenerCount('error') > 0) this.emit('error', e)
+      })
       this.statsData.filesDeleted += deleted.length
     } catch (e) {
       // Failing to delete a file loses nothing; report it and go on.
@@ -730,7 +733,8 @@ export class DB extends EventEmitter {
   /**
    * Compacts the key range [start, end] (user keys; omitted = unbounded):
    * flushes the memtable, then merges the range down level by level, so that
-   * overwritten and deleted data in it is dropped.
+   * overwritten and deleted data in it is dropped. Resolves once the replaced
+   * table files are deleted (except those a snapshot or iterator still pins).
    */
   async compactRange(start?: Bytes, end?: Bytes): Promise<void> {
     this.checkOpen()
@@ -759,6 +763,9 @@ export class DB extends EventEmitter {
         this.maybeScheduleBackground()
       })
     }
+    // The replaced files are unlinked in the background: resolve once their
+    // space is given back (files a snapshot or iterator pins stay).
+    await this.versions.settleDeletes()
   }
 
   // ----------------------------------------------------------------- reads
@@ -917,6 +924,7 @@ export class DB extends EventEmitter {
     for (const s of [...this.snapshots]) s.release()
     this.closed = true
     await this.wal.settle()
+    await this.versions.settleDeletes()
     try {
       this.wal.close()
     } finally {

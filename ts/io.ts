@@ -115,6 +115,16 @@ export function unlinkSync(path: string): void {
   fs.unlinkSync(path)
 }
 
+/**
+ * unlink on the libuv pool. Deleting a 2 MiB table costs ~0.5 ms of kernel
+ * time (freeing its blocks, dropping its cached pages); a compaction that
+ * retires 20 tables would stop the event loop for 10 ms if it ran here.
+ */
+export async function unlink(path: string): Promise<void> {
+  check('unlink', path)
+  await fs.promises.unlink(path)
+}
+
 export function readFileSync(path: string): Buffer {
   check('read', path)
   return fs.readFileSync(path)

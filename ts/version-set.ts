@@ -9,7 +9,7 @@
  * torn last record is an edit nobody was told about.
  */
 import { existsSync, readdirSync } from 'node:fs'
-import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, unlinkSync, writeAllSync } from './io.js'
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, unlink, unlinkSync, writeAllSync } from './io.js'
 import { join } from 'node:path'
 import { corruption, LsmError } from './errors.js'
 import { ioError, setCurrent, syncDir } from './env.js'
@@ -35,6 +35,8 @@ export class VersionSet {
   private readonly tables = new Map<number, CoreTable>()
   /** Files being written by a running job: GC must not touch them. */
   readonly pendingOutputs = new Set<number>()
+  /** Files being unlinked in the background, by name. */
+  private readonly deleting = new Map<string, Promise<void>>()
   private manifestFd = -1
   private manifestNumber = 0
   private manifestSize = 0
@@ -231,8 +233,14 @@ export class VersionSet {
   /**
    * Table GC: deletes table files no live version lists, WALs older than the
    * log number, old manifests and leftovers. `keepWals` are WALs in use.
+   *
+   * With `onError` the files are unlinked on the libuv pool (the event loop
+   * does not wait for the file system) and a failure goes to `onError`;
+   * {@link VersionSet.settleDeletes} waits for them. Without it they are
+   * unlinked before this returns, and a failure throws. Either way the
+   * returned names are the files this call set out to delete.
    */
-  collectGarbage(keepWals: ReadonlySet<number>): { deleted: string[] } {
+  collectGarbage(keepWals: ReadonlySet<number>, onError?: (e: LsmError) => void): { deleted: string[] } {
     const liveTables = new Set<number>(this.pendingOutputs)
     for (const v of this.live) for (const n of v.fileNumbers()) liveTables.add(n)
     for (const [n, t] of this.tables) {
@@ -249,15 +257,38 @@ export class VersionSet {
       else if (p.kind === 'table') remove = !liveTables.has(p.number)
       else if (p.kind === 'wal') remove = p.number < this.logNumber && !keepWals.has(p.number)
       else if (p.kind === 'manifest') remove = p.number !== this.manifestNumber
-      if (!remove) continue
-      try {
-        unlinkSync(join(this.dir, name))
+      if (!remove || this.deleting.has(name)) continue
+      const path = join(this.dir, name)
+      const failed = (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        return ioError(e, `cannot delete ${name}`)
+      }
+      if (onError === undefined) {
+        try {
+          unlinkSync(path)
+          deleted.push(name)
+        } catch (e) {
+          const err = failed(e)
+          if (err !== undefined) throw err
+        }
+      } else {
+        const done = unlink(path).then(
+          () => undefined,
+          (e: unknown) => {
+            const err = failed(e)
+            if (err !== undefined) onError(err)
+          },
+        ).finally(() => this.deleting.delete(name))
+        this.deleting.set(name, done)
         deleted.push(name)
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, `cannot delete ${name}`)
       }
     }
     return { deleted }
+  }
+
+  /** Resolves when every deletion started by {@link VersionSet.collectGarbage} has ended (it never rejects). */
+  async settleDeletes(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all(this.deleting.values())
   }
 
   /** Number of files in live versions other than the current one (pinned by readers). */

@@ -18,3 +18,13 @@ export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'lsm
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
+
+/** Polls `cond` every 5 ms until it holds, or fails after `ms` (for work the DB finishes in the background). */
+export async function eventually(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) return false
+    await new Promise(r => setTimeout(r, 5))
+  }
+  return true
+}
