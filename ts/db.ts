@@ -444,25 +444,37 @@ export class DB extends EventEmitter {
     return undefined
   }
 
-  /** The waiting part of a commit: the fsync, and the memtable apply of a large group. */
+  /**
+   * The waiting part of a commit: the fsync, and the memtable apply of a
+   * large group. The apply runs while the fsync is in flight: the entries
+   * stay invisible (reads see sequences up to `lastSeq`) until `lastSeq`
+   * moves past them after both are done.
+   */
   private async finishCommit(seg: Segment, group: Uint8Array, firstSeq: number): Promise<void> {
-    if (seg.sync) {
+    const syncing = seg.sync ? this.wal.sync() : undefined
+    const mem = this.mem
+    try {
+      if (group.length >= ASYNC_APPLY_BYTES) {
+        try {
+          await mem.applyAsync(group)
+        } catch (e) {
+          throw this.applyFailed(e)
+        }
+      } else {
+        this.applyOrStop(() => mem.apply(group))
+      }
+    } catch (e) {
+      // Writes are stopped already; the fsync's own outcome no longer matters.
+      syncing?.catch(() => undefined)
+      throw e
+    }
+    if (syncing !== undefined) {
       try {
-        await this.wal.sync()
+        await syncing
       } catch (e) {
         throw this.setBackgroundError(ioError(e, 'WAL write failed'))
       }
       this.statsData.walSyncs++
-    }
-    const mem = this.mem
-    if (group.length >= ASYNC_APPLY_BYTES) {
-      try {
-        await mem.applyAsync(group)
-      } catch (e) {
-        throw this.applyFailed(e)
-      }
-    } else {
-      this.applyOrStop(() => mem.apply(group))
     }
     this.lastSeq = firstSeq + seg.count - 1
   }
