@@ -108,11 +108,17 @@ for (const engine of engines()) {
     await db2.close()
   })
 
-  for (const op of ['flush', 'compact'] as const) {
-    serial(`[${engine}] a failed ${op} job stops writes with IO_ERROR and recovers on reopen`, async t => {
+  const jobFaults = {
+    'flush job': (o: IoOp) => o === 'flush',
+    'compact job': (o: IoOp) => o === 'compact',
+    // The flush lane fsyncs each new table apart from writing it (overlapping the next build).
+    'table fsync': (o: IoOp, p: string) => o === 'sync' && p.endsWith('.sst'),
+  }
+  for (const [op, match] of Object.entries(jobFaults)) {
+    serial(`[${engine}] a failed ${op} stops writes with IO_ERROR and recovers on reopen`, async t => {
       const dir = tempDir(t)
       const db = await DB.open(dir, { engine, ...small })
-      failNth(o => o === op, 1)
+      failNth(match, 1)
       const acked = new Map<string, string>()
       let rejected = 0
       for (let i = 0; i < 2000; i++) {

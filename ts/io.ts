@@ -105,6 +105,21 @@ export async function fdatasync(fd: number): Promise<void> {
   syncListener?.(pathOf(fd), size)
 }
 
+/**
+ * fdatasync of a whole file by path (open, sync, close, all on the libuv
+ * pool): for a table written without a sync, before a manifest edit names it.
+ */
+export async function syncFile(path: string): Promise<void> {
+  check('sync', path)
+  const fh = await fs.promises.open(path, 'r')
+  try {
+    await fh.datasync()
+    if (syncListener !== undefined) syncListener(path, (await fh.stat()).size)
+  } finally {
+    await fh.close()
+  }
+}
+
 export function renameSync(from: string, to: string): void {
   check('rename', to)
   fs.renameSync(from, to)

@@ -16,7 +16,13 @@ export interface OpenOptions {
   errorIfExists?: boolean
   /** Bytes a memtable holds before it is frozen and flushed (default 4 MiB). */
   memtableSize?: number
-  /** Frozen memtables waiting for flush before writers stall (default 2). */
+  /**
+   * Frozen memtables waiting for flush before writers stall (default 3). The
+   * flush lane builds one table while the previous one's fsync runs, so with
+   * 3 it always has a memtable to build: batch fills of 1M entries ran
+   * 2.7M → 3.2M entries/s (medians of 6, 1000-entry batches) for 4 MiB more
+   * memory at most.
+   */
   maxImmutableMemtables?: number
   /** L0 table count that triggers an L0 → L1 compaction (default 4). */
   l0CompactionTrigger?: number
@@ -80,7 +86,7 @@ export const DEFAULTS: ResolvedOptions = {
   createIfMissing: true,
   errorIfExists: false,
   memtableSize: 4 * 1024 * 1024,
-  maxImmutableMemtables: 2,
+  maxImmutableMemtables: 3,
   l0CompactionTrigger: 4,
   l0SlowdownTrigger: 12,
   l0StopTrigger: 20,

@@ -243,10 +243,12 @@ export interface Core {
   openTable(path: string, caches?: CoreCaches): CoreTable
   /**
    * Flush: writes every entry of `memtable` (which no longer changes) to a new
-   * table file at `path`, fsynced before the promise resolves. Runs off the JS
-   * thread (libuv pool / worker thread).
+   * table file at `path`, fsynced before the promise resolves unless `sync`
+   * is false (default true): then the caller must fsync the file before a
+   * manifest edit names it. Runs off the JS thread (libuv pool / worker
+   * thread).
    */
-  flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable>
+  flush(memtable: CoreMemtable, path: string, options?: TableOptions, sync?: boolean): Promise<WrittenTable>
   /**
    * Compaction: merges the input tables into new tables, dropping versions
    * no snapshot can see. Runs off the JS thread.

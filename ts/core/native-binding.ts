@@ -30,7 +30,7 @@ export interface NativeBinding {
   NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number, mmapReads?: boolean) => NativeCachesHandle
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
   /** Runs on a Rust thread; resolves once the table is fsynced. */
-  flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions): Promise<NativeWrittenTable>
+  flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions, sync?: boolean): Promise<NativeWrittenTable>
   /** Runs on a Rust thread; resolves once every output is fsynced. */
   compact(job: NativeCompactionJob): Promise<(NativeWrittenTable & { path: string })[]>
 }

@@ -263,10 +263,10 @@ function makeNativeCore(b: NativeBinding): Core {
       const handle = call(() => (c === undefined ? b.NativeTable.open(path) : b.NativeTable.open(path, c)), [basename(path)])
       return new NativeTable(handle, path)
     },
-    async flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable> {
+    async flush(memtable: CoreMemtable, path: string, options?: TableOptions, sync?: boolean): Promise<WrittenTable> {
       const mem = asNative(memtable, NativeMemtable, 'memtable')
       try {
-        const w = await b.flush(mem.handle, path, options)
+        const w = await b.flush(mem.handle, path, options, sync)
         return { fileSize: w.fileSize, properties: toProperties(w.properties) }
       } catch (e) {
         throw mapError(e)

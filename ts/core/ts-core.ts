@@ -283,9 +283,9 @@ export const tsCore: Core = {
       throw e
     }
   },
-  async flush(memtable: CoreMemtable, path: string, options?: TableOptions): Promise<WrittenTable> {
+  async flush(memtable: CoreMemtable, path: string, options?: TableOptions, sync?: boolean): Promise<WrittenTable> {
     const packed = packEntries(asTs(memtable, TsMemtable, 'memtable').iterator())
-    return runInWorker<WrittenTable>({ type: 'flush', packed, path, ...(options && { options }) }, [packed.buffer as ArrayBuffer])
+    return runInWorker<WrittenTable>({ type: 'flush', packed, path, ...(options && { options }), ...(sync === false && { sync }) }, [packed.buffer as ArrayBuffer])
   },
   async compact(job: CompactionJob): Promise<CompactionOutput[]> {
     return runInWorker<CompactionOutput[]>({ type: 'compact', job })

@@ -112,20 +112,22 @@ where
 }
 
 /// Writes every entry of `memtable` to a new table at `path`, fsynced before
-/// the promise resolves.
+/// the promise resolves unless `sync` is false (then the caller fsyncs it).
 #[napi(catch_unwind, ts_return_type = "Promise<JsWrittenTable>")]
 pub fn flush<'env>(
     env: &'env Env,
     memtable: &NativeMemtable,
     path: String,
     options: Option<JsTableOptions>,
+    sync: Option<bool>,
 ) -> napi::Result<Object<'env>> {
     let opts = table_options(options)?;
     let mem = Arc::clone(&memtable.inner);
+    let sync = sync.unwrap_or(true);
     spawn_job(
         env,
         "lsm-flush",
-        move || flush_memtable(&mem, Path::new(&path), opts),
+        move || flush_memtable(&mem, Path::new(&path), opts, sync),
         written,
     )
 }

@@ -92,7 +92,7 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
     // Debug aid: run the job on this thread (blocks the event loop; never the default).
     return new Promise<T>((resolve, reject) => setImmediate(() => {
       try {
-        resolve((body.type === 'flush' ? flushPacked(body.packed, body.path, body.options) : runCompaction(body.job)) as T)
+        resolve((body.type === 'flush' ? flushPacked(body.packed, body.path, body.options, body.sync) : runCompaction(body.job)) as T)
       } catch (e) {
         reject(e)
       }

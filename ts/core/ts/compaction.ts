@@ -11,13 +11,17 @@ import type { InternalIterator } from './iterator.js'
 import { MergingIterator } from './merge-iterator.js'
 import { Table, TableBuilder } from './sst.js'
 
-/** Writes a whole buffer to a new file and fsyncs it: a table must be durable before the manifest names it. */
-export function writeFileDurably(path: string, bytes: Uint8Array): void {
+/**
+ * Writes a whole buffer to a new file and, with `sync` (default), fsyncs it:
+ * a table must be durable before the manifest names it (without `sync` the
+ * caller fsyncs it later).
+ */
+export function writeFileDurably(path: string, bytes: Uint8Array, sync = true): void {
   const fd = openSync(path, 'wx')
   try {
     let off = 0
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
-    fsyncSync(fd)
+    if (sync) fsyncSync(fd)
   } finally {
     closeSync(fd)
   }
@@ -33,8 +37,8 @@ export function packEntries(it: InternalIterator): Uint8Array {
   return w.finish()
 }
 
-/** Builds a table from packed entries (see {@link packEntries}) and writes it durably. */
-export function flushPacked(packed: Uint8Array, path: string, options?: TableOptions): WrittenTable {
+/** Builds a table from packed entries (see {@link packEntries}) and writes it (fsynced when `sync`). */
+export function flushPacked(packed: Uint8Array, path: string, options?: TableOptions, sync = true): WrittenTable {
   const b = new TableBuilder(options)
   const c = new Cursor(packed)
   while (c.remaining > 0) {
@@ -42,7 +46,7 @@ export function flushPacked(packed: Uint8Array, path: string, options?: TableOpt
     b.add(k, c.lpbytes())
   }
   const { bytes, properties } = b.finish()
-  writeFileDurably(path, bytes)
+  writeFileDurably(path, bytes, sync)
   return { fileSize: bytes.length, properties }
 }
 

@@ -77,7 +77,7 @@ impl Outputs<'_> {
             Error::invalid(format!("compaction needs more than {n} output files"))
         })?;
         let (bytes, properties) = builder.finish_with_properties()?;
-        write_new_file(path, &bytes)?;
+        write_new_file(path, &bytes, true)?;
         self.done.push(CompactionOutput {
             path: path.clone(),
             table: WrittenTable {

@@ -11,12 +11,14 @@ use crate::jobs::{write_new_file, WrittenTable};
 use crate::memtable::MemTable;
 use crate::table::{TableBuilder, TableOptions};
 
-/// Writes `mem` to a new table at `path` (fsynced). An empty memtable is
-/// refused: tables are never empty.
+/// Writes `mem` to a new table at `path`, fsynced when `sync` (else the
+/// caller must fsync it before naming it in the manifest). An empty memtable
+/// is refused: tables are never empty.
 pub fn flush_memtable(
     mem: &Arc<MemTable>,
     path: &Path,
     opts: TableOptions,
+    sync: bool,
 ) -> Result<WrittenTable> {
     let mut builder = TableBuilder::new(opts)?;
     let mut it = mem.iter();
@@ -26,7 +28,7 @@ pub fn flush_memtable(
         it.next()?;
     }
     let (bytes, properties) = builder.finish_with_properties()?;
-    write_new_file(path, &bytes)?;
+    write_new_file(path, &bytes, sync)?;
     Ok(WrittenTable {
         file_size: bytes.len() as u64,
         properties,
@@ -60,7 +62,7 @@ mod tests {
             block_size: 512,
             ..TableOptions::default()
         };
-        let w = flush_memtable(&mem, &path, opts).unwrap();
+        let w = flush_memtable(&mem, &path, opts, true).unwrap();
         assert_eq!(w.file_size, std::fs::metadata(&path).unwrap().len());
         assert_eq!(w.properties.entry_count, 500);
         assert_eq!((w.properties.min_seq, w.properties.max_seq), (1, 500));
@@ -83,7 +85,7 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
         // A file number is never reused: an existing file is an I/O error.
         assert!(matches!(
-            flush_memtable(&mem, &path, opts),
+            flush_memtable(&mem, &path, opts, true),
             Err(Error::Io(_))
         ));
     }
@@ -92,7 +94,7 @@ mod tests {
     fn empty_memtable_is_refused_and_leaves_no_file() {
         let dir = TempDir::new("flush");
         let path = dir.join("000006.sst");
-        let e = flush_memtable(&Arc::new(MemTable::new()), &path, TableOptions::default());
+        let e = flush_memtable(&Arc::new(MemTable::new()), &path, TableOptions::default(), true);
         assert!(matches!(e, Err(Error::InvalidArgument(_))));
         assert!(!path.exists());
     }

@@ -22,11 +22,12 @@ pub struct WrittenTable {
     pub properties: Properties,
 }
 
-/// Writes `bytes` to a new file at `path` and fsyncs it before returning: a
-/// table must be durable before the manifest edit that names it is written.
-/// The file must not exist yet (a file number is never reused); a partly
-/// written file is removed when writing fails.
-pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to a new file at `path` and, with `sync`, fsyncs it before
+/// returning: a table must be durable before the manifest edit that names it
+/// is written (without `sync` the caller fsyncs it later). The file must not
+/// exist yet (a file number is never reused); a partly written file is
+/// removed when writing fails.
+pub fn write_new_file(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let named = |e: std::io::Error| {
         Error::Io(std::io::Error::new(
             e.kind(),
@@ -38,7 +39,9 @@ pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .create_new(true)
         .open(path)
         .map_err(named)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| if sync { file.sync_all() } else { Ok(()) });
     if let Err(e) = written {
         drop(file);
         let _ = std::fs::remove_file(path);

@@ -88,7 +88,7 @@ fn world(seed: u64) -> World {
         if g < to_l0 {
             file_no += 1;
             let path = dir.join(&format!("{file_no:06}.sst"));
-            flush_memtable(&mem, &path, opts).unwrap();
+            flush_memtable(&mem, &path, opts, true).unwrap();
             if g < to_l1 {
                 l1_inputs.push(path);
             } else {
