@@ -2,7 +2,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import { DecodeError, putFixed32, putFixed64 } from '../ts/core/ts/coding.js'
 import { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE } from '../ts/core/ts/internal-key.js'
-import { decodeWriteGroup, encodeWriteGroup, forEachInGroup, validateWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
+import { decodeWriteGroup, encodeWriteGroup, forEachInGroup, GroupWalker, validateWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
 
 const b = (s: string) => new TextEncoder().encode(s)
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex')
@@ -199,4 +199,29 @@ test('every proper prefix of a valid group is rejected', t => {
       t.throws(() => decodeWriteGroup(bytes.subarray(0, n)), { instanceOf: DecodeError })
     }
   }), { numRuns: 100 })
+})
+
+test('a GroupWalker visits in slices exactly what forEachInGroup visits', t => {
+  fc.assert(fc.property(groupArb, fc.integer({ min: 1, max: 5 }), ({ firstSeq, ops }, slice) => {
+    const bytes = encodeWriteGroup(firstSeq, ops)
+    const whole: unknown[] = []
+    forEachInGroup(bytes, (seq, kind, key, value) => whole.push([seq, kind, hex(key), hex(value)]))
+    const sliced: unknown[] = []
+    const w = new GroupWalker(bytes)
+    let calls = 0
+    while (!w.visit(slice, (seq, kind, key, value) => sliced.push([seq, kind, hex(key), hex(value)]))) calls++
+    t.deepEqual(sliced, whole)
+    t.is(calls, Math.ceil(ops.length / slice) - 1)
+  }))
+})
+
+test('a GroupWalker finds trailing bytes only at the end, after visiting every entry', t => {
+  const good = encodeWriteGroup(5, [{ kind: Kind.Put, key: b('a'), value: b('1') }, { kind: Kind.Delete, key: b('b') }])
+  const bad = new Uint8Array([...good, 0])
+  const w = new GroupWalker(bad)
+  const seen: number[] = []
+  t.false(w.visit(1, seq => seen.push(seq)))
+  t.throws(() => w.visit(1, seq => seen.push(seq)), { instanceOf: DecodeError, message: /1 bytes after its 2 entries/ })
+  t.deepEqual(seen, [5, 6])
+  t.throws(() => new GroupWalker(bad).visit(Infinity, null), { instanceOf: DecodeError })
 })

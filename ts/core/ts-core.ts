@@ -18,7 +18,7 @@ import { FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
 import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
 import { packEntries } from './ts/compaction.js'
-import { decodeWriteGroup } from './ts/write-group.js'
+import { GroupWalker } from './ts/write-group.js'
 import { DecodeError } from './ts/coding.js'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
@@ -30,21 +30,19 @@ class TsMemtable implements CoreMemtable {
   apply(group: Uint8Array): void {
     this.inner.apply(group)
   }
-  /** Validates the whole group first (all or nothing), then inserts it in slices. */
+  /**
+   * Validates the whole group first (all or nothing), then inserts it in
+   * slices, reading each slice's entries straight from the group bytes.
+   */
   async applyAsync(group: Uint8Array): Promise<void> {
-    let decoded
     try {
-      decoded = decodeWriteGroup(group)
+      new GroupWalker(group).visit(Infinity, null)
     } catch (e) {
       if (e instanceof DecodeError) throw new LsmError('INVALID_ARGUMENT', `malformed write group: ${e.message}`, { cause: e })
       throw e
     }
-    const { firstSeq, ops } = decoded
-    for (let i = 0; i < ops.length; i++) {
-      if (i > 0 && i % APPLY_SLICE === 0) await nextTurn()
-      const op = ops[i]!
-      this.inner.add(firstSeq + i, op.kind, op.key, op.value)
-    }
+    const walker = new GroupWalker(group)
+    while (!this.inner.applySlice(walker, APPLY_SLICE)) await nextTurn()
   }
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     return this.inner.get(userKey, snapshotSeq)

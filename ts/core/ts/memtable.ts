@@ -21,7 +21,7 @@
  */
 import { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { forEachInGroup } from './write-group.js'
+import { forEachInGroup, type GroupWalker } from './write-group.js'
 import { DecodeError } from './coding.js'
 import { invalidArgument, LsmError } from '../../errors.js'
 
@@ -376,6 +376,20 @@ export class Memtable {
       throw e
     }
   }
+  /**
+   * Inserts up to `max` more entries of a group being walked (see
+   * {@link GroupWalker}); true once all are in. The caller checks the whole
+   * group first (a walker with `visit(count, null)`) so that a malformed group
+   * inserts nothing.
+   */
+  applySlice(walker: GroupWalker, max: number): boolean {
+    const list = this.list
+    return walker.visit(max, (seq, kind, key, value) => {
+      list.setTarget(key, seq, kind)
+      list.insert(key, seq, kind, value)
+    })
+  }
+
 
   /**
    * The newest version of `userKey` with sequence ≤ `snapshotSeq`, DELETE included
