@@ -17,7 +17,6 @@ import type { Block } from './ts/block.js'
 import { FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
 import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
-import { packEntries } from './ts/compaction.js'
 import { GroupWalker } from './ts/write-group.js'
 import { DecodeError } from './ts/coding.js'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -282,8 +281,9 @@ export const tsCore: Core = {
     }
   },
   async flush(memtable: CoreMemtable, path: string, options?: TableOptions, sync?: boolean): Promise<WrittenTable> {
-    const packed = packEntries(asTs(memtable, TsMemtable, 'memtable').iterator())
-    return runInWorker<WrittenTable>({ type: 'flush', packed, path, ...(options && { options }), ...(sync === false && { sync }) }, [packed.buffer as ArrayBuffer])
+    // The arena is shared with the worker, not copied: the memtable is frozen.
+    const frozen = asTs(memtable, TsMemtable, 'memtable').inner.frozen()
+    return runInWorker<WrittenTable>({ type: 'flush', memtable: frozen, path, ...(options && { options }), ...(sync === false && { sync }) })
   },
   async compact(job: CompactionJob): Promise<CompactionOutput[]> {
     return runInWorker<CompactionOutput[]>({ type: 'compact', job })

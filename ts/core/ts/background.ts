@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { LsmError, type ErrorCode } from '../../errors.js'
 import type { WorkerReply, WorkerRequest } from './worker.js'
-import { flushPacked, runCompaction } from './compaction.js'
+import { flushFrozen, runCompaction } from './compaction.js'
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void }
 type RequestBody = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
@@ -92,7 +92,7 @@ export function runInWorker<T>(body: RequestBody, transfer: ArrayBuffer[] = []):
     // Debug aid: run the job on this thread (blocks the event loop; never the default).
     return new Promise<T>((resolve, reject) => setImmediate(() => {
       try {
-        resolve((body.type === 'flush' ? flushPacked(body.packed, body.path, body.options, body.sync) : runCompaction(body.job)) as T)
+        resolve((body.type === 'flush' ? flushFrozen(body.memtable, body.path, body.options, body.sync) : runCompaction(body.job)) as T)
       } catch (e) {
         reject(e)
       }

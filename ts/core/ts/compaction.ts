@@ -5,9 +5,10 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import type { CompactionJob, CompactionOutput, TableOptions, WrittenTable } from '../core.js'
-import { Cursor, ByteWriter, DecodeError } from './coding.js'
+import { Cursor, DecodeError } from './coding.js'
 import { Kind, TRAILER_LENGTH } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
+import { forEachFrozenEntry, type FrozenMemtable } from './memtable.js'
 import { MergingIterator } from './merge-iterator.js'
 import { Table, TableBuilder } from './sst.js'
 
@@ -27,24 +28,10 @@ export function writeFileDurably(path: string, bytes: Uint8Array, sync = true): 
   }
 }
 
-/**
- * Packs sorted entries as `lpbytes(internal key) ‖ lpbytes(value)` repeated:
- * how a memtable's contents travel to the worker thread in one transfer.
- */
-export function packEntries(it: InternalIterator): Uint8Array {
-  const w = new ByteWriter(1 << 20)
-  for (it.seekToFirst(); it.valid(); it.next()) w.lpbytes(it.key()).lpbytes(it.value())
-  return w.finish()
-}
-
-/** Builds a table from packed entries (see {@link packEntries}) and writes it (fsynced when `sync`). */
-export function flushPacked(packed: Uint8Array, path: string, options?: TableOptions, sync = true): WrittenTable {
+/** Builds a table from a frozen memtable's entries and writes it (fsynced when `sync`). */
+export function flushFrozen(mem: FrozenMemtable, path: string, options?: TableOptions, sync = true): WrittenTable {
   const b = new TableBuilder(options)
-  const c = new Cursor(packed)
-  while (c.remaining > 0) {
-    const k = c.lpbytes()
-    b.add(k, c.lpbytes())
-  }
+  forEachFrozenEntry(mem, (k, v) => b.add(k, v))
   const { bytes, properties } = b.finish()
   writeFileDurably(path, bytes, sync)
   return { fileSize: bytes.length, properties }

@@ -5,10 +5,11 @@
  */
 import { parentPort } from 'node:worker_threads'
 import type { CompactionJob, TableOptions } from '../core.js'
-import { flushPacked, runCompaction } from './compaction.js'
+import { flushFrozen, runCompaction } from './compaction.js'
+import type { FrozenMemtable } from './memtable.js'
 
 export type WorkerRequest =
-  | { id: number; type: 'flush'; packed: Uint8Array; path: string; options?: TableOptions; sync?: boolean }
+  | { id: number; type: 'flush'; memtable: FrozenMemtable; path: string; options?: TableOptions; sync?: boolean }
   | { id: number; type: 'compact'; job: CompactionJob }
 
 export type WorkerReply =
@@ -18,7 +19,7 @@ export type WorkerReply =
 parentPort?.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply
   try {
-    const result = req.type === 'flush' ? flushPacked(req.packed, req.path, req.options, req.sync) : runCompaction(req.job)
+    const result = req.type === 'flush' ? flushFrozen(req.memtable, req.path, req.options, req.sync) : runCompaction(req.job)
     reply = { id: req.id, ok: true, result }
   } catch (e) {
     const err = e as { message?: string; code?: string; file?: string; name?: string }
