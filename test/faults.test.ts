@@ -82,6 +82,23 @@ for (const engine of engines()) {
     await db2.close()
   })
 
+  serial(`[${engine}] a failed fsync of a large synced batch (inserted while the fsync runs) rejects with IO_ERROR`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    await db.put('a', '1', { sync: true })
+    failNth((op, p) => op === 'sync' && isWal(p), 1)
+    // Over 64 KiB: the memtable insert goes off the JS thread while the fsync fails.
+    const big = Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `big${i}`, value: 'v'.repeat(100) }))
+    await t.throwsAsync(db.batch(big, { sync: true }), { code: 'IO_ERROR' })
+    await t.throwsAsync(db.put('c', '3'), { code: 'IO_ERROR' })
+    t.is(await db.get('big7'), undefined, 'the failed batch is not visible')
+    await db.close()
+    setFaultHook(undefined)
+    const db2 = await DB.open(dir, { engine })
+    t.is((await db2.get('a'))?.toString(), '1')
+    await db2.close()
+  })
+
   serial(`[${engine}] a failed MANIFEST append during a flush becomes a background error; nothing acknowledged is lost`, async t => {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine, ...small })

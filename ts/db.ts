@@ -459,21 +459,18 @@ export class DB extends EventEmitter {
    */
   private async finishCommit(seg: Segment, group: Uint8Array, firstSeq: number): Promise<void> {
     const syncing = seg.sync ? this.wal.sync() : undefined
+    // Awaited below; until then (or when a failed apply returns first) a
+    // failed fsync must not count as an unhandled rejection.
+    syncing?.catch(() => undefined)
     const mem = this.mem
-    try {
-      if (group.length >= ASYNC_APPLY_BYTES) {
-        try {
-          await mem.applyAsync(group)
-        } catch (e) {
-          throw this.applyFailed(e)
-        }
-      } else {
-        this.applyOrStop(() => mem.apply(group))
+    if (group.length >= ASYNC_APPLY_BYTES) {
+      try {
+        await mem.applyAsync(group)
+      } catch (e) {
+        throw this.applyFailed(e)
       }
-    } catch (e) {
-      // Writes are stopped already; the fsync's own outcome no longer matters.
-      syncing?.catch(() => undefined)
-      throw e
+    } else {
+      this.applyOrStop(() => mem.apply(group))
     }
     if (syncing !== undefined) {
       try {
@@ -650,16 +647,13 @@ export class DB extends EventEmitter {
         const t0 = performance.now()
         const meta = await this.writeL0(imm.mem, false)
         const synced = syncFile(join(this.location, fileNames.table(meta.fileNumber)))
+        // Awaited in order below; a failure before then is not unhandled.
+        synced.catch(() => undefined)
         const before = installed
         const taken = imm
         installed = (async () => {
-          try {
-            await before
-            await synced
-          } catch (e) {
-            synced.catch(() => undefined)
-            throw e
-          }
+          await before
+          await synced
           await this.installFlush(taken, meta, t0)
         })()
         installed.catch((e: unknown) => {
@@ -781,15 +775,15 @@ export class DB extends EventEmitter {
 
   private collectGarbage(): void {
     const keep = new Set<number>([this.wal.fileNumber, ...this.imms.map(i => i.walNumber)])
+    // Failing to delete a file loses nothing; report it and go on.
+    const report = (e: unknown) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e)
+    }
     try {
-      const { deleted } = this.versions.collectGarbage(keep, e => {
-        // Failing to delete a file loses nothing; report it and go on.
-        if (this.listenerCount('error') > 0) this.emit('error', e)
-      })
+      const { deleted } = this.versions.collectGarbage(keep, report)
       this.statsData.filesDeleted += deleted.length
     } catch (e) {
-      // Failing to delete a file loses nothing; report it and go on.
-      if (this.listenerCount('error') > 0) this.emit('error', e)
+      report(e)
     }
   }
 
