@@ -276,7 +276,11 @@ export class VersionSet {
           () => undefined,
           (e: unknown) => {
             const err = failed(e)
-            if (err !== undefined) onError(err)
+            try {
+              if (err !== undefined) onError(err)
+            } catch {
+              // A throwing error listener must not become an unhandled rejection here.
+            }
           },
         ).finally(() => this.deleting.delete(name))
         this.deleting.set(name, done)
