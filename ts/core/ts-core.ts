@@ -7,7 +7,7 @@ import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
-import { comparePrefix, userKeyOf } from './ts/internal-key.js'
+import { compareBytes, comparePrefix, userKeyOf } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
@@ -97,10 +97,10 @@ function findInLevel(level: readonly TsTable[], userKey: Uint8Array): number {
   let hi = level.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (Buffer.compare(level[mid]!.largestUser, userKey) < 0) lo = mid + 1
+    if (compareBytes(level[mid]!.largestUser, userKey) < 0) lo = mid + 1
     else hi = mid
   }
-  return lo < level.length && Buffer.compare(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
+  return lo < level.length && compareBytes(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
 }
 
 class TsReadView implements CoreReadView {
@@ -113,7 +113,7 @@ class TsReadView implements CoreReadView {
     }
     const l0 = this.levels[0] ?? []
     for (const t of l0) {
-      if (Buffer.compare(userKey, t.smallestUser) < 0 || Buffer.compare(userKey, t.largestUser) > 0) continue
+      if (compareBytes(userKey, t.smallestUser) < 0 || compareBytes(userKey, t.largestUser) > 0) continue
       const r = t.get(userKey, snapshotSeq)
       if (r.found) return r
     }

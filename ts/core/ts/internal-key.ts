@@ -68,6 +68,9 @@ export function checkInternalKey(ikey: Uint8Array): void {
 
 /** Bytewise comparison of two byte strings (unsigned, shorter prefix first). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  // Short keys compare faster in a JS loop than through a native call (~10 vs
+  // ~70 ns for 16-byte keys); long ones go to memcmp. Only the sign matters.
+  if (a.length + b.length <= 128) return comparePrefix(a, a.length, b, b.length)
   return Buffer.compare(a, b)
 }
 
