@@ -313,6 +313,17 @@ test('property: read views over memtables, L0 and L1 answer alike, and each core
             deepStrictEqual(normChunk(scanner.scan!(o, n)), normChunk(va.cursor(o).nextChunk(n)), `scan of ${n}`)
           }
         }
+        // The native view after release (its tables may be unmapped): a cursor
+        // opened before keeps its own references, and a stray read (which the
+        // interface forbids) finds nothing instead of touching freed memory.
+        const released = [va, vb].find(v => v.release !== undefined)
+        ok(released !== undefined, 'the native view has release')
+        const o: CursorOptions = { snapshotSeq: MAX_SEQ, reverse: false }
+        const before = released.cursor(o)
+        const expected = normChunk((released === va ? vb : va).cursor(o).nextChunk(1000))
+        released.release!()
+        for (const [key] of probes) deepStrictEqual(normLookup(released.get(key, MAX_SEQ)), normLookup({ found: false }), 'released view finds nothing')
+        deepStrictEqual(normChunk(before.nextChunk(1000)), expected, 'a cursor from before the release still reads')
       } finally {
         for (const tb of world.tables) tb.close()
       }

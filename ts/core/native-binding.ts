@@ -29,6 +29,8 @@ export interface NativeBinding {
   NativeTable: { open(path: string, caches?: NativeCachesHandle): NativeTableHandle }
   NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number, mmapReads?: boolean) => NativeCachesHandle
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
+  /** `NativeReadViewHandle.get` through the view's `reader` (a free function: less per-call work in napi-rs than a method). */
+  readViewGet(reader: NativeReadViewReader, userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   /** Runs on a Rust thread; resolves once the table is fsynced. */
   flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions, sync?: boolean): Promise<NativeWrittenTable>
   /** Runs on a Rust thread; resolves once every output is fsynced. */
@@ -64,7 +66,12 @@ export interface NativeTableHandle {
 /** Cursor options as the addon takes them: the core's, with only the set fields present. */
 export type NativeCursorOptions = CursorOptions
 
+/** The opaque handle of {@link NativeReadViewHandle.reader}. */
+export type NativeReadViewReader = object
+
 export interface NativeReadViewHandle {
+  /** The same view as an external value for {@link NativeBinding.readViewGet}. */
+  readonly reader: NativeReadViewReader
   release(): void
   get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   cursor(options: NativeCursorOptions): NativeCursorHandle

@@ -233,9 +233,15 @@ function nativeCursorOptions(o: CursorOptions): NativeCursorOptions {
 }
 
 class NativeReadView implements CoreReadView {
-  constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[]) {}
+  /** Point reads go through `readViewGet` on the view's `reader`. */
+  private readonly point: PointReader
+  constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[], b: NativeBinding) {
+    const reader = handle.reader
+    const get = b.readViewGet
+    this.point = { get: (key, seq, out, off) => get(reader, key, seq, out, off) }
+  }
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
-    return pointRead(this.handle, userKey, snapshotSeq, this.files)
+    return pointRead(this.point, userKey, snapshotSeq, this.files)
   }
   cursor(o: CursorOptions): CoreCursor {
     const options = nativeCursorOptions(o)
@@ -285,7 +291,7 @@ function makeNativeCore(b: NativeBinding): Core {
       const tables = levels.map(l => l.map(t => asNative(t, NativeTable, 'table')))
       const files = tables.flatMap(l => l.map(t => t.name))
       const handle = call(() => new b.NativeReadView(mems, tables.map(l => l.map(t => t.handle))))
-      return new NativeReadView(handle, files)
+      return new NativeReadView(handle, files, b)
     },
   }
 }
@@ -295,4 +301,6 @@ function makeNativeCore(b: NativeBinding): Core {
  * build without the core classes); callers then use the pure-TypeScript core.
  */
 export const nativeCore: Core | undefined =
-  nativeBinding !== undefined && typeof nativeBinding.NativeMemtable === 'function' ? makeNativeCore(nativeBinding) : undefined
+  nativeBinding !== undefined && typeof nativeBinding.NativeMemtable === 'function' && typeof nativeBinding.readViewGet === 'function'
+    ? makeNativeCore(nativeBinding)
+    : undefined
