@@ -181,3 +181,20 @@ pub fn scratch<'a>(
 
 /// The answer for "no visible version".
 pub const NOT_FOUND: f64 = -1.0;
+
+/// The frame every point read shares: `out[out_offset..]` checked against the
+/// key, the snapshot mapped (nothing is visible at a NaN or negative one),
+/// then `read(out, snapshot)`, whose `None` is [`NOT_FOUND`].
+pub fn point_read(
+    out: &mut Uint8ArraySlice<'_>,
+    out_offset: f64,
+    user_key: &[u8],
+    snapshot_seq: f64,
+    read: impl FnOnce(&mut [u8], u64) -> napi::Result<Option<f64>>,
+) -> napi::Result<f64> {
+    let out = scratch(out, out_offset, user_key)?;
+    let Some(snap) = snapshot(snapshot_seq) else {
+        return Ok(NOT_FOUND);
+    };
+    Ok(read(out, snap)?.unwrap_or(NOT_FOUND))
+}

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{panic_error, scratch, snapshot, to_js, write_entry, NOT_FOUND};
+use crate::convert::{panic_error, point_read, to_js, write_entry};
 
 #[napi]
 pub struct NativeMemtable {
@@ -43,15 +43,14 @@ impl NativeMemtable {
         mut out: Uint8ArraySlice,
         out_offset: f64,
     ) -> napi::Result<f64> {
-        let out = scratch(&mut out, out_offset, user_key)?;
-        let found = snapshot(snapshot_seq).and_then(|snap| {
-            self.inner
+        point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
+            Ok(self
+                .inner
                 .get_with(user_key, snap, |seq, kind, v| {
                     write_entry(out, seq, kind, v)
                 })
-                .found()
-        });
-        Ok(found.unwrap_or(NOT_FOUND))
+                .found())
+        })
     }
 
     /// [`NativeMemtable::apply`] on a libuv pool thread, so a large group

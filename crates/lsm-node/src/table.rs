@@ -17,9 +17,7 @@ use lsm_core::file_pool::FilePool;
 use lsm_core::mmap::MapBudget;
 use lsm_core::table::{Table, TableCaches};
 
-use crate::convert::{
-    invalid, properties, scratch, snapshot, to_js, whole, write_entry, JsProperties, NOT_FOUND,
-};
+use crate::convert::{invalid, point_read, properties, to_js, whole, write_entry, JsProperties};
 
 /// A block cache bounded in bytes, a pool of at most `maxOpenFiles` open
 /// table files and, with `mmapReads`, a budget of as many memory-mapped
@@ -145,16 +143,14 @@ impl NativeTable {
         out_offset: f64,
     ) -> napi::Result<f64> {
         let table = self.table()?;
-        let out = scratch(&mut out, out_offset, user_key)?;
-        let Some(snap) = snapshot(snapshot_seq) else {
-            return Ok(NOT_FOUND);
-        };
-        let found = table
-            .get_with(user_key, snap, |seq, kind, v| {
-                write_entry(out, seq, kind, v)
-            })
-            .map_err(to_js)?;
-        Ok(found.found().unwrap_or(NOT_FOUND))
+        point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
+            Ok(table
+                .get_with(user_key, snap, |seq, kind, v| {
+                    write_entry(out, seq, kind, v)
+                })
+                .map_err(to_js)?
+                .found())
+        })
     }
 
     #[napi(catch_unwind)]

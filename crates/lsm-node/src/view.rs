@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{invalid, limit, scratch, snapshot, to_js, write_entry, NOT_FOUND};
+use crate::convert::{invalid, limit, point_read, snapshot, to_js, write_entry};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
@@ -71,7 +71,13 @@ impl NativeReadView {
         out: Uint8ArraySlice,
         out_offset: f64,
     ) -> napi::Result<f64> {
-        view_get(&self.inner.borrow(), user_key, snapshot_seq, out, out_offset)
+        view_get(
+            &self.inner.borrow(),
+            user_key,
+            snapshot_seq,
+            out,
+            out_offset,
+        )
     }
 
     #[napi(catch_unwind)]
@@ -119,14 +125,12 @@ fn view_get(
     mut out: Uint8ArraySlice,
     out_offset: f64,
 ) -> napi::Result<f64> {
-    let out = scratch(&mut out, out_offset, user_key)?;
-    let Some(snap) = snapshot(snapshot_seq) else {
-        return Ok(NOT_FOUND);
-    };
-    let found = view
-        .get_with(user_key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
-        .map_err(to_js)?;
-    Ok(found.unwrap_or(NOT_FOUND))
+    point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
+        view.get_with(user_key, snap, |seq, kind, v| {
+            write_entry(out, seq, kind, v)
+        })
+        .map_err(to_js)
+    })
 }
 
 /// The core's cursor options from their JS form.
