@@ -73,7 +73,6 @@ export interface NativeReadViewHandle {
   /** The same view as an external value for {@link NativeBinding.readViewGet}. */
   readonly reader: NativeReadViewReader
   release(): void
-  get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   cursor(options: NativeCursorOptions): NativeCursorHandle
   /** The first chunk of a cursor with these options, packed as {@link NativeCursorHandle.nextChunk}; no cursor is kept. */
   scan(options: NativeCursorOptions, maxEntries: number, maxBytes?: number): Buffer

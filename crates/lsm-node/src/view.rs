@@ -61,25 +61,6 @@ impl NativeReadView {
         External::new(Rc::clone(&self.inner))
     }
 
-    /// Newest version of `userKey` with sequence ≤ `snapshotSeq` across all
-    /// sources, written into `out` at `outOffset` like `NativeMemtable.get`.
-    #[napi(catch_unwind)]
-    pub fn get(
-        &self,
-        user_key: &[u8],
-        snapshot_seq: f64,
-        out: Uint8ArraySlice,
-        out_offset: f64,
-    ) -> napi::Result<f64> {
-        view_get(
-            &self.inner.borrow(),
-            user_key,
-            snapshot_seq,
-            out,
-            out_offset,
-        )
-    }
-
     #[napi(catch_unwind)]
     pub fn cursor(&self, options: JsCursorOptions) -> NativeCursor {
         NativeCursor {
@@ -106,25 +87,19 @@ impl NativeReadView {
     }
 }
 
-/// `NativeReadView.get` through the view's `reader` External.
+/// Newest version of `userKey` with sequence ≤ `snapshotSeq` across all the
+/// sources of the view behind `reader` (`NativeReadView.reader`), written
+/// into `out` at `outOffset` like `NativeMemtable.get`. A free function, not
+/// a method: see `NativeReadView.reader`.
 #[napi(catch_unwind)]
 pub fn read_view_get(
-    #[napi(ts_arg_type = "ExternalObject<unknown>")] view: &External<SharedView>,
-    user_key: &[u8],
-    snapshot_seq: f64,
-    out: Uint8ArraySlice,
-    out_offset: f64,
-) -> napi::Result<f64> {
-    view_get(&view.borrow(), user_key, snapshot_seq, out, out_offset)
-}
-
-fn view_get(
-    view: &ReadView,
+    #[napi(ts_arg_type = "ExternalObject<unknown>")] reader: &External<SharedView>,
     user_key: &[u8],
     snapshot_seq: f64,
     mut out: Uint8ArraySlice,
     out_offset: f64,
 ) -> napi::Result<f64> {
+    let view = reader.borrow();
     point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
         view.get_with(user_key, snap, |seq, kind, v| {
             write_entry(out, seq, kind, v)
