@@ -18,7 +18,7 @@ import { FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
 import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
 import { GroupWalker } from './ts/write-group.js'
-import { DecodeError } from './ts/coding.js'
+import { copyPrefix, DecodeError } from './ts/coding.js'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
 /** Entries {@link TsMemtable.applyAsync} inserts per event-loop turn (about 2–4 ms of work). */
@@ -214,11 +214,7 @@ class TsCursor implements CoreCursor {
           pos = 0
         }
         const ab = slab.buffer
-        if (klen < 64) {
-          for (let i = 0; i < klen; i++) slab[pos + i] = k[i]!
-        } else {
-          slab.set(k.length === klen ? k : k.subarray(0, klen), pos)
-        }
+        copyPrefix(slab, pos, k, klen)
         keys.push(Buffer.from(ab, slab.byteOffset + pos, klen))
         pos += klen
         slab.set(v, pos)

@@ -15,6 +15,16 @@ export class DecodeError extends Error {
 
 const TWO_32 = 0x1_0000_0000
 
+/**
+ * Copies `src[0..len)` into `dst` at `at`. Short copies run inline: a
+ * `subarray` view of a small typed array that V8 keeps on its heap makes V8
+ * move the bytes into a fresh off-heap ArrayBuffer (a malloc per copy).
+ */
+export function copyPrefix(dst: Uint8Array, at: number, src: Uint8Array, len: number): void {
+  if (len < 64) for (let i = 0; i < len; i++) dst[at + i] = src[i]!
+  else dst.set(len === src.length ? src : src.subarray(0, len), at)
+}
+
 export function putFixed32(buf: Uint8Array, off: number, v: number): void {
   buf[off] = v & 0xff
   buf[off + 1] = (v >>> 8) & 0xff

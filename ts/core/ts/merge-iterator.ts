@@ -7,7 +7,7 @@
  *   snapshot: one entry per user key, its newest version with seq ≤ snapshot,
  *   and nothing for keys whose newest visible version is a DELETE.
  */
-import { DecodeError } from './coding.js'
+import { copyPrefix, DecodeError } from './coding.js'
 import { compareInternalKeys, Kind, lookupKey, makeInternalKey, MAX_SEQUENCE, seqOf, TRAILER_LENGTH } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 
@@ -292,12 +292,7 @@ export class UserIterator {
       this.slabUsed = 0
     }
     const at = this.slabUsed
-    const slab = this.slab
-    // A short prefix copies inline: a `subarray` of a small on-heap array
-    // would move its bytes off-heap (a malloc per entry).
-    if (len === src.length) slab.set(src, at)
-    else if (len < 64) for (let i = 0; i < len; i++) slab[at + i] = src[i]!
-    else slab.set(src.subarray(0, len), at)
+    copyPrefix(this.slab, at, src, len)
     this.slabUsed = at + len
     return this.slab.subarray(at, at + len)
   }
@@ -308,9 +303,7 @@ export class UserIterator {
 
   private setSkip(src: Uint8Array, len: number): void {
     if (this.skipKey.length < len) this.skipKey = new Uint8Array(Math.max(len, this.skipKey.length * 2))
-    const dst = this.skipKey
-    if (len < 64) for (let i = 0; i < len; i++) dst[i] = src[i]!
-    else dst.set(src.subarray(0, len))
+    copyPrefix(this.skipKey, 0, src, len)
     this.skipLen = len
   }
 
