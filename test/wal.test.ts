@@ -1,12 +1,12 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LsmError } from '../ts/errors.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
 import { encodeLogFileHeader, encodeRecord, LOG_FILE_HEADER_SIZE, MANIFEST_MAGIC, readLog, WAL_MAGIC } from '../ts/core/ts/log-format.js'
-import { BYTES_PER_SYNC, readWal, readWalBytes, WalWriter } from '../ts/core/ts/wal.js'
+import { BYTES_PER_SYNC, readWal, readWalBytes, RUNWAY_BYTES, WalWriter } from '../ts/core/ts/wal.js'
 import { errnoError, setFaultHook, setSyncListener } from '../ts/io.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -37,7 +37,10 @@ test('property: any truncation of the newest log is a torn tail holding a prefix
     const cut = Math.floor(full.length * frac)
     const r = readLog(full.subarray(0, cut), WAL_MAGIC, 7, true)
     t.deepEqual(r.records.map(x => Buffer.from(x)), payloads.slice(0, r.records.length).map(x => Buffer.from(x)))
-    t.is(r.goodLength + r.tornBytes, cut)
+    // Torn bytes are those up to the last non-zero one: trailing zeros are not counted.
+    t.true(r.goodLength + r.tornBytes <= cut)
+    t.true(full.subarray(r.goodLength + r.tornBytes, cut).every(b => b === 0))
+    t.true(r.tornBytes === 0 || full[r.goodLength + r.tornBytes - 1] !== 0)
   }), { numRuns: 300 })
 })
 
@@ -66,15 +69,59 @@ test('a cut-short payload and a partial header are torn tails', t => {
   t.is(r1.tornBytes, 16 + 5)
   const r2 = readLog(full.subarray(0, LOG_FILE_HEADER_SIZE + 16 + 5 + 10), WAL_MAGIC, 7, true)
   t.is(r2.records.length, 1)
-  t.is(r2.tornBytes, 10)
+  // Ten header bytes: crc, length, and the file number's first two bytes (07 00); the trailing zero is not counted.
+  t.is(r2.tornBytes, 9)
 })
 
-test('zero-filled tails (preallocated or torn pages) are torn tails', t => {
+test('zero-filled tails (a WAL runway, or pages a crash left unwritten) end the log and are not counted as torn', t => {
   const full = logBytes([enc('a'), enc('b')])
   const padded = Buffer.concat([full, new Uint8Array(4096)])
   const r = readLog(padded, WAL_MAGIC, 7, true)
   t.is(r.records.length, 2)
-  t.is(r.tornBytes, 4096)
+  t.is(r.goodLength, full.length)
+  t.is(r.tornBytes, 0)
+  t.throws(() => readLog(padded, WAL_MAGIC, 7, false), { instanceOf: DecodeError, message: /torn tail/ }, 'an older log must not end in zeros')
+})
+
+/** A log of three 1500-byte records (each spans several 512-byte sectors) followed by a zeroed runway. */
+function runwayLog(): { bytes: Uint8Array; starts: number[] } {
+  const payloads = [0, 1, 2].map(i => new Uint8Array(1500).fill(0x41 + i))
+  const full = logBytes(payloads)
+  const starts = [0, 1, 2].map(i => LOG_FILE_HEADER_SIZE + i * (16 + 1500))
+  return { bytes: new Uint8Array(Buffer.concat([full, new Uint8Array(8192)])), starts }
+}
+
+test('a record with a sector never written (zeros) at the tail is a torn tail, header or payload', t => {
+  const { starts } = runwayLog()
+  const last = starts[2]!
+  // Sectors that meet the last record: its header's, its payload's, the one where it ends.
+  const firstSector = Math.floor(last / 512) * 512
+  for (let s = firstSector; s < last + 16 + 1500; s += 512) {
+    const bad = runwayLog().bytes
+    bad.fill(0, Math.max(s, last), Math.min(s + 512, last + 16 + 1500))
+    const r = readLog(bad, WAL_MAGIC, 7, true)
+    t.is(r.records.length, 2, `sector at ${s}`)
+    t.is(r.goodLength, last)
+    t.true(r.tornBytes > 0 && r.tornBytes <= 16 + 1500)
+  }
+  // The sectors of a later, unsynced write may reach the disk before an earlier one's:
+  // the log ends at the first torn record, whatever follows it.
+  const outOfOrder = runwayLog().bytes
+  outOfOrder.fill(0, 2048, 2560) // a whole sector inside the second record's payload
+  const r = readLog(outOfOrder, WAL_MAGIC, 7, true)
+  t.is(r.records.length, 1)
+  t.is(r.tornBytes, 2 * (16 + 1500))
+  t.throws(() => readLog(outOfOrder, WAL_MAGIC, 7, false), { instanceOf: DecodeError, message: /torn tail/ })
+})
+
+test('a changed byte of the last record before zeros is corruption (it leaves no zero sector)', t => {
+  const { starts } = runwayLog()
+  // A flipped bit has no zero sector: corruption even in the last record, runway or not.
+  for (const pos of [starts[2]! + 3, starts[2]! + 16 + 700, starts[2]! + 16 + 1499]) {
+    const bad = runwayLog().bytes
+    bad[pos]! ^= 0x10
+    t.throws(() => readLog(bad, WAL_MAGIC, 7, true), { instanceOf: DecodeError }, `flip at ${pos}`)
+  }
 })
 
 test('a record from another log file (other number) is corruption', t => {
@@ -93,13 +140,13 @@ test('file header: short file is an empty newest log; bad magic, version or crc 
   }
 })
 
-test('a real file truncated at every length reads as a prefix', t => {
+test('a real file truncated at every length reads as a prefix', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, '000003.log')
   const w = new WalWriter(path, 3)
   for (let i = 0; i < 5; i++) w.append(enc(`record-${i}`))
-  w.syncNow()
+  await w.sync()
   w.close()
   const size = readFileSync(path).length
   for (let len = size; len >= 0; len -= 7) {
@@ -146,7 +193,7 @@ test.serial('a failed background sync makes every later append and sync of that 
   setFaultHook(undefined)
   t.throws(() => w.append(enc('after')), { message: /EIO/ })
   await t.throwsAsync(w.sync(), { message: /EIO/ })
-  t.throws(() => w.syncNow(), { message: /EIO/ })
+  await t.throwsAsync(w.retire(), { message: /EIO/ })
   w.close()
 })
 
@@ -162,4 +209,43 @@ test.serial('closing with a background sync in flight closes the file once it en
   const r = readWal(path, 12, true)
   t.is(r.groups.length, 1)
   t.is(r.groups[0]!.length, BYTES_PER_SYNC + 10)
+})
+
+test.serial('synced writes keep a zeroed runway ahead of the data; retiring or closing cuts the file back to its data', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, '000013.log')
+  const synced: number[] = []
+  setSyncListener((p, n) => { if (p === path) synced.push(n) })
+  t.teardown(() => setSyncListener(undefined))
+  const w = new WalWriter(path, 13)
+  w.append(enc('plain'))
+  t.is(statSync(path).size, w.size, 'no runway before a synced write')
+  w.append(enc('synced'))
+  await w.sync()
+  t.is(statSync(path).size, w.size + RUNWAY_BYTES, 'the runway follows the data')
+  t.is(synced.at(-1), w.size, 'the durable length is that of the data')
+  // Records overwrite the runway; it is topped up once less than a quarter of it is left.
+  const big = new Uint8Array(RUNWAY_BYTES / 2).fill(7)
+  w.append(big)
+  await w.sync()
+  t.is(statSync(path).size, w.size + RUNWAY_BYTES / 2 - 16, 'half the runway used: not yet topped up')
+  w.append(big)
+  t.is(statSync(path).size, w.size, 'an append past the runway extends the file')
+  await w.sync()
+  t.is(statSync(path).size, w.size + RUNWAY_BYTES)
+  const live = readWal(path, 13, true)
+  t.is(live.groups.length, 4)
+  t.is(live.tornBytes, 0, 'the runway is not a torn tail')
+  t.throws(() => readWal(path, 13, false), { message: /torn tail/ }, 'an older WAL must not end in zeros')
+  await w.retire()
+  t.is(statSync(path).size, w.size)
+  t.is(synced.at(-1), w.size)
+  t.is(readWal(path, 13, false).groups.length, 4, 'a retired WAL reads as complete')
+  w.append(enc('more'))
+  await w.sync()
+  t.true(statSync(path).size > w.size)
+  w.close()
+  t.is(statSync(path).size, w.size, 'close cuts the runway')
+  t.is(readWal(path, 13, false).groups.length, 5)
 })

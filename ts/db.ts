@@ -22,7 +22,7 @@ import type { Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
-import { readWal, WalWriter } from './core/ts/wal.js'
+import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
 import { getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
@@ -294,7 +294,7 @@ export class DB extends EventEmitter {
     for (const f of added) versions.pendingOutputs.delete(f.fileNumber)
     this.lastSeq = maxSeq
     this.mem = this.core.newMemtable()
-    this.wal = new WalWriter(join(location, fileNames.wal(walNumber)), walNumber)
+    this.wal = new WalWriter(join(location, fileNames.wal(walNumber)), walNumber, this.walRunway())
     syncDir(location)
     this.state = this.buildState()
     // Start-up GC: old WALs and manifests, and tables the manifest doesn't list.
@@ -545,15 +545,16 @@ export class DB extends EventEmitter {
 
   /**
    * Freezes the memtable and starts a new one with a new WAL. Crash argument:
-   * the old WAL is fsynced before the new one exists, so only the newest WAL
-   * can ever end torn, and a synced write in the new WAL never follows a hole.
+   * the old WAL is cut back to its data and fsynced before the new one
+   * exists, so only the newest WAL can ever end torn or in zeros, and a synced
+   * write in the new WAL never follows a hole.
    */
   private async rotateMemtable(): Promise<void> {
     const n = this.versions.newFileNumber()
     let next: WalWriter
     try {
-      await this.wal.sync()
-      next = new WalWriter(join(this.location, fileNames.wal(n)), n)
+      await this.wal.retire()
+      next = new WalWriter(join(this.location, fileNames.wal(n)), n, this.walRunway())
       await syncDirAsync(this.location)
     } catch (e) {
       throw this.setBackgroundError(ioError(e, 'cannot start a new WAL'))
@@ -569,6 +570,11 @@ export class DB extends EventEmitter {
     this.mem = this.core.newMemtable()
     this.refreshState()
     this.maybeScheduleBackground()
+  }
+
+  /** A WAL's zeroed runway for synced writes: no more than the WAL will hold before it is retired. */
+  private walRunway(): number {
+    return Math.min(RUNWAY_BYTES, this.opts.memtableSize)
   }
 
   private setBackgroundError(e: LsmError): LsmError {

@@ -90,17 +90,43 @@ export function writevAllSync(fd: number, bufs: Uint8Array[]): void {
   }
 }
 
-export function fsyncSync(fd: number): void {
+const ZEROS = Buffer.alloc(256 * 1024)
+
+/**
+ * Writes `length` zero bytes at `position` (a positional write: the file
+ * offset that appends use does not move).
+ */
+export function writeZerosSync(fd: number, position: number, length: number): void {
+  check('write', pathOf(fd))
+  let off = 0
+  while (off < length) {
+    const n = Math.min(length - off, ZEROS.length)
+    off += fs.writeSync(fd, ZEROS, 0, n, position + off)
+  }
+}
+
+/** Sets the length of an open file. */
+export function ftruncateSync(fd: number, length: number): void {
+  check('write', pathOf(fd))
+  fs.ftruncateSync(fd, length)
+}
+
+/**
+ * `durableBytes`: how many bytes of the file the sync makes durable, for the
+ * sync listener (default: the file's size; a WAL with zeroed space ahead of
+ * its data passes the length of its data).
+ */
+export function fsyncSync(fd: number, durableBytes?: number): void {
   check('sync', pathOf(fd))
-  const size = syncListener === undefined ? 0 : fs.fstatSync(fd).size
+  const size = syncListener === undefined ? 0 : durableBytes ?? fs.fstatSync(fd).size
   fs.fsyncSync(fd)
   syncListener?.(pathOf(fd), size)
 }
 
-/** fdatasync on the libuv pool: the JS thread does not wait for the disk. */
-export async function fdatasync(fd: number): Promise<void> {
+/** fdatasync on the libuv pool: the JS thread does not wait for the disk. `durableBytes` as for {@link fsyncSync}. */
+export async function fdatasync(fd: number, durableBytes?: number): Promise<void> {
   check('sync', pathOf(fd))
-  const size = syncListener === undefined ? 0 : fs.fstatSync(fd).size
+  const size = syncListener === undefined ? 0 : durableBytes ?? fs.fstatSync(fd).size
   await fdatasyncAsync(fd)
   syncListener?.(pathOf(fd), size)
 }

@@ -143,6 +143,8 @@ function scanLog(buf: Uint8Array, fileNumber: number): { records: Uint8Array[]; 
   }
   let p = LOG_FILE_HEADER_SIZE
   while (p < buf.length) {
+    // Zeros to the end: unwritten space (a WAL's runway for synced writes), not damage.
+    if (buf.subarray(p).every(b => b === 0)) break
     const len = validAt(p)
     if (len >= 0) {
       records.push(buf.subarray(p + LOG_RECORD_HEADER_SIZE, p + LOG_RECORD_HEADER_SIZE + len))

@@ -9,7 +9,7 @@
  * - no batch is half applied;
  * - every key holds the value some prefix of the writes would give it.
  */
-import { readdirSync, statSync, truncateSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { DB } from '../../ts/db.js'
 import { Rng } from '../helpers/random.js'
@@ -60,17 +60,32 @@ async function runChild(dir: string, seed: number, engine: string, delayMs: numb
   return { ops, acked, durable }
 }
 
-/** Cuts every log file back to a random length ≥ its durable size. */
+/**
+ * Cuts every log file back to a random length ≥ its durable size, and every
+ * other time also zeroes a random run of whole 512-byte sectors past that size
+ * (writes the disk never got: in a WAL with a zeroed runway a record then
+ * overwrites zeros only in part).
+ */
 function powerCut(dir: string, durable: Map<string, number>, rng: Rng): number {
   let cut = 0
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.log') && !name.startsWith('MANIFEST-')) continue
-    const size = statSync(join(dir, name)).size
+    const path = join(dir, name)
+    const size = statSync(path).size
     const keep = durable.get(name) ?? (name.endsWith('.log') ? 0 : size)
     if (keep >= size) continue
     const len = keep + rng.int(size - keep + 1)
-    truncateSync(join(dir, name), len)
+    truncateSync(path, len)
     cut += size - len
+    const firstSector = Math.ceil(keep / 512) * 512
+    if (rng.int(2) === 0 && firstSector < len) {
+      const start = firstSector + 512 * rng.int(Math.ceil((len - firstSector) / 512))
+      const end = Math.min(len, start + 512 * (1 + rng.int(8)))
+      const fd = openSync(path, 'r+')
+      writeSync(fd, new Uint8Array(end - start), 0, end - start, start)
+      closeSync(fd)
+      cut += end - start
+    }
   }
   return cut
 }

@@ -84,7 +84,9 @@ fn minimal_lpbytes<'a>(d: &mut Decoder<'a>) -> Result<&'a [u8]> {
     let start = d.pos();
     let len = d.varint32()?;
     if d.pos() - start != varint_len(u64::from(len)) {
-        return Err(Error::corruption(format!("padded varint length at {start}")));
+        return Err(Error::corruption(format!(
+            "padded varint length at {start}"
+        )));
     }
     d.bytes(len as usize)
 }

@@ -10,6 +10,16 @@
  * `wal_bytes_per_sync` does the same with sync_file_range): the data reaches
  * the disk while writes go on, so the fsync that retires a full WAL, which
  * writers do wait for, has little left to write.
+ *
+ * Once synced writes use a WAL, the writer keeps a runway of zeroed space
+ * ahead of its data ({@link RUNWAY_BYTES}, topped up and made durable along
+ * with a sync once less than a quarter of it is left). A record then overwrites blocks the file already
+ * has and the fdatasync of a group commit writes data only: ~100 µs here
+ * instead of ~210 µs for an append, whose size change costs a journal commit.
+ * Readers take the zeros as the log's end, and a record only partly written
+ * into them before a power cut as a torn tail (FORMAT.md §3). A WAL is cut
+ * back to its data when it is retired or closed, so only the newest WAL can
+ * end in zeros.
  */
 import { Buffer } from 'node:buffer'
 import { basename } from 'node:path'
@@ -21,11 +31,16 @@ import { encodeLogFileHeader, LOG_RECORD_HEADER_SIZE, readLog, WAL_MAGIC, writeR
 /** Appended bytes between the background syncs of a WAL (see the module comment). */
 export const BYTES_PER_SYNC = 1024 * 1024
 
+/** Zeroed bytes a WAL keeps ahead of its data once synced writes use it (see the module comment). */
+export const RUNWAY_BYTES = 1024 * 1024
+
 /** Appends write groups to a new WAL file. */
 export class WalWriter {
   private fd: number
-  /** Bytes in the file, header included. */
+  /** Bytes of data in the file (header and records). */
   size: number
+  /** Length of the file: `size` plus the zeroed runway, if any. */
+  private end: number
   /** `size` when the last background sync started. */
   private bgFrom = 0
   /** The background sync in flight, if any. */
@@ -37,12 +52,15 @@ export class WalWriter {
    * Creates the file (it must not exist) and writes its header.
    * @param path Path of the new WAL file.
    * @param fileNumber The WAL's file number; every record header carries it, and readers check it.
+   * @param runwayBytes Zeroed bytes to keep ahead of the data once synced writes use the WAL
+   *   (at most about what the WAL will hold: the engine passes its memtable size when smaller).
    */
-  constructor(readonly path: string, readonly fileNumber: number) {
+  constructor(readonly path: string, readonly fileNumber: number, private readonly runwayBytes = RUNWAY_BYTES) {
     this.fd = io.openSync(path, 'wx')
     const header = encodeLogFileHeader(WAL_MAGIC)
     io.writeAllSync(this.fd, header)
     this.size = header.length
+    this.end = this.size
   }
 
   /** Appends one record holding `payload` (one encoded write group). */
@@ -56,7 +74,7 @@ export class WalWriter {
     this.size += total
     if (this.size - this.bgFrom >= BYTES_PER_SYNC && this.bg === undefined) {
       this.bgFrom = this.size
-      this.bg = io.fdatasync(this.fd).then(
+      this.bg = io.fdatasync(this.fd, this.size).then(
         () => { this.bg = undefined },
         (e: unknown) => {
           // The file's state is unknown (a failed fsync may drop dirty pages).
@@ -67,17 +85,35 @@ export class WalWriter {
     }
   }
 
-  /** Makes everything appended so far durable. */
+  /** Makes everything appended so far durable (for a synced write group). */
   async sync(): Promise<void> {
     if (this.bg !== undefined) await this.bg
     if (this.bgError !== undefined) throw this.bgError
-    await io.fdatasync(this.fd)
+    // Appends run on this thread, so none can land in the zeros written here.
+    if (this.end - this.size < this.runwayBytes / 4) {
+      const from = Math.max(this.end, this.size)
+      io.writeZerosSync(this.fd, from, this.size + this.runwayBytes - from)
+      this.end = this.size + this.runwayBytes
+    }
+    await io.fdatasync(this.fd, this.size)
   }
 
-  /** Like {@link WalWriter.sync}, but a synchronous fsync on the JS thread. */
-  syncNow(): void {
+  /**
+   * Cuts the file back to its data and makes it durable: the last step
+   * before a newer WAL is started (only the newest WAL may end in zeros).
+   */
+  async retire(): Promise<void> {
+    if (this.bg !== undefined) await this.bg
     if (this.bgError !== undefined) throw this.bgError
-    io.fsyncSync(this.fd)
+    this.trim()
+    await io.fdatasync(this.fd, this.size)
+  }
+
+  /** Drops the zeroed runway, if any. */
+  private trim(): void {
+    if (this.end <= this.size) return
+    io.ftruncateSync(this.fd, this.size)
+    this.end = this.size
   }
 
   /** Waits for a background sync in flight (call before {@link WalWriter.close}). */
@@ -86,14 +122,20 @@ export class WalWriter {
   }
 
   /**
-   * Closes the file without syncing it. Safe to call twice. With a background
-   * sync in flight the descriptor closes when that ends (it must not be
-   * reused under the sync); {@link WalWriter.settle} first avoids that.
+   * Closes the file without syncing it, cut back to its data. Safe to call
+   * twice. With a background sync in flight the descriptor closes when that
+   * ends (it must not be reused under the sync); {@link WalWriter.settle}
+   * first avoids that.
    */
   close(): void {
     const fd = this.fd
-    this.fd = -1
     if (fd < 0) return
+    try {
+      this.trim()
+    } catch {
+      // The zeros stay: readers take them as the end of the log.
+    }
+    this.fd = -1
     if (this.bg === undefined) {
       io.closeSync(fd)
       return

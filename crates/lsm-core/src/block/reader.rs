@@ -313,7 +313,11 @@ impl KvIter for BlockIter {
             // The entry before is cached: no decoding.
             let pos = c.pos - 1;
             let e = &c.entries[pos];
-            let key_start = if pos == 0 { 0 } else { c.entries[pos - 1].key_end };
+            let key_start = if pos == 0 {
+                0
+            } else {
+                c.entries[pos - 1].key_end
+            };
             self.key.clear();
             self.key.extend_from_slice(&c.keys[key_start..e.key_end]);
             self.value = e.value.clone();

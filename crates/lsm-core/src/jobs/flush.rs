@@ -94,7 +94,12 @@ mod tests {
     fn empty_memtable_is_refused_and_leaves_no_file() {
         let dir = TempDir::new("flush");
         let path = dir.join("000006.sst");
-        let e = flush_memtable(&Arc::new(MemTable::new()), &path, TableOptions::default(), true);
+        let e = flush_memtable(
+            &Arc::new(MemTable::new()),
+            &path,
+            TableOptions::default(),
+            true,
+        );
         assert!(matches!(e, Err(Error::InvalidArgument(_))));
         assert!(!path.exists());
     }

@@ -1,14 +1,13 @@
 //! Log framing shared by the WAL and the MANIFEST (`docs/FORMAT.md` §3).
 //!
 //! A log is a 16-byte file header followed by records, each a 16-byte header and
-//! a payload. The record header carries its own checksum, so a reader can test
-//! any offset cheaply; that is what lets it tell the two ways a log can end
-//! badly apart:
-//! - a **torn tail**: the writer died mid-append, nothing valid follows the
-//!   damage, and the partial record is simply dropped;
-//! - **corruption**: some later offset still holds a valid record, so bytes in
-//!   the middle of the log were damaged and silently dropping them would lose
-//!   acknowledged writes.
+//! a payload. A reader tells the two ways a log can end badly apart by what a
+//! crash can leave:
+//! - a **torn tail**: a cut-short record, zeros (unwritten space such as a
+//!   WAL's zeroed runway), or a record with a sector of zeros (a write into
+//!   zeroed space that reached the disk only in part); the log ends there;
+//! - **corruption**: complete bytes that changed (no zero sector), even in the
+//!   last record, since silently dropping them could lose acknowledged writes.
 //!
 //! Each record also names its file's number, so a record embedded in another
 //! log (say, copied inside a stored value) never passes as one of this file's.

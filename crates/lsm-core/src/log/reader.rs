@@ -1,6 +1,7 @@
 //! Reads a log held in memory (§3) and decides how it ends: cleanly, with a
-//! torn tail (nothing valid after the damage), or with corruption (a valid
-//! record after the damage).
+//! torn tail (what a crash mid-append leaves: a cut-short record, zeros, or a
+//! record with a sector of zeros), or with corruption (complete bytes that
+//! changed). The same rules as `readLog` in `ts/core/ts/log-format.ts`.
 
 use super::{LogKind, HEADER_LEN, LOG_VERSION, MAX_RECORD_LEN};
 use crate::checksum::mcrc;
@@ -19,8 +20,10 @@ pub struct LogRecord<'a> {
 pub enum LogTail {
     /// The last record ends exactly at the end of the file.
     Clean,
-    /// Bytes from `offset` on form no valid record and none follows: the writer
-    /// died mid-append (or, at offset 0, before the header was complete).
+    /// The log ends at `offset` in what a crash leaves behind (or, at offset 0,
+    /// before the file header was complete); `discarded` counts the bytes from
+    /// there to the last non-zero byte of the file (trailing zeros are unwritten
+    /// space, such as a WAL's runway, not torn data).
     Torn { offset: u64, discarded: u64 },
 }
 
@@ -35,9 +38,9 @@ pub struct LogReader<'a> {
 }
 
 impl<'a> LogReader<'a> {
-    /// Checks the file header. A file shorter than the header is a torn
-    /// creation (an empty log); a full header with the wrong magic, version or
-    /// checksum is corruption.
+    /// Checks the file header. A file shorter than the header, or whose header
+    /// is all zeros, is a torn creation (an empty log); a full header with the
+    /// wrong magic, version or checksum is corruption.
     pub fn new(
         data: &'a [u8],
         kind: LogKind,
@@ -51,11 +54,11 @@ impl<'a> LogReader<'a> {
             pos: HEADER_LEN,
             tail: None,
         };
-        if data.len() < HEADER_LEN {
+        if data.len() < HEADER_LEN || has_zero_sector(data, 0, HEADER_LEN) {
             reader.pos = data.len();
             reader.tail = Some(LogTail::Torn {
                 offset: 0,
-                discarded: data.len() as u64,
+                discarded: end_of_data(data, 0) as u64,
             });
             return Ok(reader);
         }
@@ -76,29 +79,43 @@ impl<'a> LogReader<'a> {
         Error::corruption(msg).in_file(self.file_name.as_deref())
     }
 
-    /// Length of the payload of a valid record at `p`, or `None` (§3's
-    /// "valid at offset p").
-    fn valid_record_at(&self, p: usize) -> Option<usize> {
-        let header = self.data.get(p..p.checked_add(HEADER_LEN)?)?;
-        let stored_crc = get_fixed32(header)?;
-        if stored_crc != mcrc(&header[4..]) {
-            return None;
+    /// What the bytes at `p` hold (§3's six cases).
+    fn classify(&self, p: usize) -> At {
+        let data = self.data;
+        if data.len() - p < HEADER_LEN {
+            return At::Torn;
         }
-        let len = get_fixed32(&header[4..])? as usize;
-        if get_fixed32(&header[8..])? != self.file_number || len > MAX_RECORD_LEN {
-            return None;
+        let header = &data[p..p + HEADER_LEN];
+        let fixed = |i: usize| get_fixed32(&header[i..]).unwrap_or(0);
+        if fixed(0) != mcrc(&header[4..]) {
+            if data[p..].iter().all(|&b| b == 0) || has_zero_sector(data, p, p + HEADER_LEN) {
+                return At::Torn;
+            }
+            return At::Corrupt(format!("record header at offset {p} fails its checksum"));
         }
-        let payload = self
-            .data
-            .get(p + HEADER_LEN..(p + HEADER_LEN).checked_add(len)?)?;
-        if get_fixed32(&header[12..])? != mcrc(payload) {
-            return None;
+        if fixed(8) != self.file_number {
+            return At::Corrupt(format!(
+                "record at offset {p} belongs to log file {}",
+                fixed(8)
+            ));
         }
-        Some(len)
+        let start = p + HEADER_LEN;
+        let end = start as u64 + u64::from(fixed(4));
+        if end > data.len() as u64 || fixed(4) as usize > MAX_RECORD_LEN {
+            return At::Torn;
+        }
+        let end = end as usize;
+        if fixed(12) != mcrc(&data[start..end]) {
+            if has_zero_sector(data, start, end) {
+                return At::Torn;
+            }
+            return At::Corrupt(format!("record at offset {p} fails its payload checksum"));
+        }
+        At::Valid(end - start)
     }
 
     /// The next record, `Ok(None)` at the end (see [`LogReader::tail`]), or a
-    /// corruption error when damage is followed by a valid record.
+    /// corruption error.
     pub fn next_record(&mut self) -> Result<Option<LogRecord<'a>>> {
         if self.tail.is_some() {
             return Ok(None);
@@ -108,26 +125,24 @@ impl<'a> LogReader<'a> {
             self.tail = Some(LogTail::Clean);
             return Ok(None);
         }
-        if let Some(len) = self.valid_record_at(p) {
-            let start = p + HEADER_LEN;
-            self.pos = start + len;
-            return Ok(Some(LogRecord {
-                offset: p as u64,
-                payload: &self.data[start..start + len],
-            }));
+        match self.classify(p) {
+            At::Valid(len) => {
+                let start = p + HEADER_LEN;
+                self.pos = start + len;
+                Ok(Some(LogRecord {
+                    offset: p as u64,
+                    payload: &self.data[start..start + len],
+                }))
+            }
+            At::Torn => {
+                self.tail = Some(LogTail::Torn {
+                    offset: p as u64,
+                    discarded: (end_of_data(self.data, p) - p) as u64,
+                });
+                Ok(None)
+            }
+            At::Corrupt(msg) => Err(self.corrupt(msg)),
         }
-        // No record here: damage in the middle if anything valid follows.
-        let last_start = self.data.len().saturating_sub(HEADER_LEN);
-        if let Some(q) = (p + 1..=last_start).find(|&q| self.valid_record_at(q).is_some()) {
-            return Err(self.corrupt(format!(
-                "damaged log record at offset {p} (a valid record follows at {q})"
-            )));
-        }
-        self.tail = Some(LogTail::Torn {
-            offset: p as u64,
-            discarded: (self.data.len() - p) as u64,
-        });
-        Ok(None)
     }
 
     /// How the log ended; `None` until `next_record` has returned `Ok(None)`.
@@ -143,4 +158,40 @@ impl<'a> LogReader<'a> {
         }
         Ok((records, self.tail.unwrap_or(LogTail::Clean)))
     }
+}
+
+/// What a log holds at an offset.
+enum At {
+    /// A valid record with this payload length.
+    Valid(usize),
+    /// The log ends here (torn tail).
+    Torn,
+    /// Complete bytes that changed.
+    Corrupt(String),
+}
+
+/// Size of the sector a torn write is assumed to lose as a whole (§3).
+pub const LOG_SECTOR: usize = 512;
+
+/// True when some `LOG_SECTOR`-aligned window meets `data[from..to)` and every
+/// byte where they meet is zero: part of the span was never written.
+fn has_zero_sector(data: &[u8], from: usize, to: usize) -> bool {
+    let mut w = from - from % LOG_SECTOR;
+    while w < to {
+        let lo = from.max(w);
+        let hi = to.min(w + LOG_SECTOR);
+        if data[lo..hi].iter().all(|&b| b == 0) {
+            return true;
+        }
+        w += LOG_SECTOR;
+    }
+    false
+}
+
+/// Offset just past the last non-zero byte of `data[from..]` (`from` when none).
+fn end_of_data(data: &[u8], from: usize) -> usize {
+    data[from..]
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(from, |i| from + i + 1)
 }

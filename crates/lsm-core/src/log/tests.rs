@@ -52,6 +52,14 @@ fn round_trip_with_clean_tail() {
     );
 }
 
+/// Bytes from `from` to the last non-zero byte of `data` (what a torn tail counts).
+fn counted(data: &[u8], from: usize) -> u64 {
+    data[from..]
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i as u64 + 1)
+}
+
 #[test]
 fn every_truncation_is_a_torn_tail() {
     let data = log_with(&[b"one", b"two", b"three"], 3);
@@ -68,7 +76,7 @@ fn every_truncation_is_a_torn_tail() {
         } else {
             LogTail::Torn {
                 offset: boundary as u64,
-                discarded: (cut - boundary) as u64,
+                discarded: counted(&data[..cut], boundary),
             }
         };
         assert_eq!(tail, expected, "cut at {cut}");
@@ -78,19 +86,26 @@ fn every_truncation_is_a_torn_tail() {
 #[test]
 fn short_file_is_an_empty_torn_log() {
     for n in 0..HEADER_LEN {
-        let (recs, tail) = read(&file_header(LogKind::Wal)[..n], 3).unwrap();
+        let head = &file_header(LogKind::Wal)[..n];
+        let (recs, tail) = read(head, 3).unwrap();
         assert!(recs.is_empty());
         assert_eq!(
             tail,
             LogTail::Torn {
                 offset: 0,
-                discarded: n as u64
+                discarded: counted(head, 0)
             }
         );
     }
     let (recs, tail) = read(&file_header(LogKind::Wal), 3).unwrap();
     assert!(recs.is_empty());
     assert_eq!(tail, LogTail::Clean);
+    // A header that never reached the disk (zeros), records or not after it.
+    let mut zeroed = log_with(&[b"one"], 3);
+    zeroed[..HEADER_LEN].fill(0);
+    let (recs, tail) = read(&zeroed, 3).unwrap();
+    assert!(recs.is_empty());
+    assert!(matches!(tail, LogTail::Torn { offset: 0, .. }));
 }
 
 #[test]
@@ -108,44 +123,85 @@ fn bad_header_is_corruption() {
 }
 
 #[test]
-fn damage_followed_by_a_valid_record_is_corruption() {
+fn any_changed_byte_of_a_complete_record_is_corruption_the_last_included() {
     let data = log_with(&[b"one", b"two", b"three"], 3);
-    // Flip a payload byte of the first and of the second record.
-    for at in [16 + 16, 35 + 16 + 1, 35 + 2] {
+    for at in HEADER_LEN..data.len() {
         let mut bad = data.clone();
         bad[at] ^= 0x40;
         let e = read(&bad, 3).unwrap_err();
-        assert!(e.is_corruption());
+        assert!(e.is_corruption(), "flip at {at}");
         assert!(e.to_string().contains("000003.log"), "{e}");
     }
-    // Damage in the last record only: a torn tail.
-    let mut last = data.clone();
-    let n = last.len();
-    last[n - 1] ^= 1;
-    let (recs, tail) = read(&last, 3).unwrap();
+}
+
+#[test]
+fn zeros_after_the_last_record_end_the_log_and_are_not_counted() {
+    let mut data = log_with(&[b"one", b"two"], 3);
+    let n = data.len();
+    data.resize(n + 4096, 0);
+    let (recs, tail) = read(&data, 3).unwrap();
     assert_eq!(recs.len(), 2);
     assert_eq!(
         tail,
         LogTail::Torn {
-            offset: 54,
-            discarded: 21
+            offset: n as u64,
+            discarded: 0
         }
     );
 }
 
+/// Three 1500-byte records (each spans several sectors) and a zeroed runway.
+fn runway_log() -> (Vec<u8>, [usize; 3]) {
+    let payloads: Vec<Vec<u8>> = (0..3u8).map(|i| vec![0x41 + i; 1500]).collect();
+    let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    let mut data = log_with(&refs, 3);
+    data.resize(data.len() + 8192, 0);
+    (data, [16, 16 + 1516, 16 + 2 * 1516])
+}
+
 #[test]
-fn records_of_another_file_are_not_valid() {
+fn a_record_with_a_sector_of_zeros_is_a_torn_tail() {
+    let (_, starts) = runway_log();
+    let last = starts[2];
+    let end = last + 16 + 1500;
+    let mut s = last - last % 512;
+    while s < end {
+        let (mut data, _) = runway_log();
+        data[s.max(last)..(s + 512).min(end)].fill(0);
+        let (recs, tail) = read(&data, 3).unwrap();
+        assert_eq!(recs.len(), 2, "sector at {s}");
+        assert!(matches!(tail, LogTail::Torn { offset, .. } if offset == last as u64));
+        s += 512;
+    }
+    // A hole in an earlier record ends the log there, whatever follows (a
+    // later unsynced sector may reach the disk before an earlier one).
+    let (mut data, _) = runway_log();
+    data[2048..2560].fill(0);
+    let (recs, tail) = read(&data, 3).unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        tail,
+        LogTail::Torn {
+            offset: starts[1] as u64,
+            discarded: 2 * 1516
+        }
+    );
+    // A changed byte leaves no zero sector: corruption, last record or not.
+    for at in [last + 3, last + 16 + 700, end - 1] {
+        let (mut data, _) = runway_log();
+        data[at] ^= 0x10;
+        assert!(read(&data, 3).unwrap_err().is_corruption(), "flip at {at}");
+    }
+}
+
+#[test]
+fn records_of_another_file_are_corruption() {
     let data = log_with(&[b"one"], 3);
-    let (recs, tail) = read(&data, 4).unwrap();
-    assert!(recs.is_empty());
-    assert!(matches!(tail, LogTail::Torn { offset: 16, .. }));
-    // A foreign record embedded after a good one does not count as "valid later".
+    assert!(read(&data, 4).unwrap_err().is_corruption());
     let mut mixed = log_with(&[b"one"], 3);
     mixed.extend_from_slice(&[0xAA; 5]);
     append_record(&mut mixed, 9, b"foreign").unwrap();
-    let (recs, tail) = read(&mixed, 3).unwrap();
-    assert_eq!(recs.len(), 1);
-    assert!(matches!(tail, LogTail::Torn { offset: 35, .. }));
+    assert!(read(&mixed, 3).unwrap_err().is_corruption());
 }
 
 #[test]

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::cache::BlockCache;
 use crate::file_pool::FilePool;
-use crate::mmap::MapBudget;
 use crate::iter::{collect_backward, collect_forward, KvIter};
 use crate::key::{make_internal_key, Kind};
+use crate::mmap::MapBudget;
 use crate::table::{build_table, Compression, Table, TableCaches, TableOptions, FOOTER_LEN};
 use crate::testutil::TempDir;
 
@@ -248,7 +248,10 @@ fn mapped_tables_read_like_pread_ones_within_their_budget() {
         assert_eq!(collect_forward(&mut it).unwrap(), want);
         for i in (0..300u64).step_by(7) {
             let k = format!("key{i:05}");
-            assert_eq!(t.get(k.as_bytes(), u64::MAX).unwrap(), mem.get(k.as_bytes(), u64::MAX).unwrap());
+            assert_eq!(
+                t.get(k.as_bytes(), u64::MAX).unwrap(),
+                mem.get(k.as_bytes(), u64::MAX).unwrap()
+            );
         }
     }
     // Closing a mapped table frees its slot for the next table opened.
@@ -257,18 +260,29 @@ fn mapped_tables_read_like_pread_ones_within_their_budget() {
     assert_eq!(budget.used(), 1);
     let t = Table::open_file(&write(&dir, "9.sst", &bytes), Some(&c)).unwrap();
     assert_eq!(budget.used(), 2);
-    assert_eq!(t.get(b"key00007", u64::MAX).unwrap(), mem.get(b"key00007", u64::MAX).unwrap());
+    assert_eq!(
+        t.get(b"key00007", u64::MAX).unwrap(),
+        mem.get(b"key00007", u64::MAX).unwrap()
+    );
     drop(t);
     drop(tables);
     assert_eq!((budget.used(), pool.open_count()), (0, 0));
     // Damage is still caught by the checksums: refused at open (the slot is
     // given back), or reported when a damaged data block is read.
     let short = write(&dir, "000001.sst", &bytes[..FOOTER_LEN - 1]);
-    assert!(Table::open_file(&short, Some(&c)).unwrap_err().is_corruption());
+    assert!(Table::open_file(&short, Some(&c))
+        .unwrap_err()
+        .is_corruption());
     let mut bad = bytes.clone();
-    let at = Table::open(bytes.clone(), None).unwrap().footer().index.offset as usize;
+    let at = Table::open(bytes.clone(), None)
+        .unwrap()
+        .footer()
+        .index
+        .offset as usize;
     bad[at] ^= 0x40;
-    assert!(Table::open_file(&write(&dir, "000002.sst", &bad), Some(&c)).unwrap_err().is_corruption());
+    assert!(Table::open_file(&write(&dir, "000002.sst", &bad), Some(&c))
+        .unwrap_err()
+        .is_corruption());
     assert_eq!(budget.used(), 0);
     let mut bad = bytes.clone();
     bad[20] ^= 1;
@@ -279,7 +293,9 @@ fn mapped_tables_read_like_pread_ones_within_their_budget() {
     assert!(t.get(b"key00299", u64::MAX).unwrap().is_some());
     // An empty file is not mapped (mmap refuses length 0): corruption.
     let empty = write(&dir, "000004.sst", &[]);
-    assert!(Table::open_file(&empty, Some(&c)).unwrap_err().is_corruption());
+    assert!(Table::open_file(&empty, Some(&c))
+        .unwrap_err()
+        .is_corruption());
     assert_eq!(budget.used(), 1);
 }
 

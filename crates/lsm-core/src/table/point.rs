@@ -29,9 +29,8 @@ impl PointIndex {
         while it.valid() {
             p.keys.extend_from_slice(it.key());
             p.ends.push(p.keys.len());
-            p.handles.push(
-                BlockHandle::decode(it.value()).map_err(|e| e.context("index entry"))?,
-            );
+            p.handles
+                .push(BlockHandle::decode(it.value()).map_err(|e| e.context("index entry"))?);
             it.next()?;
         }
         Ok(p)
@@ -109,7 +108,12 @@ mod tests {
         // visible one even when it opens the next block.
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = (1..=300u64)
             .rev()
-            .map(|i| (make_internal_key(b"k", 2 * i, Kind::Put), i.to_le_bytes().to_vec()))
+            .map(|i| {
+                (
+                    make_internal_key(b"k", 2 * i, Kind::Put),
+                    i.to_le_bytes().to_vec(),
+                )
+            })
             .collect();
         entries.push((make_internal_key(b"l", 1, Kind::Put), vec![1]));
         let opts = TableOptions {

@@ -19,8 +19,8 @@ use crate::cache::{next_table_id, BlockCache};
 use crate::error::{Error, Result};
 use crate::file_pool::{open_for_read, FilePool};
 use crate::iter::KvIter;
-use crate::mmap::{MapBudget, Mapping};
 use crate::key::{lookup_key, parse_internal_key, user_key, Kind, Lookup, Probe};
+use crate::mmap::{MapBudget, Mapping};
 use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
 use crate::table::point::PointIndex;
@@ -97,7 +97,9 @@ impl Table {
         let id = next_table_id();
         let caches = caches.cloned().unwrap_or_default();
         let mapping = match &caches.maps {
-            Some(budget) => Mapping::new(&file, size, budget).map_err(|e| e.in_file(Some(&name)))?,
+            Some(budget) => {
+                Mapping::new(&file, size, budget).map_err(|e| e.in_file(Some(&name)))?
+            }
             None => None,
         };
         let source = match (&caches.files, mapping) {

@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
+use crate::bloom::bloom_hash;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::bloom::bloom_hash;
 use crate::key::{lookup_key, Kind, Lookup, Probe};
 use crate::memtable::MemTable;
 use crate::merge::{MergingIter, UserIter};
