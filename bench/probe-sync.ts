@@ -1,6 +1,6 @@
 /**
- * fillsync probe (development aid): N sync puts from 64 writers on a fresh
- * DB; prints ops/s, groups and WAL fsyncs. Usage: npx tsx bench/probe-sync.ts [N]
+ * fillsync probe (development aid): N sync puts from W writers (default 64) on a fresh
+ * DB; prints ops/s, groups and WAL fsyncs. Usage: npx tsx bench/probe-sync.ts [N] [native|ts] [writers]
  */
 import { readFileSync, rmSync } from 'node:fs'
 import { DB } from '../ts/db.js'
@@ -23,7 +23,7 @@ function mainCpu(): number {
 const c0 = mainCpu()
 const t = performance.now()
 let next = 0
-await Promise.all(Array.from({ length: 64 }, async () => {
+await Promise.all(Array.from({ length: Number(process.argv[4] ?? 64) }, async () => {
   for (;;) {
     const i = next++
     if (i >= N) return
