@@ -166,6 +166,8 @@ function record(w: WorkloadName, ops: number, t: Timed, extra: Partial<WorkloadR
   return r
 }
 
+const recordWorkload = record
+
 /** Writes `count` ops on a store, closes it, and records timing, I/O, disk use. */
 async function fill(w: WorkloadName, dir: string, durable: boolean, count: number, op: (s: Store, i: number) => unknown, inflight = C): Promise<void> {
   const store = await engine.open(dir, { durable })
@@ -255,6 +257,10 @@ try {
       for (const w of reads) {
         if (skip(w)) continue
         let found = 0
+        // The tree a read workload starts on (compactions may still run after the reopen).
+        const treeAtStart = s.engineStats?.()
+        const record = (w: WorkloadName, ops: number, t: Timed, extra: Partial<WorkloadResult>) =>
+          recordWorkload(w, ops, t, { ...extra, ...(treeAtStart ? { engineStatsAtStart: treeAtStart } : {}) })
         switch (w) {
           case 'readrandom':
           case 'readhot':

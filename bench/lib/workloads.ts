@@ -82,6 +82,8 @@ export interface WorkloadResult {
   disk?: { allocated: number; apparent: number; files: number }
   /** With --windows: the timed part on the monotonic clock (µs; the clock of .cpuprofile timestamps). */
   window?: { startUs: number; endUs: number }
+  /** Reads (lsm engines): the engine's counters when the workload started, e.g. the tree it read. */
+  engineStatsAtStart?: Record<string, unknown>
   /** Counters the engine reports about itself (lsm engines). */
   engineStats?: Record<string, unknown>
 }
