@@ -23,6 +23,7 @@ import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
+import { readShared, shareTurn } from './turn.js'
 import { getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
@@ -842,9 +843,13 @@ export class DB extends EventEmitter {
     return { state: this.state, seq: this.lastSeq }
   }
 
-  /** The value of `key`, or undefined when absent. */
-  async get(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
-    return this.getSync(key, options)
+  /**
+   * The value of `key`, or undefined when absent. The read itself is
+   * synchronous; its promise resolves at once, or on the next turn of the
+   * event loop when reads have kept it from turning for 2 ms (see `turn.ts`).
+   */
+  get(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
+    return readShared(() => this.getSync(key, options))
   }
 
   /** Synchronous {@link get}: the read resolves in one core call without I/O waits beyond page reads. */
@@ -872,12 +877,12 @@ export class DB extends EventEmitter {
   /** Values of many keys (undefined where absent), in order. */
   async getMany(keys: readonly Bytes[], options?: ReadOptions): Promise<(Buffer | undefined)[]> {
     if (!Array.isArray(keys)) throw invalidArgument('getMany takes an array of keys')
-    return keys.map(k => this.getSync(k, options))
+    return shareTurn(keys.map(k => this.getSync(k, options)))
   }
 
   /** True when `key` is present. */
   async has(key: Bytes, options?: ReadOptions): Promise<boolean> {
-    return this.getSync(key, options) !== undefined
+    return (await this.get(key, options)) !== undefined
   }
 
   /** A consistent view for later reads; release it when done. */

@@ -9,6 +9,7 @@ import { LsmError } from './errors.js'
 import { ioError } from './env.js'
 import type { Chunk, CoreCursor, CursorOptions } from './core/core.js'
 import type { ReadState } from './read-state.js'
+import { readShared, shareTurn } from './turn.js'
 
 /** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
 export interface IteratorOptions<K = Buffer | Uint8Array | string> {
@@ -125,9 +126,12 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   }
 
   /** The next `[key, value]` entry; `done` at the end or once closed. Closes the iterator at the end. */
-  async next(): Promise<IteratorResult<[Buffer, Buffer]>> {
-    const e = this.closed ? undefined : this.nextSync()
-    return e === undefined ? { done: true, value: undefined } : { done: false, value: e }
+  next(): Promise<IteratorResult<[Buffer, Buffer]>> {
+    // Entries come from memory: share the event loop (see turn.ts).
+    return readShared<IteratorResult<[Buffer, Buffer]>>(() => {
+      const e = this.closed ? undefined : this.nextSync()
+      return e === undefined ? { done: true, value: undefined } : { done: false, value: e }
+    })
   }
 
   /** Up to `n` entries at once. An empty array means the end. */
@@ -139,7 +143,7 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
       if (e === undefined) break
       out.push(e)
     }
-    return out
+    return shareTurn(out)
   }
 
   /** Repositions at the first key ≥ `target` (≤ in reverse), within the range. */

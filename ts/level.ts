@@ -20,6 +20,7 @@ import {
 } from 'abstract-level'
 import { DB, type BatchOp, type Bytes, type Snapshot } from './db.js'
 import type { DBIterator } from './iterator.js'
+import { shareTurn } from './turn.js'
 import { LsmError } from './errors.js'
 import { DEFAULTS, type OpenOptions } from './options.js'
 import type { Stats } from './stats.js'
@@ -290,17 +291,17 @@ export class LsmLevelIterator<K = unknown, V = unknown> extends AbstractIterator
   /** @internal */
   async _next(): Promise<[unknown, unknown] | undefined> {
     const e = this.cursor.take(1)[0]
-    return e === undefined ? undefined : this.entry(e)
+    return shareTurn(e === undefined ? undefined : this.entry(e))
   }
 
   /** @internal */
   async _nextv(size: number): Promise<[unknown, unknown][]> {
-    return this.cursor.take(size).map(e => this.entry(e))
+    return shareTurn(this.cursor.take(size).map(e => this.entry(e)))
   }
 
   /** @internal */
   async _all(): Promise<[unknown, unknown][]> {
-    return takeAll(this.cursor, this.limit - this.count, e => this.entry(e))
+    return shareTurn(takeAll(this.cursor, this.limit - this.count, e => this.entry(e)))
   }
 
   /** @internal */
@@ -330,17 +331,17 @@ export class LsmLevelKeyIterator<K = unknown> extends AbstractKeyIterator<LsmLev
   /** @internal */
   async _next(): Promise<unknown> {
     const e = this.cursor.take(1)[0]
-    return e === undefined ? undefined : decode(e[0], this.keyFormat)
+    return shareTurn(e === undefined ? undefined : decode(e[0], this.keyFormat))
   }
 
   /** @internal */
   async _nextv(size: number): Promise<unknown[]> {
-    return this.cursor.take(size).map(e => decode(e[0], this.keyFormat))
+    return shareTurn(this.cursor.take(size).map(e => decode(e[0], this.keyFormat)))
   }
 
   /** @internal */
   async _all(): Promise<unknown[]> {
-    return takeAll(this.cursor, this.limit - this.count, e => decode(e[0], this.keyFormat))
+    return shareTurn(takeAll(this.cursor, this.limit - this.count, e => decode(e[0], this.keyFormat)))
   }
 
   /** @internal */
@@ -370,17 +371,17 @@ export class LsmLevelValueIterator<K = unknown, V = unknown> extends AbstractVal
   /** @internal */
   async _next(): Promise<unknown> {
     const e = this.cursor.take(1)[0]
-    return e === undefined ? undefined : decode(e[1], this.valueFormat)
+    return shareTurn(e === undefined ? undefined : decode(e[1], this.valueFormat))
   }
 
   /** @internal */
   async _nextv(size: number): Promise<unknown[]> {
-    return this.cursor.take(size).map(e => decode(e[1], this.valueFormat))
+    return shareTurn(this.cursor.take(size).map(e => decode(e[1], this.valueFormat)))
   }
 
   /** @internal */
   async _all(): Promise<unknown[]> {
-    return takeAll(this.cursor, this.limit - this.count, e => decode(e[1], this.valueFormat))
+    return shareTurn(takeAll(this.cursor, this.limit - this.count, e => decode(e[1], this.valueFormat)))
   }
 
   /** @internal */
@@ -506,39 +507,39 @@ export class LsmLevel<KDefault = string, VDefault = string> extends AbstractLeve
 
   /** @internal */
   async _get(key: Bytes, options: PrivateReadOptions): Promise<unknown> {
-    return this._getSync(key, options)
+    return shareTurn(this._getSync(key, options))
   }
 
   /** @internal */
   async _getMany(keys: Bytes[], options: PrivateReadOptions): Promise<unknown[]> {
     const db = this.db
-    return guard(() => {
+    return shareTurn(guard(() => {
       const snapshot = snapshotOf(options)
       const ro = snapshot ? { snapshot } : undefined
       return keys.map(k => {
         const v = db.getSync(k, ro)
         return v === undefined ? undefined : decode(v, options.valueEncoding)
       })
-    })
+    }))
   }
 
   /** @internal */
   async _has(key: Bytes, options: PrivateReadOptions): Promise<boolean> {
     const db = this.db
-    return guard(() => {
+    return shareTurn(guard(() => {
       const snapshot = snapshotOf(options)
       return db.getSync(key, snapshot ? { snapshot } : undefined) !== undefined
-    })
+    }))
   }
 
   /** @internal */
   async _hasMany(keys: Bytes[], options: PrivateReadOptions): Promise<boolean[]> {
     const db = this.db
-    return guard(() => {
+    return shareTurn(guard(() => {
       const snapshot = snapshotOf(options)
       const ro = snapshot ? { snapshot } : undefined
       return keys.map(k => db.getSync(k, ro) !== undefined)
-    })
+    }))
   }
 
   /** @internal */
