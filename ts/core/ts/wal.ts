@@ -13,9 +13,10 @@
  *
  * Once synced writes use a WAL, the writer keeps a runway of zeroed space
  * ahead of its data ({@link RUNWAY_BYTES}, topped up and made durable along
- * with a sync once less than a quarter of it is left). A record then overwrites blocks the file already
- * has and the fdatasync of a group commit writes data only: ~100 µs here
- * instead of ~210 µs for an append, whose size change costs a journal commit.
+ * with a sync once less than a quarter of it is left). A record then
+ * overwrites blocks the file already has and the fdatasync of a group commit
+ * writes data only: ~100 µs here instead of ~210 µs for an append, whose size
+ * change costs a journal commit.
  * Readers take the zeros as the log's end, and a record only partly written
  * into them before a power cut as a torn tail (FORMAT.md §3). A WAL is cut
  * back to its data when it is retired or closed, so only the newest WAL can
