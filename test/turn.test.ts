@@ -30,14 +30,15 @@ for (const engine of engines()) {
     const db = await DB.open(tempDir(t), { engine })
     await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: `v${i}` })))
     let i = 0
-    const r = await timerTicksDuring(60, async () => {
+    const r = await timerTicksDuring(100, async () => {
       const k = `k${i++ % 100}`
       t.is((await db.get(k))?.toString(), k.replace('k', 'v'))
       t.true(await db.has(k))
       t.is((await db.getMany([k]))[0]?.toString(), k.replace('k', 'v'))
     })
-    // ~60 ms of reads: the loop must have turned about every TURN_MS.
-    t.true(r.ticks >= 5, `${r.ticks} timer ticks during ${r.steps} steps (TURN_MS ${TURN_MS})`)
+    // 100 ms of reads: the loop must have turned (about every TURN_MS; without
+    // turn sharing the timer never fires). Loose: the machine may be loaded.
+    t.true(r.ticks >= 2, `${r.ticks} timer ticks during ${r.steps} steps (TURN_MS ${TURN_MS})`)
     await db.close()
   })
 
@@ -46,7 +47,7 @@ for (const engine of engines()) {
     await db.batch(Array.from({ length: 2000 }, (_, i) => ({ type: 'put' as const, key: `k${String(i).padStart(5, '0')}`, value: 'x' })))
     let ticks = 0
     const timer = setInterval(() => ticks++, 1)
-    const end = performance.now() + 60
+    const end = performance.now() + 100
     let entries = 0
     try {
       while (performance.now() < end) {
@@ -55,7 +56,7 @@ for (const engine of engines()) {
     } finally {
       clearInterval(timer)
     }
-    t.true(ticks >= 5, `${ticks} timer ticks during ${entries} entries`)
+    t.true(ticks >= 2, `${ticks} timer ticks during ${entries} entries`)
     // A get issued before a write sees the state of its call, even when it resolves a turn later.
     const before = Array.from({ length: 500 }, () => db.get('k00000'))
     await db.put('k00000', 'changed')
@@ -90,14 +91,14 @@ for (const engine of engines()) {
     await db.open()
     await db.batch(Array.from({ length: 200 }, (_, i) => ({ type: 'put' as const, key: `k${i}`, value: `v${i}` })))
     let i = 0
-    const r = await timerTicksDuring(60, async () => {
+    const r = await timerTicksDuring(100, async () => {
       t.is(await db.get(`k${i % 200}`), `v${i % 200}`)
       i++
       const it = db.iterator({ limit: 3 })
       await it.next()
       await it.close()
     })
-    t.true(r.ticks >= 5, `${r.ticks} timer ticks during ${r.steps} steps`)
+    t.true(r.ticks >= 2, `${r.ticks} timer ticks during ${r.steps} steps`)
     await db.close()
   })
 }
