@@ -16,7 +16,7 @@ use lsm_core::checksum::{crc32c, mask};
 use lsm_core::current::{encode_current, manifest_file_name, parse_current};
 use lsm_core::iter::{collect_backward, collect_forward};
 use lsm_core::key::{compare_internal, make_internal_key, Kind, Lookup};
-use lsm_core::log::{LogKind, LogTail, LogWriter};
+use lsm_core::log::{LogKind, LogReader, LogTail, LogWriter};
 use lsm_core::manifest::{read_manifest, CompactPointer, DeletedFile, FileMeta, VersionEdit};
 use lsm_core::memtable::MemTable;
 use lsm_core::merge::{MergingIter, UserIter};
@@ -29,7 +29,7 @@ use lsm_core::wal::read_wal;
 use lsm_core::KvIter;
 use serde_json::Value;
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
     "vectors.json",
     "000003.log",
     "000004.sst",
@@ -37,6 +37,7 @@ const FILES: [&str; 7] = [
     "MANIFEST-000002",
     "CURRENT",
     "snappy.json",
+    "logs.json",
 ];
 
 /// `test/vectors/` of the repository, or `LSM_VECTORS_DIR` when set (lets a
@@ -484,5 +485,49 @@ fn memtable_from_wal_matches_table() {
         let mut back = collect_backward(&mut both).unwrap();
         back.reverse();
         assert_eq!(back, expected, "snapshot {snapshot} backward");
+    }
+}
+
+/// `logs.json`: the Rust log reader makes of each log what the TypeScript one
+/// does (FORMAT.md §3): the records kept, where the good part ends and the
+/// torn bytes counted for the newest WAL, and whether an older WAL is whole.
+#[test]
+fn log_vectors() {
+    json();
+    let j: Value = serde_json::from_slice(&read("logs.json")).expect("logs.json is not valid JSON");
+    let cases = j["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 10);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let bytes = hex(&c["bytes"]);
+        let got = LogReader::new(&bytes, LogKind::Wal, num(&c["fileNumber"]), None)
+            .and_then(|r| r.read_all());
+        let newest = &c["newest"];
+        if newest.as_str() == Some("corruption") {
+            assert!(
+                matches!(&got, Err(e) if e.is_corruption()),
+                "{name}: expected corruption, got {got:?}"
+            );
+            assert_eq!(c["older"].as_str(), Some("corruption"), "{name}");
+            continue;
+        }
+        let (records, tail) = got.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (good, torn) = match tail {
+            LogTail::Clean => (bytes.len() as u64, 0),
+            LogTail::Torn { offset, discarded } => (offset, discarded),
+        };
+        assert_eq!(
+            records.len() as u64,
+            num(&newest["records"]),
+            "{name}: records"
+        );
+        assert_eq!(good, num(&newest["goodLength"]), "{name}: good length");
+        assert_eq!(torn, num(&newest["tornBytes"]), "{name}: torn bytes");
+        // An older WAL must end exactly after its last record.
+        assert_eq!(
+            tail == LogTail::Clean,
+            c["older"].as_str() != Some("corruption"),
+            "{name}: as an older WAL"
+        );
     }
 }
