@@ -313,6 +313,25 @@ test('repair: a damaged table and a lost CURRENT; what is lost is reported; the 
   t.is(JSON.parse(after.stdout).length, N - DELETED + 1)
 })
 
+test('repair of a database cut off during synced writes: the WAL\'s zeroed runway is no damage', async t => {
+  const live = mkdtempSync(join(scratch, 'runway-'))
+  const db = await DB.open(live, { engine: 'ts' })
+  for (let i = 0; i < 50; i++) await db.put(`r${i}`, `v${i}`, { sync: true })
+  // A copy while it is open: the newest WAL ends in the zeros written ahead of its data.
+  const dir = mkdtempSync(join(scratch, 'runway-copy-'))
+  cpSync(live, dir, { recursive: true })
+  await db.close()
+  unlinkSync(join(dir, 'LOCK'))
+  const wal = readdirSync(dir).find(n => n.endsWith('.log'))!
+  const bytes = readFileSync(join(dir, wal))
+  t.is(bytes[bytes.length - 1], 0, 'the copied WAL ends in its runway')
+  const r = await cli('repair', dir)
+  t.is(r.code, 0, r.stderr)
+  t.regex(r.stdout, /nothing was lost/)
+  const scan = await cli('scan', dir, '--json')
+  t.is(JSON.parse(scan.stdout).length, 50)
+})
+
 test('error exits: usage, missing directory, no database, locked, corruption', async t => {
   const dir = await copyOf('ts')
   t.is((await cli()).code, 2)

@@ -30,7 +30,7 @@ import { DecodeError, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { mcrc } from './core/ts/crc32c.js'
 import { Kind, kindOf, seqOf, userKeyOf } from './core/ts/internal-key.js'
 import type { InternalIterator } from './core/ts/iterator.js'
-import { encodeLogFileHeader, encodeRecord, LOG_FILE_HEADER_SIZE, LOG_RECORD_HEADER_SIZE, MANIFEST_MAGIC, readLog, WAL_MAGIC } from './core/ts/log-format.js'
+import { encodeLogFileHeader, encodeRecord, LOG_FILE_HEADER_SIZE, LOG_RECORD_HEADER_SIZE, MANIFEST_MAGIC, nextNonZero, readLog, WAL_MAGIC } from './core/ts/log-format.js'
 import { Memtable } from './core/ts/memtable.js'
 import { MergingIterator } from './core/ts/merge-iterator.js'
 import { Table, TableBuilder } from './core/ts/sst.js'
@@ -144,7 +144,7 @@ function scanLog(buf: Uint8Array, fileNumber: number): { records: Uint8Array[]; 
   let p = LOG_FILE_HEADER_SIZE
   while (p < buf.length) {
     // Zeros to the end: unwritten space (a WAL's runway for synced writes), not damage.
-    if (buf.subarray(p).every(b => b === 0)) break
+    if (nextNonZero(buf, p) === buf.length) break
     const len = validAt(p)
     if (len >= 0) {
       records.push(buf.subarray(p + LOG_RECORD_HEADER_SIZE, p + LOG_RECORD_HEADER_SIZE + len))

@@ -116,7 +116,7 @@ function recordAt(buf: Uint8Array, p: number, fileNumber32: number): { len: numb
 }
 
 /** Index of the first non-zero byte of `buf[from..)`, or `buf.length`. */
-function nextNonZero(buf: Uint8Array, from: number): number {
+export function nextNonZero(buf: Uint8Array, from: number): number {
   let i = from
   while (i < buf.length && buf[i] === 0) i++
   return i
