@@ -163,10 +163,38 @@ pub fn trailer(ikey: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytewise unsigned comparison, shorter first on a common prefix: the same
+/// order as `a.cmp(b)`. Short keys (the common case) are compared 8 bytes at a
+/// time as big-endian words, inline: a `memcmp` call per comparison was ~10%
+/// of the memtable insert and the compaction merge. Long keys go to `memcmp`.
+#[inline]
+pub fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    if n > 64 {
+        return a.cmp(b);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_be_bytes(a[i..i + 8].try_into().unwrap_or([0; 8]));
+        let y = u64::from_be_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
+}
+
 /// The total order on internal keys (§2.1): user key ascending (bytewise,
 /// unsigned, prefix first), then trailer descending, i.e. newer first.
 pub fn compare_internal(a: &[u8], b: &[u8]) -> Ordering {
-    match user_key(a).cmp(user_key(b)) {
+    match compare_bytes(user_key(a), user_key(b)) {
         Ordering::Equal => trailer(b).cmp(&trailer(a)),
         other => other,
     }
@@ -175,6 +203,22 @@ pub fn compare_internal(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compare_bytes_is_slice_order() {
+        let mut rng = crate::testutil::Rng::new(11);
+        let mut keys: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0xff], vec![0; 8], vec![0; 9]];
+        for _ in 0..400 {
+            let len = rng.below(80) as usize;
+            // Few distinct byte values, so long common prefixes are frequent.
+            keys.push((0..len).map(|_| (rng.below(3) as u8) * 0x7f).collect());
+        }
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(compare_bytes(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn layout_is_user_key_then_le_trailer() {

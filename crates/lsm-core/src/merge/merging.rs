@@ -1,10 +1,13 @@
 //! Merges any number of sorted sources into one sorted stream, forward and
 //! backward.
 //!
-//! Sources are scanned linearly for the smallest (or largest) key instead of
-//! kept in a heap: a read merges a handful of sources (memtable, immutable
-//! memtables, L0 tables, one iterator per deeper level), where a linear scan
-//! beats a heap's bookkeeping and makes direction changes simple.
+//! A handful of sources (a read: memtable, immutable memtables, L0 tables,
+//! one iterator per deeper level) are scanned linearly for the smallest (or
+//! largest) key: that beats a heap's bookkeeping and keeps direction changes
+//! simple. From [`HEAP_FROM`] sources on (an L0 compaction merges every L0
+//! table), forward steps keep the sources in a binary min-heap instead, so a
+//! step costs about log2(n) key comparisons rather than n − 1. Going backward
+//! always scans.
 //!
 //! Ties between sources with the same internal key go to the lower index,
 //! so callers list sources newest first. (Internal keys are unique per
@@ -23,11 +26,17 @@ enum Direction {
     Reverse,
 }
 
+/// From this many children on, forward steps use a heap.
+pub const HEAP_FROM: usize = 6;
+
 /// A [`KvIter`] over the union of its children, in internal-key order.
 pub struct MergingIter {
     children: Vec<Box<dyn KvIter>>,
     current: Option<usize>,
     direction: Direction,
+    /// With [`HEAP_FROM`] or more children and moving forward: the valid
+    /// children as a binary min-heap on (key, index); `heap[0]` is `current`.
+    heap: Vec<usize>,
 }
 
 impl MergingIter {
@@ -37,11 +46,57 @@ impl MergingIter {
             children,
             current: None,
             direction: Direction::Forward,
+            heap: Vec::new(),
         }
+    }
+
+    fn use_heap(&self) -> bool {
+        self.children.len() >= HEAP_FROM
+    }
+
+    /// Heap order: smaller key first, ties to the lower index (as the scan).
+    fn before(&self, a: usize, b: usize) -> bool {
+        match compare_internal(self.children[a].key(), self.children[b].key()) {
+            Ordering::Less => true,
+            Ordering::Equal => a < b,
+            Ordering::Greater => false,
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                return;
+            }
+            let r = l + 1;
+            let c = if r < n && self.before(self.heap[r], self.heap[l]) { r } else { l };
+            if !self.before(self.heap[c], self.heap[i]) {
+                return;
+            }
+            self.heap.swap(i, c);
+            i = c;
+        }
+    }
+
+    /// Rebuilds the heap from every valid child (after a seek).
+    fn build_heap(&mut self) {
+        self.heap.clear();
+        self.heap
+            .extend((0..self.children.len()).filter(|&i| self.children[i].valid()));
+        for i in (0..self.heap.len() / 2).rev() {
+            self.sift_down(i);
+        }
+        self.current = self.heap.first().copied();
     }
 
     /// Picks the valid child with the smallest key (ties: lowest index).
     fn find_smallest(&mut self) {
+        if self.use_heap() {
+            self.build_heap();
+            return;
+        }
         let mut best: Option<usize> = None;
         for (i, child) in self.children.iter().enumerate() {
             if !child.valid() {
@@ -60,6 +115,7 @@ impl MergingIter {
 
     /// Picks the valid child with the largest key (ties: lowest index).
     fn find_largest(&mut self) {
+        self.heap.clear();
         let mut best: Option<usize> = None;
         for (i, child) in self.children.iter().enumerate() {
             if !child.valid() {
@@ -147,7 +203,19 @@ impl KvIter for MergingIter {
                 s.direction = Direction::Forward;
             }
             s.children[cur].next()?;
-            s.find_smallest();
+            if s.use_heap() && s.heap.first() == Some(&cur) {
+                // The heap is current: only the top moved.
+                if !s.children[cur].valid() {
+                    let last = s.heap.pop().unwrap_or(cur);
+                    if !s.heap.is_empty() {
+                        s.heap[0] = last;
+                    }
+                }
+                s.sift_down(0);
+                s.current = s.heap.first().copied();
+            } else {
+                s.find_smallest();
+            }
             Ok(())
         })
     }
@@ -273,6 +341,79 @@ mod tests {
             }
             assert_eq!(m.valid(), r.valid(), "step {step}");
             assert_eq!((m.key(), m.value()), (r.key(), r.value()), "step {step}");
+        }
+    }
+
+    /// Ten sources (the heap path), forward, backward and mixed, against a
+    /// reference; duplicates across sources must come out lowest index first.
+    #[test]
+    fn many_sources_use_the_heap_and_match_a_reference() {
+        let mut rng = 0x2545_f491u64;
+        let mut step = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut srcs: Vec<Entries> = Vec::new();
+        for s in 0..10u64 {
+            let mut v: Entries = (0..60)
+                .map(|_| {
+                    let r = step();
+                    let k = format!("k{:02}", r % 40);
+                    // Sequences unique per source (s + 10 × a small number),
+                    // except in source 9, which repeats entries of source 3.
+                    let seq = if s == 9 { 3 + 10 * ((r >> 8) % 5) } else { s + 10 * ((r >> 8) % 5) };
+                    (make_internal_key(k.as_bytes(), seq, Kind::Put), format!("{k}/{s}").into_bytes())
+                })
+                .collect();
+            v.sort_by(|x, y| compare_internal(&x.0, &y.0));
+            v.dedup_by(|x, y| x.0 == y.0);
+            srcs.push(v);
+        }
+        // Forward: a stable sort keeps equal keys in source order, and the
+        // merge must yield duplicates the same way (lowest index first).
+        let mut all: Entries = srcs.concat();
+        all.sort_by(|x, y| compare_internal(&x.0, &y.0));
+        let mut m = merged(&srcs);
+        assert!(m.use_heap());
+        m.seek_to_first().unwrap();
+        assert_eq!(collect_forward(&mut m).unwrap(), all);
+        // Mixed directions, without the duplicates (their order backward is
+        // not a stable sort's).
+        srcs.pop();
+        let mut all: Entries = srcs.concat();
+        all.sort_by(|x, y| compare_internal(&x.0, &y.0));
+        let mut m = merged(&srcs);
+        assert!(m.use_heap());
+        let mut r = VecIter::new(all);
+        for i in 0..5000 {
+            match step() % 9 {
+                0 => {
+                    let t = make_internal_key(format!("k{:02}", step() % 42).as_bytes(), step() % 6, Kind::Put);
+                    m.seek(&t).unwrap();
+                    r.seek(&t).unwrap();
+                }
+                1 => {
+                    m.seek_to_first().unwrap();
+                    r.seek_to_first().unwrap();
+                }
+                2 => {
+                    m.seek_to_last().unwrap();
+                    r.seek_to_last().unwrap();
+                }
+                3..=6 if m.valid() => {
+                    m.next().unwrap();
+                    r.next().unwrap();
+                }
+                _ if m.valid() => {
+                    m.prev().unwrap();
+                    r.prev().unwrap();
+                }
+                _ => {}
+            }
+            assert_eq!(m.valid(), r.valid(), "step {i}");
+            assert_eq!((m.key(), m.value()), (r.key(), r.value()), "step {i}");
         }
     }
 

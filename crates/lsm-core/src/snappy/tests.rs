@@ -142,10 +142,17 @@ fn exact_encodings_of_each_element() {
         emit_literal(&mut out, &lit);
         assert_eq!(&out[..header.len()], &header[..], "literal {len}");
         assert_eq!(out.len(), header.len() + len);
+        // The fast path's writer gives the same bytes.
+        let mut fast = vec![0u8; len + 5];
+        // SAFETY: `fast` has room for the literal and its longest header.
+        let used = unsafe { put_literal(fast.as_mut_ptr(), lit.as_ptr(), len).offset_from(fast.as_ptr()) };
+        assert_eq!(&fast[..used as usize], &out[..], "fast literal {len}");
     }
     let copy = |off: usize, len: usize| {
-        let mut out = Vec::new();
-        emit_copy(&mut out, off, len);
+        let mut out = vec![0u8; 3 * len.div_ceil(60) + 3];
+        // SAFETY: room for 3 bytes per 60 of length, and more.
+        let used = unsafe { put_copy(out.as_mut_ptr(), off, len).offset_from(out.as_ptr()) };
+        out.truncate(used as usize);
         out
     };
     assert_eq!(copy(1, 4), [0b000_000_01, 1]);
@@ -205,6 +212,86 @@ fn random_inputs_match_snap() {
         assert_eq!(snap::raw::Decoder::new().decompress_vec(&c).unwrap(), input);
         let reference = snap::raw::Encoder::new().compress_vec(&input).unwrap();
         assert_eq!(decompress(&reference).unwrap(), input);
+    }
+}
+
+/// The compressor's algorithm (module docs, steps 1–4) written plainly,
+/// with checked slices and `Vec` pushes: what the fast `compress_body` must
+/// match byte for byte (the TypeScript compressor writes the same bytes).
+fn reference_compress(input: &[u8]) -> Vec<u8> {
+    fn load32(b: &[u8], i: usize) -> u32 {
+        u32::from_le_bytes(b[i..i + 4].try_into().unwrap())
+    }
+    fn copy2(out: &mut Vec<u8>, offset: usize, len: usize) {
+        out.extend_from_slice(&[(((len - 1) as u8) << 2) | 2, offset as u8, (offset >> 8) as u8]);
+    }
+    let n = input.len();
+    let mut out = Vec::new();
+    crate::coding::put_varint32(&mut out, n as u32);
+    if n < 4 {
+        if n > 0 {
+            emit_literal(&mut out, input);
+        }
+        return out;
+    }
+    let mut bits = 8;
+    while bits < 14 && (1usize << bits) < n {
+        bits += 1;
+    }
+    let mut table = vec![0usize; 1 << bits];
+    let (mut ip, mut lit, mut skip) = (0usize, 0usize, 32usize);
+    while ip + 4 <= n {
+        let v = load32(input, ip);
+        let h = (v.wrapping_mul(0x1E35_A7BD) >> (32 - bits)) as usize;
+        let c = table[h];
+        table[h] = ip;
+        if c < ip && ip - c <= 65_535 && load32(input, c) == v {
+            let mut len = 0;
+            while ip + len < n && input[c + len] == input[ip + len] {
+                len += 1;
+            }
+            if lit < ip {
+                emit_literal(&mut out, &input[lit..ip]);
+            }
+            let (off, mut l) = (ip - c, len);
+            while l >= 68 {
+                copy2(&mut out, off, 64);
+                l -= 64;
+            }
+            if l > 64 {
+                copy2(&mut out, off, 60);
+                l -= 60;
+            }
+            if l <= 11 && off < 2048 {
+                out.extend_from_slice(&[(((off >> 8) as u8) << 5) | (((l - 4) as u8) << 2) | 1, off as u8]);
+            } else {
+                copy2(&mut out, off, l);
+            }
+            ip += len;
+            lit = ip;
+            skip = 32;
+        } else {
+            ip += skip >> 5;
+            skip += 1;
+        }
+    }
+    if lit < n {
+        emit_literal(&mut out, &input[lit..]);
+    }
+    out
+}
+
+#[test]
+fn fast_compressor_writes_the_reference_bytes() {
+    let mut rng = Rng::new(0xfa57);
+    for case in 0..700u64 {
+        let input = structured_input(&mut rng, case);
+        assert_eq!(ours(&input), reference_compress(&input), "case {case}");
+    }
+    for n in 0..300 {
+        let k = 1 + rng.below(255);
+        let input: Vec<u8> = (0..n).map(|_| rng.below(k) as u8).collect();
+        assert_eq!(ours(&input), reference_compress(&input), "length {n}");
     }
 }
 
