@@ -109,6 +109,9 @@ fn main() {
         per(t)
     });
     println!("memtable insert  {insert:7.1} ns/entry ({} memtables)", mems.len());
+    if std::env::var_os("MICRO_INSERT_ONLY").is_some() {
+        return;
+    }
 
     // Snappy on data blocks shaped like the flushed ones: ~4 KiB of entries
     // (3 varint bytes, an 8-byte key suffix, an 8-byte trailer, a value).
