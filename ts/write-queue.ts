@@ -26,6 +26,8 @@ export interface EncodedOp {
 const INITIAL_GROUP_BYTES = 64 * 1024
 /** Committed groups' buffers kept for reuse (the WAL write is synchronous and the memtable copies, so nothing holds them). */
 const POOLED_BUFFERS = 4
+/** Buffers of `maxGroupBytes` kept for groups that start with a large batch. */
+const POOLED_LARGE_BUFFERS = 2
 
 /** A group being filled, or queued for the leader. */
 export class Segment {
@@ -112,6 +114,14 @@ export class WriteQueue {
    * it per million writes triggered extra full GCs (event-loop pauses).
    */
   private readonly spare: Buffer[] = []
+  /**
+   * Buffers of exactly `maxGroupBytes`, for groups whose first submission is
+   * larger than {@link INITIAL_GROUP_BYTES} (batches): such a group used to
+   * start at the batch's size and double as more batches joined, copying
+   * itself each time, and every fresh multi-MiB buffer is external memory
+   * that makes V8 collect sooner.
+   */
+  private readonly spareLarge: Buffer[] = []
   /** Groups committed and writes in them, for stats. */
   groups = 0
   writes = 0
@@ -128,7 +138,11 @@ export class WriteQueue {
     const tail = this.queue.length > this.head ? this.queue[this.queue.length - 1]! : undefined
     if (tail !== undefined && tail.control === undefined && tail.length + bytes <= this.maxGroupBytes) return tail
     const need = WRITE_GROUP_HEADER_LENGTH + bytes
-    const buf = need <= INITIAL_GROUP_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(INITIAL_GROUP_BYTES)) : Buffer.allocUnsafeSlow(need)
+    const buf = need <= INITIAL_GROUP_BYTES
+      ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(INITIAL_GROUP_BYTES))
+      : need <= this.maxGroupBytes
+        ? (this.spareLarge.pop() ?? Buffer.allocUnsafeSlow(this.maxGroupBytes))
+        : Buffer.allocUnsafeSlow(need)
     const seg = new Segment(buf)
     this.queue.push(seg)
     this.running ??= this.lead()
@@ -204,6 +218,7 @@ export class WriteQueue {
           seg.reject(e as Error)
         }
         if (seg.buf.length === INITIAL_GROUP_BYTES && this.spare.length < POOLED_BUFFERS) this.spare.push(seg.buf)
+        else if (seg.buf.length === this.maxGroupBytes && this.spareLarge.length < POOLED_LARGE_BUFFERS) this.spareLarge.push(seg.buf)
         if (this.delayMs > 0 && this.head < this.queue.length) await new Promise(r => setTimeout(r, this.delayMs))
       }
     } finally {
