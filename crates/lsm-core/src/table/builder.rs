@@ -230,6 +230,7 @@ impl TableBuilder {
             }
         }
         let handle = handle.unwrap_or_else(|| append_block(&mut self.out, &contents));
+        self.data.recycle(contents);
         self.index.add(&self.last_key, &handle.encode());
         self.props.data_block_count += 1;
         self.props.data_bytes += handle.size + BLOCK_TRAILER_LEN as u64;
