@@ -9,11 +9,19 @@
  *                    [--engines lsm-native,lsm-ts,classic-level,rocksdb-native,lmdb]
  *                    [--workloads fillseq,fillbatch,...] [--out bench/results]
  *                    [--seed 20240601] [--timeout-min 0] [--scale]
+ *                    [--build dist|source]
  *
  * --scale: N = 10,000,000 and workloads fillrandom,readrandom (unless given),
  * results into bench/results/scale unless --out is given.
+ *
+ * --build dist (the default) compiles ts/ with tsc first (into .bench-dist/,
+ * so a concurrent `npm pack` or build of dist/ is not disturbed) and has
+ * lsm-rust's engines load that JavaScript, as an installed package runs;
+ * --build source loads ts/ through tsx instead (no compile step; the pure-TS
+ * engine's worker threads then transpile their modules each time they start,
+ * inside the timed part of a fill).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -59,6 +67,13 @@ const workloads = (args.get('workloads') ?? (scale ? 'fillrandom,readrandom' : A
 for (const e of engines) if (!ALL_ENGINES.includes(e)) throw new Error(`unknown engine ${e} (known: ${ALL_ENGINES.join(', ')})`)
 for (const w of workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`)
 if (![N, C, runs].every(x => Number.isInteger(x) && x >= 1)) throw new Error('--n, --inflight and --runs must be positive integers')
+const build = args.get('build') ?? 'dist'
+if (build !== 'dist' && build !== 'source') throw new Error('--build must be dist or source')
+if (build === 'dist' && engines.some(e => e.startsWith('lsm-'))) {
+  // One level below the package root, like dist/: the addon is found from there.
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(root, '.bench-dist'), '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit' })
+  if (tsc.status !== 0) throw new Error('tsc failed (use --build source to bench ts/ through tsx)')
+}
 // Run the workloads in their canonical order whatever order they were given in.
 workloads.sort((a, b) => ALL_WORKLOADS.indexOf(a) - ALL_WORKLOADS.indexOf(b))
 
@@ -101,6 +116,7 @@ const report: Report = {
       loadAvgStart: loadavg(),
     },
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    build: build === 'dist' ? 'lsm-rust compiled by tsc before the run' : 'lsm-rust from ts/ through tsx',
   },
   descriptions: Object.fromEntries(workloads.map(w => [w, DESCRIPTIONS[w]])),
   engines: [],
@@ -115,7 +131,7 @@ function runEngine(engine: EngineName, run: number): Promise<EngineResult> {
   const childArgs = [...nodeArgs, join(here, 'engine-runner.ts'), '--engine', engine, '--n', String(N), '--inflight', String(C), '--workloads', workloads.join(','), '--seed', String(seed + run), '--json', json]
   return new Promise(resolvePromise => {
     const t0 = Date.now()
-    const child = spawn(process.execPath, childArgs, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+    const child = spawn(process.execPath, childArgs, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, LSM_BENCH_BUILD: build } })
     let timer: NodeJS.Timeout | undefined
     if (timeoutMin > 0) {
       timer = setTimeout(() => {

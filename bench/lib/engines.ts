@@ -18,7 +18,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const ALL_ENGINES = ['lsm-native', 'lsm-ts', 'classic-level', 'rocksdb-native', 'lmdb'] as const
 export type EngineName = (typeof ALL_ENGINES)[number]
@@ -78,7 +78,12 @@ function pkgVersion(name: string): string {
 }
 
 async function lsm(name: 'lsm-native' | 'lsm-ts'): Promise<Engine> {
-  const { DB } = await import('../../ts/index.js')
+  // run.ts compiles ts/ into .bench-dist/ first (--build dist, the default):
+  // JavaScript, as an installed package runs. From ts/ under tsx, the pure-TS
+  // engine's workers would transpile their modules inside every timed fill.
+  const { DB } = (process.env.LSM_BENCH_BUILD === 'dist'
+    ? await import(pathToFileURL(join(root, '.bench-dist', 'index.js')).href)
+    : await import('../../ts/index.js')) as typeof import('../../ts/index.js')
   const engine = name === 'lsm-native' ? 'native' : 'ts'
   const self = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
   return {

@@ -25,6 +25,8 @@ export interface Meta {
   }
   wallSeconds?: number
   command: string
+  /** Which build of lsm-rust the run loaded (older reports lack it). */
+  build?: string
 }
 
 export interface Report {
@@ -74,7 +76,7 @@ export function renderMarkdown(r: Report): string {
       `${meta.wallSeconds !== undefined ? `; the whole run took ${(meta.wallSeconds / 60).toFixed(1)} min` : ''}.`,
   )
   lines.push('')
-  lines.push(`Command: \`${meta.command}\``)
+  lines.push(`Command: \`${meta.command}\`${meta.build ? ` (${meta.build})` : ''}`)
   lines.push('')
   lines.push(`## Throughput (ops/s, higher is better)`)
   lines.push('')

@@ -100,6 +100,12 @@ class SkipList {
   private rng: number
   /** Reused predecessor array for inserts. */
   private readonly update = new Int32Array(MAX_HEIGHT)
+  /**
+   * The last record on each level (0, the head, where a level is empty): the
+   * predecessors of a key above every key in the list, so ascending inserts
+   * (sequential fills and batches) skip the search.
+   */
+  private readonly rightmost = new Int32Array(MAX_HEIGHT)
   size = 0
   count = 0
   // The search target, held in fields so comparisons take no argument object.
@@ -241,7 +247,14 @@ class SkipList {
 
   /** Inserts (userKey, seq, kind) → value; the target must already be set to it. */
   insert(userKey: Uint8Array, seq: number, kind: Kind, value: Uint8Array): void {
-    const found = this.findGreaterOrEqual(true)
+    let found: number
+    if (this.tail !== 0 && this.compare(this.tail) < 0) {
+      // After every entry: the rightmost path is the insert path.
+      this.update.set(this.rightmost)
+      found = 0
+    } else {
+      found = this.findGreaterOrEqual(true)
+    }
     const val = kind === Kind.Put ? value : EMPTY
     if (found !== 0 && this.compare(found) === 0) {
       // Same internal key again (a group applied twice): keep one entry, new value.
@@ -283,10 +296,13 @@ class SkipList {
     n[r + F_VCHUNK] = this.chunks.length - 1
     n[r + F_VOFF] = koff + klen + TRAILER_LENGTH
     n[r + F_VLEN] = vlen
+    const rightmost = this.rightmost
     for (let i = 0; i < h; i++) {
       const p = update[i]!
-      n[r + F_NEXT + i] = n[p + F_NEXT + i]!
+      const next = n[p + F_NEXT + i]!
+      n[r + F_NEXT + i] = next
       n[p + F_NEXT + i] = r
+      if (next === 0) rightmost[i] = r
     }
     n[r + F_PREV] = update[0]!
     const after = n[r + F_NEXT]!
