@@ -295,3 +295,32 @@ test('many random keys: order, get and both scan directions (tall towers, severa
     t.deepEqual(got.found && [got.seq, got.kind, str(got.value)], [want.seq, want.kind, want.kind === Kind.Put ? str(want.value) : ''])
   }
 })
+
+test('ascending runs (the rightmost-path inserts) mixed with keys inside the range keep order, prev links and gets right', t => {
+  const m = new Memtable(7)
+  const versions: Version[] = []
+  let seq = 0
+  const add = (key: Uint8Array) => {
+    const v: Version = { key, seq: ++seq, kind: Kind.Put, value: b(`v${seq}`) }
+    versions.push(v)
+    m.add(v.seq, v.kind, v.key, v.value)
+  }
+  const key = (i: number) => b(String(i).padStart(8, '0'))
+  // Ascending runs (each key above all before it), then keys between them,
+  // then a run that continues past the top again, then repeats of old keys.
+  for (let i = 0; i < 3000; i += 2) add(key(i))
+  for (let i = 2999; i > 0; i -= 6) add(key(i))
+  for (let i = 3000; i < 6000; i++) add(key(i))
+  for (let i = 0; i < 6000; i += 500) add(key(i))
+  const { rows } = sortedModel(versions)
+  const it = m.iterator()
+  it.seekToFirst()
+  t.deepEqual(scan(it, 'next'), rows)
+  it.seekToLast()
+  t.deepEqual(scan(it, 'prev'), [...rows].reverse())
+  for (const i of [0, 1, 2, 999, 1500, 2999, 3000, 4500, 5999]) {
+    const want = modelGet(versions, key(i), seq)
+    const got = m.get(key(i), seq)
+    t.deepEqual(got.found ? got.seq : undefined, want?.seq, `key ${i}`)
+  }
+})
