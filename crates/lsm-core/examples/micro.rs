@@ -142,6 +142,26 @@ fn main() {
         (cpu_ns() - t) as f64 / (20 * block_bytes) as f64
     });
     println!("snappy compress  {snappy:7.2} ns/byte ({:.0} MB/s)", 1e3 / snappy);
+    let compressed: Vec<Vec<u8>> = blocks
+        .iter()
+        .map(|b| {
+            let mut c = Vec::new();
+            lsm_core::snappy::compress(b, &mut c);
+            c
+        })
+        .collect();
+    let mut plain = vec![0u8; 8192];
+    let unsnappy = best(rounds, || {
+        let t = cpu_ns();
+        for _ in 0..20 {
+            for c in &compressed {
+                let n = lsm_core::snappy::decompressed_len(c).expect("length");
+                lsm_core::snappy::decompress_into(c, &mut plain[..n]).expect("decompress");
+            }
+        }
+        (cpu_ns() - t) as f64 / (20 * block_bytes) as f64
+    });
+    println!("snappy decompress {unsnappy:6.2} ns/byte ({:.0} MB/s)", 1e3 / unsnappy);
 
     let dir = std::env::temp_dir().join(format!("lsm-micro-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
