@@ -129,6 +129,26 @@ for (const engine of engines()) {
     await db.close()
   })
 
+  test(`[${engine}] batches of bytes (no per-operation objects) and of strings write the same; a bad operation anywhere writes nothing`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    const B = (x: string) => Buffer.from(x)
+    await db.batch([{ type: 'put', key: B('k1'), value: B('v1') }, { type: 'put', key: new Uint8Array([107, 50]), value: new Uint8Array([118, 50]) }, { type: 'put', key: B('k3'), value: B('') }])
+    await db.batch([{ type: 'del', key: B('k1') }, { type: 'put', key: B('k4'), value: B('v4') }, { type: 'put', key: 'k5', value: B('v5') }, { type: 'put', key: B('k6'), value: 'v6' }])
+    t.deepEqual(await Promise.all(['k1', 'k2', 'k3', 'k4', 'k5', 'k6'].map(async k => s(await db.get(k)))), [undefined, 'v2', '', 'v4', 'v5', 'v6'])
+    // Each bad batch starts with valid byte operations: nothing of it is written.
+    const bad: [string, unknown[]][] = [
+      ['unknown type', [{ type: 'put', key: B('x1'), value: B('1') }, { type: 'nope', key: B('x2') }]],
+      ['not an object', [{ type: 'put', key: B('x1'), value: B('1') }, null]],
+      ['key too long', [{ type: 'put', key: B('x1'), value: B('1') }, { type: 'put', key: Buffer.alloc(70000), value: B('2') }]],
+      ['bad value', [{ type: 'put', key: B('x1'), value: B('1') }, { type: 'put', key: B('x2'), value: 5 }]],
+      ['bad key', [{ type: 'del', key: B('x1') }, { type: 'del', key: {} }]],
+    ]
+    for (const [what, ops] of bad) await t.throwsAsync(db.batch(ops as never), { code: 'INVALID_ARGUMENT' }, what)
+    t.is(await db.get('x1'), undefined)
+    t.is(await db.get('x2'), undefined)
+    await db.close()
+  })
+
   test(`[${engine}] errors: CLOSED, LOCKED, INVALID_ARGUMENT, NOT_FOUND`, async t => {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine })

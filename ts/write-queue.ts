@@ -22,6 +22,13 @@ export interface EncodedOp {
   value?: Uint8Array
 }
 
+/** A batch operation whose key and value are bytes already (`DB.batch`'s common case). */
+export interface PlainOp {
+  type: 'put' | 'del'
+  key: Uint8Array
+  value?: Uint8Array
+}
+
 /** First capacity of a group's buffer; it doubles as writers join. */
 const INITIAL_GROUP_BYTES = 64 * 1024
 /** Committed groups' buffers kept for reuse (the WAL write is synchronous and the memtable copies, so nothing holds them). */
@@ -165,6 +172,22 @@ export class WriteQueue {
     seg.reserve(size)
     let off = seg.length
     for (const op of ops) off = putEntry(seg.buf, off, op.kind, op.key, op.value)
+    seg.length = off
+    seg.count += ops.length
+    if (sync) seg.sync = true
+    return seg.done
+  }
+
+  /** {@link submitMany} for operations in their API form (`type` 'put' or 'del', bytes). */
+  submitPlain(ops: readonly PlainOp[], size: number, sync: boolean): Promise<void> {
+    const seg = this.groupFor(size)
+    seg.reserve(size)
+    const buf = seg.buf
+    let off = seg.length
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!
+      off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
+    }
     seg.length = off
     seg.count += ops.length
     if (sync) seg.sync = true
