@@ -119,12 +119,23 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
         bits += 1;
     }
     let shift = 32 - bits;
-    TABLE.with(|t| {
-        let mut t = t.borrow_mut();
-        let table: &mut [u32; 1 << MAX_TABLE_BITS] = &mut t;
-        table[..1 << bits].fill(0);
-        compress_body(input, out, table, shift);
-    });
+    if n <= 1 << 16 {
+        // Every position fits 16 bits (data blocks): a table of half the
+        // size to clear and to keep in the L1 cache.
+        TABLE16.with(|t| {
+            let mut t = t.borrow_mut();
+            let table: &mut [u16; 1 << MAX_TABLE_BITS] = &mut t;
+            table[..1 << bits].fill(0);
+            compress_body(input, out, table, shift);
+        });
+    } else {
+        TABLE.with(|t| {
+            let mut t = t.borrow_mut();
+            let table: &mut [u32; 1 << MAX_TABLE_BITS] = &mut t;
+            table[..1 << bits].fill(0);
+            compress_body(input, out, table, shift);
+        });
+    }
 }
 
 thread_local! {
@@ -133,6 +144,39 @@ thread_local! {
     /// uses is cleared, so a small block does not pay for the whole table.
     static TABLE: std::cell::RefCell<Box<[u32; 1 << MAX_TABLE_BITS]>> =
         std::cell::RefCell::new(Box::new([0; 1 << MAX_TABLE_BITS]));
+    /// The same for inputs of at most 64 KiB, whose positions fit a `u16`.
+    static TABLE16: std::cell::RefCell<Box<[u16; 1 << MAX_TABLE_BITS]>> =
+        std::cell::RefCell::new(Box::new([0; 1 << MAX_TABLE_BITS]));
+}
+
+/// A hash table entry: a position in the input.
+trait Slot: Copy {
+    fn get(self) -> usize;
+    fn of(pos: usize) -> Self;
+}
+
+impl Slot for u32 {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn of(pos: usize) -> Self {
+        pos as u32
+    }
+}
+
+impl Slot for u16 {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn of(pos: usize) -> Self {
+        // Positions stay below 2^16 - 3 where `compress` picks this type
+        // (a position is hashed only while it has 4 bytes after it).
+        pos as u16
+    }
 }
 
 /// Steps 3 and 4 of the algorithm; `table[..1 << (32 - shift)]` is zeroed.
@@ -141,10 +185,10 @@ thread_local! {
 /// compaction's CPU, and bounds and capacity checks cost ~25% of it. The
 /// plain form of the same steps is `tests::reference_compress`, and the tests
 /// check that both write the same bytes.
-fn compress_body(
+fn compress_body<T: Slot>(
     input: &[u8],
     out: &mut Vec<u8>,
-    table: &mut [u32; 1 << MAX_TABLE_BITS],
+    table: &mut [T; 1 << MAX_TABLE_BITS],
     shift: u32,
 ) {
     let n = input.len();
@@ -168,8 +212,8 @@ fn compress_body(
     while ip + 4 <= n {
         let v = load32(ip);
         let h = (v.wrapping_mul(HASH_MUL) >> shift) as usize & ((1 << MAX_TABLE_BITS) - 1);
-        let c = table[h] as usize;
-        table[h] = ip as u32;
+        let c = table[h].get();
+        table[h] = T::of(ip);
         if c < ip && ip - c <= MAX_OFFSET && load32(c) == v {
             // Extend the match 8 bytes at a time, then bytewise.
             let mut len = 4;
