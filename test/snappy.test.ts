@@ -96,6 +96,20 @@ test('large inputs: the 64 KiB window and long literals agree too', t => {
   }
 })
 
+test('inputs at the 16-bit table boundary (64 KiB ± 1) compress alike in both engines', t => {
+  let x = 11
+  const rnd = (n: number) => Uint8Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0), x >>> 24))
+  for (const n of [65_535, 65_536, 65_537]) {
+    // Random bytes, then a repeat of an early stretch right at the end, so
+    // positions near the top of the 16-bit range are hashed and matched.
+    const input = rnd(n)
+    input.set(input.subarray(100, 400), n - 300)
+    const ts = compress(input)
+    t.is(hex(ts), hex(binding.snappyCompress!(input)), `n = ${n}`)
+    t.deepEqual(Buffer.from(decompress(ts)), Buffer.from(input))
+  }
+})
+
 /** Each malformed stream, with the words its error must contain. */
 const malformed: [number[], string][] = [
   [[], 'preamble'],

@@ -77,6 +77,8 @@ export function maxCompressedLength(n: number): number {
 }
 
 const table = new Uint32Array(1 << MAX_TABLE_BITS)
+/** The table for inputs of at most 64 KiB (every data block): positions fit 16 bits, half the bytes to clear. */
+const table16 = new Uint16Array(1 << MAX_TABLE_BITS)
 let scratch = new Uint8Array(8192)
 let scratchView = new DataView(scratch.buffer)
 
@@ -173,7 +175,8 @@ export function compressView(input: Uint8Array): Uint8Array {
   let bits = MIN_TABLE_BITS
   while (bits < MAX_TABLE_BITS && 1 << bits < n) bits++
   const shift = 32 - bits
-  table.fill(0, 0, 1 << bits)
+  const tbl = n <= 0x1_0000 ? table16 : table
+  tbl.fill(0, 0, 1 << bits)
   // Four bytes at a time through a DataView (little-endian, as the hash
   // defines them): one load for the hash, one to check a candidate, one per four
   // bytes of a match.
@@ -185,8 +188,8 @@ export function compressView(input: Uint8Array): Uint8Array {
   while (ip + 4 <= n) {
     const v = dv.getInt32(ip, true)
     const h = Math.imul(v, HASH_MUL) >>> shift
-    const c = table[h]!
-    table[h] = ip
+    const c = tbl[h]!
+    tbl[h] = ip
     if (c < ip && ip - c <= MAX_OFFSET && dv.getInt32(c, true) === v) {
       let len = 4
       while (ip + len + 4 <= n && dv.getInt32(c + len, true) === dv.getInt32(ip + len, true)) len += 4
