@@ -1,6 +1,6 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { crc32c, maskCrc, mcrc, unmaskCrc } from '../ts/core/ts/crc32c.js'
+import { crc32c, crc32cRange, maskCrc, mcrc, unmaskCrc } from '../ts/core/ts/crc32c.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -89,5 +89,9 @@ test('property: slicing-by-16 crc32c equals the previous slicing-by-8 one on ran
     const from = a % (data.length + 1)
     const to = from + (b % (data.length - from + 1))
     t.is(crc32c(data.subarray(from, to), seed), slice8Crc(data.subarray(from, to), seed))
+    // A range of a view that starts inside its buffer (word loads at any alignment).
+    const view = data.subarray(Math.min(3, data.length))
+    const f = from % (view.length + 1)
+    t.is(crc32cRange(view, f, view.length, seed), slice8Crc(view.subarray(f), seed))
   }), { numRuns: 300 })
 })
