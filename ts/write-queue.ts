@@ -168,28 +168,29 @@ export class WriteQueue {
 
   /** Submits a batch (all or nothing, in one group); `size` is the sum of its entry sizes. */
   submitMany(ops: readonly EncodedOp[], size: number, sync: boolean): Promise<void> {
-    const seg = this.groupFor(size)
-    seg.reserve(size)
-    let off = seg.length
-    for (const op of ops) off = putEntry(seg.buf, off, op.kind, op.key, op.value)
-    seg.length = off
-    seg.count += ops.length
-    if (sync) seg.sync = true
-    return seg.done
+    return this.submitEncoded(size, ops.length, sync, (buf, off) => {
+      for (const op of ops) off = putEntry(buf, off, op.kind, op.key, op.value)
+      return off
+    })
   }
 
   /** {@link submitMany} for operations in their API form (`type` 'put' or 'del', bytes). */
   submitPlain(ops: readonly PlainOp[], size: number, sync: boolean): Promise<void> {
+    return this.submitEncoded(size, ops.length, sync, (buf, off) => {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!
+        off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
+      }
+      return off
+    })
+  }
+
+  /** Puts `count` entries (`size` bytes, written by `encode` from the offset it is given) into one group. */
+  private submitEncoded(size: number, count: number, sync: boolean, encode: (buf: Buffer, off: number) => number): Promise<void> {
     const seg = this.groupFor(size)
     seg.reserve(size)
-    const buf = seg.buf
-    let off = seg.length
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!
-      off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
-    }
-    seg.length = off
-    seg.count += ops.length
+    seg.length = encode(seg.buf, seg.length)
+    seg.count += count
     if (sync) seg.sync = true
     return seg.done
   }
