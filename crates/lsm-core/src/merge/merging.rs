@@ -304,20 +304,28 @@ mod tests {
         assert!(MergingIter::new(vec![]).seek_to_first().is_ok());
     }
 
-    #[test]
-    fn direction_changes_match_a_reference() {
-        let (srcs, all) = sources();
-        let mut m = merged(&srcs);
-        let mut r = VecIter::new(all);
-        let mut rng = 0x9e37_79b9u64;
+    /// xorshift64 from `seed`.
+    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// Random seeks (to `target(random)`), ends and steps both ways on `m`
+    /// and on the reference `r` over the same entries, comparing after each.
+    fn walk_matches_reference(
+        m: &mut MergingIter,
+        r: &mut VecIter,
+        rand: &mut impl FnMut() -> u64,
+        target: impl Fn(u64) -> Vec<u8>,
+    ) {
         for step in 0..5000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            match rng % 7 {
+            match rand() % 9 {
                 0 => {
-                    let t =
-                        make_internal_key(&[b'a' + (rng % 7) as u8], (rng >> 8) % 10, Kind::Put);
+                    let t = target(rand());
                     m.seek(&t).unwrap();
                     r.seek(&t).unwrap();
                 }
@@ -329,7 +337,7 @@ mod tests {
                     m.seek_to_last().unwrap();
                     r.seek_to_last().unwrap();
                 }
-                3 | 4 if m.valid() => {
+                3..=6 if m.valid() => {
                     m.next().unwrap();
                     r.next().unwrap();
                 }
@@ -344,17 +352,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn direction_changes_match_a_reference() {
+        let (srcs, all) = sources();
+        let mut m = merged(&srcs);
+        let mut r = VecIter::new(all);
+        walk_matches_reference(&mut m, &mut r, &mut rng(0x9e37_79b9), |x| {
+            make_internal_key(&[b'a' + (x % 7) as u8], (x >> 8) % 10, Kind::Put)
+        });
+    }
+
     /// Ten sources (the heap path), forward, backward and mixed, against a
     /// reference; duplicates across sources must come out lowest index first.
     #[test]
     fn many_sources_use_the_heap_and_match_a_reference() {
-        let mut rng = 0x2545_f491u64;
-        let mut step = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut step = rng(0x2545_f491);
         let mut srcs: Vec<Entries> = Vec::new();
         for s in 0..10u64 {
             let mut v: Entries = (0..60)
@@ -387,34 +399,9 @@ mod tests {
         let mut m = merged(&srcs);
         assert!(m.use_heap());
         let mut r = VecIter::new(all);
-        for i in 0..5000 {
-            match step() % 9 {
-                0 => {
-                    let t = make_internal_key(format!("k{:02}", step() % 42).as_bytes(), step() % 6, Kind::Put);
-                    m.seek(&t).unwrap();
-                    r.seek(&t).unwrap();
-                }
-                1 => {
-                    m.seek_to_first().unwrap();
-                    r.seek_to_first().unwrap();
-                }
-                2 => {
-                    m.seek_to_last().unwrap();
-                    r.seek_to_last().unwrap();
-                }
-                3..=6 if m.valid() => {
-                    m.next().unwrap();
-                    r.next().unwrap();
-                }
-                _ if m.valid() => {
-                    m.prev().unwrap();
-                    r.prev().unwrap();
-                }
-                _ => {}
-            }
-            assert_eq!(m.valid(), r.valid(), "step {i}");
-            assert_eq!((m.key(), m.value()), (r.key(), r.value()), "step {i}");
-        }
+        walk_matches_reference(&mut m, &mut r, &mut step, |x| {
+            make_internal_key(format!("k{:02}", x % 42).as_bytes(), (x >> 8) % 6, Kind::Put)
+        });
     }
 
     #[test]
