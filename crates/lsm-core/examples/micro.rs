@@ -53,7 +53,10 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 fn cpu_ns() -> u128 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes the timespec we pass and nothing else.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
@@ -65,7 +68,10 @@ fn best(rounds: usize, mut f: impl FnMut() -> f64) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let n: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut order: Vec<u64> = (0..n).collect();
@@ -108,7 +114,10 @@ fn main() {
         mems.push(mem);
         per(t)
     });
-    println!("memtable insert  {insert:7.1} ns/entry ({} memtables)", mems.len());
+    println!(
+        "memtable insert  {insert:7.1} ns/entry ({} memtables)",
+        mems.len()
+    );
     if std::env::var_os("MICRO_INSERT_ONLY").is_some() {
         return;
     }
@@ -131,17 +140,27 @@ fn main() {
         .collect();
     let mut out = Vec::new();
     let block_bytes: usize = blocks.iter().map(Vec::len).sum();
-    let snappy = best(if std::env::var_os("MICRO_FLUSH_ONLY").is_some() { 0 } else { rounds }, || {
-        let t = cpu_ns();
-        for _ in 0..20 {
-            for b in &blocks {
-                out.clear();
-                lsm_core::snappy::compress(b, &mut out);
+    let snappy = best(
+        if std::env::var_os("MICRO_FLUSH_ONLY").is_some() {
+            0
+        } else {
+            rounds
+        },
+        || {
+            let t = cpu_ns();
+            for _ in 0..20 {
+                for b in &blocks {
+                    out.clear();
+                    lsm_core::snappy::compress(b, &mut out);
+                }
             }
-        }
-        (cpu_ns() - t) as f64 / (20 * block_bytes) as f64
-    });
-    println!("snappy compress  {snappy:7.2} ns/byte ({:.0} MB/s)", 1e3 / snappy);
+            (cpu_ns() - t) as f64 / (20 * block_bytes) as f64
+        },
+    );
+    println!(
+        "snappy compress  {snappy:7.2} ns/byte ({:.0} MB/s)",
+        1e3 / snappy
+    );
     let compressed: Vec<Vec<u8>> = blocks
         .iter()
         .map(|b| {
@@ -161,11 +180,16 @@ fn main() {
         }
         (cpu_ns() - t) as f64 / (20 * block_bytes) as f64
     });
-    println!("snappy decompress {unsnappy:6.2} ns/byte ({:.0} MB/s)", 1e3 / unsnappy);
+    println!(
+        "snappy decompress {unsnappy:6.2} ns/byte ({:.0} MB/s)",
+        1e3 / unsnappy
+    );
 
     let dir = std::env::temp_dir().join(format!("lsm-micro-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let tables: Vec<_> = (0..mems.len()).map(|i| dir.join(format!("{:06}.sst", i + 1))).collect();
+    let tables: Vec<_> = (0..mems.len())
+        .map(|i| dir.join(format!("{:06}.sst", i + 1)))
+        .collect();
     let flush = best(rounds, || {
         for p in &tables {
             let _ = std::fs::remove_file(p);
@@ -182,7 +206,9 @@ fn main() {
         return;
     }
 
-    let outputs: Vec<_> = (0..400).map(|i| dir.join(format!("{:06}.sst", 1000 + i))).collect();
+    let outputs: Vec<_> = (0..400)
+        .map(|i| dir.join(format!("{:06}.sst", 1000 + i)))
+        .collect();
     // All tables (every key once), then 8 of them: an L0 compaction's shape.
     for inputs in [&tables[..], &tables[..8.min(tables.len())]] {
         let entries: u64 = inputs.len() as u64 * n / tables.len() as u64;
@@ -202,7 +228,10 @@ fn main() {
             run_compaction(&job).expect("compaction");
             (cpu_ns() - t) as f64 / entries as f64
         });
-        println!("compaction       {compact:7.1} ns/entry ({} inputs)", inputs.len());
+        println!(
+            "compaction       {compact:7.1} ns/entry ({} inputs)",
+            inputs.len()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -202,8 +202,10 @@ fn compress_body<T: Slot>(
     // `input[i..i + 8]` with `i + 4 ≤ n` or `i + 8 ≤ n` checked first, and
     // `c < ip` for a candidate; writes go to the spare capacity asserted
     // above, and `set_len` covers exactly the bytes written.
-    let load32 = |i: usize| -> u32 { unsafe { (src.add(i) as *const u32).read_unaligned().to_le() } };
-    let load64 = |i: usize| -> u64 { unsafe { (src.add(i) as *const u64).read_unaligned().to_le() } };
+    let load32 =
+        |i: usize| -> u32 { unsafe { (src.add(i) as *const u32).read_unaligned().to_le() } };
+    let load64 =
+        |i: usize| -> u64 { unsafe { (src.add(i) as *const u64).read_unaligned().to_le() } };
     let base = out.len();
     let mut op = unsafe { out.as_mut_ptr().add(base) };
     let mut ip = 0usize;

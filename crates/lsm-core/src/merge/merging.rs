@@ -71,7 +71,11 @@ impl MergingIter {
                 return;
             }
             let r = l + 1;
-            let c = if r < n && self.before(self.heap[r], self.heap[l]) { r } else { l };
+            let c = if r < n && self.before(self.heap[r], self.heap[l]) {
+                r
+            } else {
+                l
+            };
             if !self.before(self.heap[c], self.heap[i]) {
                 return;
             }
@@ -375,8 +379,15 @@ mod tests {
                     let k = format!("k{:02}", r % 40);
                     // Sequences unique per source (s + 10 × a small number),
                     // except in source 9, which repeats entries of source 3.
-                    let seq = if s == 9 { 3 + 10 * ((r >> 8) % 5) } else { s + 10 * ((r >> 8) % 5) };
-                    (make_internal_key(k.as_bytes(), seq, Kind::Put), format!("{k}/{s}").into_bytes())
+                    let seq = if s == 9 {
+                        3 + 10 * ((r >> 8) % 5)
+                    } else {
+                        s + 10 * ((r >> 8) % 5)
+                    };
+                    (
+                        make_internal_key(k.as_bytes(), seq, Kind::Put),
+                        format!("{k}/{s}").into_bytes(),
+                    )
                 })
                 .collect();
             v.sort_by(|x, y| compare_internal(&x.0, &y.0));
@@ -400,7 +411,11 @@ mod tests {
         assert!(m.use_heap());
         let mut r = VecIter::new(all);
         walk_matches_reference(&mut m, &mut r, &mut step, |x| {
-            make_internal_key(format!("k{:02}", x % 42).as_bytes(), (x >> 8) % 6, Kind::Put)
+            make_internal_key(
+                format!("k{:02}", x % 42).as_bytes(),
+                (x >> 8) % 6,
+                Kind::Put,
+            )
         });
     }
 

@@ -145,7 +145,8 @@ fn exact_encodings_of_each_element() {
         // The fast path's writer gives the same bytes.
         let mut fast = vec![0u8; len + 5];
         // SAFETY: `fast` has room for the literal and its longest header.
-        let used = unsafe { put_literal(fast.as_mut_ptr(), lit.as_ptr(), len).offset_from(fast.as_ptr()) };
+        let used =
+            unsafe { put_literal(fast.as_mut_ptr(), lit.as_ptr(), len).offset_from(fast.as_ptr()) };
         assert_eq!(&fast[..used as usize], &out[..], "fast literal {len}");
     }
     let copy = |off: usize, len: usize| {
@@ -223,7 +224,11 @@ fn reference_compress(input: &[u8]) -> Vec<u8> {
         u32::from_le_bytes(b[i..i + 4].try_into().unwrap())
     }
     fn copy2(out: &mut Vec<u8>, offset: usize, len: usize) {
-        out.extend_from_slice(&[(((len - 1) as u8) << 2) | 2, offset as u8, (offset >> 8) as u8]);
+        out.extend_from_slice(&[
+            (((len - 1) as u8) << 2) | 2,
+            offset as u8,
+            (offset >> 8) as u8,
+        ]);
     }
     let n = input.len();
     let mut out = Vec::new();
@@ -263,7 +268,10 @@ fn reference_compress(input: &[u8]) -> Vec<u8> {
                 l -= 60;
             }
             if l <= 11 && off < 2048 {
-                out.extend_from_slice(&[(((off >> 8) as u8) << 5) | (((l - 4) as u8) << 2) | 1, off as u8]);
+                out.extend_from_slice(&[
+                    (((off >> 8) as u8) << 5) | (((l - 4) as u8) << 2) | 1,
+                    off as u8,
+                ]);
             } else {
                 copy2(&mut out, off, l);
             }
