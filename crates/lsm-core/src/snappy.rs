@@ -122,20 +122,27 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) {
     if n <= 1 << 16 {
         // Every position fits 16 bits (data blocks): a table of half the
         // size to clear and to keep in the L1 cache.
-        TABLE16.with(|t| {
-            let mut t = t.borrow_mut();
-            let table: &mut [u16; 1 << MAX_TABLE_BITS] = &mut t;
-            table[..1 << bits].fill(0);
-            compress_body(input, out, table, shift);
+        with_table(&TABLE16, bits, |table| {
+            compress_body(input, out, table, shift)
         });
     } else {
-        TABLE.with(|t| {
-            let mut t = t.borrow_mut();
-            let table: &mut [u32; 1 << MAX_TABLE_BITS] = &mut t;
-            table[..1 << bits].fill(0);
-            compress_body(input, out, table, shift);
+        with_table(&TABLE, bits, |table| {
+            compress_body(input, out, table, shift)
         });
     }
+}
+
+/// Runs `f` on a thread's table with its first `2^bits` entries zeroed.
+fn with_table<T: Slot + Default>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Box<[T; 1 << MAX_TABLE_BITS]>>>,
+    bits: u32,
+    f: impl FnOnce(&mut [T; 1 << MAX_TABLE_BITS]),
+) {
+    key.with(|t| {
+        let mut t = t.borrow_mut();
+        t[..1 << bits].fill(T::default());
+        f(&mut t);
+    });
 }
 
 thread_local! {
