@@ -6,7 +6,10 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { Block, BlockBuilder, pointHit, pointKey } from '../ts/core/ts/block.js'
-import { LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
+import { BufferPool, LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
+import { DB } from '../ts/db.js'
+import { tempDir } from './helpers/engines.js'
+import { Rng } from './helpers/random.js'
 import { crc32c, crc32cRange } from '../ts/core/ts/crc32c.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, makeInternalKey } from '../ts/core/ts/internal-key.js'
 import { compress, decompress, decompressRange, decompressWithin } from '../ts/core/ts/snappy.js'
@@ -152,4 +155,84 @@ test('property: LruCache keeps exactly the most recently used entries that fit',
       t.deepEqual([...owner.keys()].sort(), model.map(e => e.key).sort())
     }
   }))
+})
+
+test('BufferPool: hands back given buffers by size, and keeps at most maxBytes', t => {
+  const pool = new BufferPool(10 * 1024)
+  const a = pool.take(4100)
+  t.is(a.byteLength, 5 * 1024)
+  t.is(pool.reused, 0)
+  pool.give(a)
+  t.is(pool.heldBytes, 5 * 1024)
+  t.is(pool.take(4097), a, 'same size class')
+  t.is(pool.reused, 1)
+  t.not(pool.take(4096), a)
+  // Over the budget, and not a pooled size: not kept.
+  pool.give(new ArrayBuffer(5 * 1024))
+  pool.give(new ArrayBuffer(5 * 1024))
+  pool.give(new ArrayBuffer(5 * 1024))
+  t.is(pool.heldBytes, 10 * 1024)
+  pool.give(new ArrayBuffer(1000))
+  t.is(pool.heldBytes, 10 * 1024)
+  t.is(pool.take(100_000).byteLength, 100_000, 'large buffers are made to measure')
+})
+
+test('LruCache: onEvict sees every value it drops: evicted, replaced, or with its owner', t => {
+  const dropped: string[] = []
+  const cache = new LruCache<string>(3, v => dropped.push(v))
+  const owner: CacheOwner<string> = new Map()
+  cache.setIn(owner, 1, 'a', 1)
+  cache.setIn(owner, 2, 'b', 1)
+  cache.set('x', 'c', 1)
+  cache.set('y', 'd', 1)
+  t.deepEqual(dropped, ['a'])
+  cache.setIn(owner, 2, 'b2', 1)
+  t.deepEqual(dropped, ['a', 'b'])
+  cache.set('big', 'too big', 4)
+  t.deepEqual(dropped, ['a', 'b'], 'a value larger than the cache is neither stored nor dropped')
+  cache.evictOwner(owner)
+  t.deepEqual(dropped, ['a', 'b', 'b2'])
+  t.is(cache.get('x'), 'c')
+})
+
+test('pure TS: iterators stay intact while point reads recycle the memory of a small block cache', async t => {
+  const dir = tempDir(t)
+  const rng = new Rng(7)
+  const model = new Map<string, Buffer>()
+  let db = await DB.open(dir, { engine: 'ts' })
+  for (let i = 0; i < 4000; i++) {
+    const k = Buffer.from(`key${String(i).padStart(6, '0')}`)
+    const v = Buffer.alloc(60 + rng.int(80))
+    for (let j = 0; j < v.length; j++) v[j] = rng.int(256)
+    model.set(k.toString('latin1'), v)
+    await db.put(k, v)
+  }
+  await db.compactRange()
+  await db.close()
+  // About four blocks fit: every point read below evicts one.
+  db = await DB.open(dir, { engine: 'ts', blockCacheSize: 20 * 1024 })
+  const keys = [...model.keys()].sort()
+  const fwd = db.iterator()
+  const rev = db.iterator({ reverse: true })
+  const seenF: string[] = []
+  const seenR: string[] = []
+  for (let step = 0; step < keys.length; step++) {
+    for (const [it, seen] of [[fwd, seenF], [rev, seenR]] as const) {
+      const e = it.nextSync()
+      if (e === undefined) continue
+      const key = e[0].toString('latin1')
+      seen.push(key)
+      t.true(model.get(key)?.equals(e[1]), `value of ${key}`)
+    }
+    for (let r = 0; r < 3; r++) {
+      const k = keys[rng.int(keys.length)]!
+      t.true(db.getSync(Buffer.from(k, 'latin1'))?.equals(model.get(k)!), `getSync ${k}`)
+    }
+  }
+  t.deepEqual(seenF, keys)
+  t.deepEqual(seenR, [...keys].reverse())
+  // The test means something only if blocks were recycled under the iterators.
+  const pool = (db as unknown as { caches: { pool: BufferPool } }).caches.pool
+  t.true(pool.reused > keys.length, `buffers reused: ${pool.reused}`)
+  await db.close()
 })

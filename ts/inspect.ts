@@ -293,7 +293,8 @@ export class DirView {
   /** The value of `key` as of the newest write, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     const r = this.view.get(key, this.lastSequence)
-    return r.found && r.kind === Kind.Put ? r.value : undefined
+    // A copy: the value may lie in a cached block whose memory is reused later.
+    return r.found && r.kind === Kind.Put ? r.value.slice() : undefined
   }
 
   /** Releases the tables and the LOCK. */

@@ -12,9 +12,9 @@ import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
 import { LevelIterator } from './ts/level-iterator.js'
-import { PooledFileSource, Table } from './ts/sst.js'
+import { PooledFileSource, recycleBlock, Table } from './ts/sst.js'
 import type { Block } from './ts/block.js'
-import { FdPool, LruCache } from './ts/cache.js'
+import { BufferPool, FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
 import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
 import { GroupWalker } from './ts/write-group.js'
@@ -182,6 +182,10 @@ class TsCursor implements CoreCursor {
     }
   }
 
+  close(): void {
+    this.it.close()
+  }
+
   nextChunk(maxEntries: number, maxBytes = Infinity): Chunk {
     if (!this.started) {
       this.position()
@@ -234,12 +238,19 @@ const EMPTY = Buffer.alloc(0)
 /** Largest slab a cursor chunk's keys and values are copied into. */
 const CHUNK_SLAB_BYTES = 64 * 1024
 
+/** The most memory a block cache's {@link BufferPool} keeps for reuse. */
+const BLOCK_POOL_BYTES = 1024 * 1024
+
 class TsCaches implements CoreCaches {
   readonly blocks: LruCache<Block>
+  /** Memory of dropped blocks, for the next ones read. */
+  readonly pool: BufferPool
   readonly fds: FdPool
   private closed = false
   constructor(o: CacheOptions) {
-    this.blocks = new LruCache<Block>(o.blockCacheBytes)
+    const pool = new BufferPool(Math.min(BLOCK_POOL_BYTES, o.blockCacheBytes))
+    this.pool = pool
+    this.blocks = new LruCache<Block>(o.blockCacheBytes, b => recycleBlock(pool, b))
     this.fds = new FdPool(o.maxOpenFiles)
     retainWorker()
   }
@@ -270,7 +281,7 @@ export const tsCore: Core = {
     const c = asTs(caches, TsCaches, 'caches')
     const src = new PooledFileSource(path, c.fds)
     try {
-      return new TsTable(Table.open(src, basename(path), c.blocks))
+      return new TsTable(Table.open(src, basename(path), c.blocks, c.pool))
     } catch (e) {
       src.close()
       throw e

@@ -124,6 +124,13 @@ export class Block {
   readonly restartsOffset: number
   /** Number of restart points (at least 1). */
   readonly numRestarts: number
+  /**
+   * Iterators positioned on this block. While non-zero, the block's memory
+   * must not be recycled even if the cache drops it.
+   */
+  pins = 0
+  /** `data` lies in a buffer from the block cache's {@link BufferPool} that only this block uses. */
+  pooled = false
 
   /**
    * Validates the restart array; throws DecodeError when it is malformed.

@@ -43,8 +43,15 @@ export class LruCache<V> {
   /** Lookups by {@link LruCache.get} that did not find the key. */
   misses = 0
 
-  /** @param capacity Byte budget: the most the charges of all entries may add up to. */
-  constructor(readonly capacity: number) {
+  /**
+   * @param capacity Byte budget: the most the charges of all entries may add up to.
+   * @param onEvict Called with each value the cache drops (evicted, replaced, or
+   *   dropped with its owner), after it is gone from the cache.
+   */
+  constructor(
+    readonly capacity: number,
+    private readonly onEvict?: (value: V) => void,
+  ) {
     const head = { key: undefined, value: undefined, charge: 0 } as unknown as CacheNode<V>
     head.prev = head
     head.next = head
@@ -105,7 +112,7 @@ export class LruCache<V> {
   private store(owner: Map<unknown, CacheNode<V>>, key: unknown, value: V, charge: number): void {
     if (charge > this.capacity) return
     const old = owner.get(key)
-    if (old !== undefined) this.unlink(old)
+    if (old !== undefined) this.drop(old)
     const head = this.head
     const last = head.prev
     const e: CacheNode<V> = { prev: last, next: head, owner, key, value, charge }
@@ -113,7 +120,13 @@ export class LruCache<V> {
     head.prev = e
     owner.set(key, e)
     this.used += charge
-    while (this.used > this.capacity) this.unlink(head.next)
+    while (this.used > this.capacity) this.drop(head.next)
+  }
+
+  /** {@link LruCache.unlink}, then tells {@link LruCache.onEvict}. */
+  private drop(e: CacheNode<V>): void {
+    this.unlink(e)
+    this.onEvict?.(e.value)
   }
 
   /** Removes a node from the list and its owner's map. */
@@ -126,7 +139,7 @@ export class LruCache<V> {
 
   /** Drops every entry whose (string) key starts with `prefix`. */
   evictPrefix(prefix: string): void {
-    for (const [k, e] of this.map) if (k.startsWith(prefix)) this.unlink(e)
+    for (const [k, e] of this.map) if (k.startsWith(prefix)) this.drop(e)
   }
 
   /**
@@ -134,12 +147,61 @@ export class LruCache<V> {
    * @internal
    */
   evictOwner(owner: CacheOwner<V>): void {
-    for (const e of owner.values()) this.unlink(e)
+    for (const e of owner.values()) this.drop(e)
   }
 
   /** Sum of the charges of the entries held, in bytes. */
   get usedBytes(): number {
     return this.used
+  }
+}
+
+/** Largest buffer a {@link BufferPool} hands out or keeps. */
+const MAX_POOLED_BUFFER = 64 * 1024
+/** Pooled buffers come in sizes that are multiples of this. */
+const POOL_GRAIN = 1024
+
+/**
+ * Recycled memory for the block cache's data blocks. Every block read that
+ * misses the cache needs a few KiB of its own; as a fresh ArrayBuffer each
+ * time, that is external memory V8 must account for, and churning it at read
+ * speed triggered scavenges and full collections of the whole heap (a third
+ * of a random read's time in the pure-TS engine). A block the cache drops,
+ * and that no iterator pins, gives its buffer back here for the next miss.
+ *
+ * Buffers are whole ArrayBuffers in multiples of {@link POOL_GRAIN} up to
+ * {@link MAX_POOLED_BUFFER}, filed by size; `maxBytes` bounds what is kept.
+ */
+export class BufferPool {
+  private readonly free: ArrayBuffer[][] = []
+  private held = 0
+  /** Buffers handed out that came from the pool rather than a new allocation. */
+  reused = 0
+
+  constructor(readonly maxBytes: number) {}
+
+  /** A buffer of at least `n` bytes (contents unspecified), recycled when one of its size is free. */
+  take(n: number): ArrayBuffer {
+    if (n > MAX_POOLED_BUFFER) return new ArrayBuffer(n)
+    const slot = Math.ceil(n / POOL_GRAIN)
+    const b = this.free[slot]?.pop()
+    if (b === undefined) return new ArrayBuffer(slot * POOL_GRAIN)
+    this.held -= b.byteLength
+    this.reused++
+    return b
+  }
+
+  /** Returns a buffer for reuse. The caller must hold no view of it any more. */
+  give(b: ArrayBuffer): void {
+    const size = b.byteLength
+    if (size > MAX_POOLED_BUFFER || size % POOL_GRAIN !== 0 || this.held + size > this.maxBytes) return
+    ;(this.free[size / POOL_GRAIN] ??= []).push(b)
+    this.held += size
+  }
+
+  /** Bytes kept for reuse. */
+  get heldBytes(): number {
+    return this.held
   }
 }
 

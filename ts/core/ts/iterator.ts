@@ -22,4 +22,9 @@ export interface InternalIterator {
   key(): Uint8Array
   /** The current value. Requires `valid()`. */
   value(): Uint8Array
+  /**
+   * Optional: lets go of what the iterator holds (a table iterator's pin on
+   * its block). No call may follow but another `close`.
+   */
+  close?(): void
 }

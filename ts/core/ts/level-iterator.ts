@@ -21,6 +21,7 @@ export class LevelIterator implements InternalIterator {
   constructor(private readonly tables: readonly LevelTable[]) {}
 
   private open(i: number): void {
+    this.it?.close?.()
     this.index = i
     this.it = i >= 0 && i < this.tables.length ? this.tables[i]!.iterator() : undefined
   }
@@ -43,6 +44,11 @@ export class LevelIterator implements InternalIterator {
 
   valid(): boolean {
     return this.it !== undefined && this.it.valid()
+  }
+
+  close(): void {
+    this.it?.close?.()
+    this.it = undefined
   }
 
   seekToFirst(): void {

@@ -46,6 +46,12 @@ export class MergingIterator implements InternalIterator {
     return this.heapSize > 0
   }
 
+  /** Closes every child; the iterator is then invalid. */
+  close(): void {
+    for (const c of this.children) c.close?.()
+    this.heapSize = 0
+  }
+
   seekToFirst(): void {
     for (const c of this.children) c.seekToFirst()
     this.rebuild(true)
@@ -193,6 +199,12 @@ export class UserIterator {
 
   valid(): boolean {
     return this.isValid
+  }
+
+  /** Closes the merged iterator under it; this one is then invalid. */
+  close(): void {
+    this.iter.close?.()
+    this.isValid = false
   }
 
   seekToFirst(): void {

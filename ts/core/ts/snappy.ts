@@ -255,8 +255,17 @@ export function decompress(input: Uint8Array): Uint8Array {
 let work = new Uint8Array(64 * 1024)
 const MAX_WORK = 1024 * 1024
 
-/** {@link decompress} of `input[from..to)`, without making a view of it. */
-export function decompressRange(input: Uint8Array, from: number, to: number): Uint8Array {
+/** Where a decoder may take the memory of its output (a block cache's buffer pool). */
+export interface OutputBuffers {
+  /** A buffer of at least `n` bytes that the output may own. */
+  take(n: number): ArrayBuffer
+}
+
+/**
+ * {@link decompress} of `input[from..to)`, without making a view of it. With
+ * `out`, the result is a view at offset 0 of a buffer taken from it.
+ */
+export function decompressRange(input: Uint8Array, from: number, to: number, out?: OutputBuffers): Uint8Array {
   const [n, start] = preambleRange(input, from, to)
   const inLen = to - start
   let buf = work
@@ -265,7 +274,7 @@ export function decompressRange(input: Uint8Array, from: number, to: number): Ui
     if (inLen + n <= MAX_WORK) work = buf
   }
   buf.set(start === 0 && to === input.length ? input : input.subarray(start, to), 0)
-  return decodeWithin(buf, 0, inLen, n)
+  return decodeWithin(buf, 0, inLen, n, out)
 }
 
 /**
@@ -275,14 +284,18 @@ export function decompressRange(input: Uint8Array, from: number, to: number): Ui
  * read the block into, so the stored bytes are not copied first. Returns
  * undefined (having changed nothing) when `buf` is too short.
  */
-export function decompressWithin(buf: Uint8Array, from: number, to: number): Uint8Array | undefined {
+export function decompressWithin(buf: Uint8Array, from: number, to: number, out?: OutputBuffers): Uint8Array | undefined {
   const [n, start] = preambleRange(buf, from, to)
   if (buf.length - to < n) return undefined
-  return decodeWithin(buf, start, to, n)
+  return decodeWithin(buf, start, to, n, out)
 }
 
-/** Decodes the elements in `buf[ip..end)` into `buf[end..end+n)` and returns a copy of the output; malformed input throws {@link DecodeError}. */
-function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number): Uint8Array {
+/**
+ * Decodes the elements in `buf[ip..end)` into `buf[end..end+n)` and returns a
+ * copy of the output (in a buffer from `out` when given); malformed input
+ * throws {@link DecodeError}.
+ */
+function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number, out?: OutputBuffers): Uint8Array {
   const base = end
   const oend = end + n
   let op = base
@@ -350,5 +363,8 @@ function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number): Uint
     op += len
   }
   if (op !== oend) throw new DecodeError(`snappy output of ${op - base} bytes is shorter than the declared ${n}`)
-  return buf.slice(base, oend)
+  if (out === undefined) return buf.slice(base, oend)
+  const copy = new Uint8Array(out.take(n), 0, n)
+  copy.set(buf.subarray(base, oend))
+  return copy
 }

@@ -18,7 +18,7 @@ import { Block, BlockBuilder, pointHit, pointKey, type BlockIterator } from './b
 import { buildBloomFromHashes, bloomMayContain, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
-import { readFully, type CacheOwner, type FdPool, type LruCache } from './cache.js'
+import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
@@ -401,6 +401,26 @@ const NOT_FOUND: LookupResult = Object.freeze({ found: false })
 /** Where {@link Table.get} builds its seek target (reads are synchronous, so one buffer serves all). */
 let targetScratch = new Uint8Array(0)
 
+/** A copy of `bytes` at the start of a buffer taken from `pool`. */
+function inPool(pool: BufferPool, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(pool.take(bytes.length), 0, bytes.length)
+  out.set(bytes)
+  return out
+}
+
+/**
+ * The block cache's eviction hook: a dropped block that no iterator pins and
+ * whose memory came from `pool` gives that memory back. Point reads use a block
+ * only within one synchronous call and copy what they return, and every
+ * iterator pins the block it stands on ({@link TableIterator}), so no one can
+ * still be reading it.
+ */
+export function recycleBlock(pool: BufferPool, b: Block): void {
+  if (b.pins !== 0 || !b.pooled) return
+  b.pooled = false
+  pool.give(b.data.buffer as ArrayBuffer)
+}
+
 let readScratch = new Uint8Array(64 * 1024)
 /** Blocks larger than this are read into a buffer of their own (the scratch does not grow past it). */
 const MAX_SCRATCH = 1024 * 1024
@@ -412,6 +432,8 @@ export class Table {
   /** This table's blocks in the block cache, by file offset. */
   private readonly cached: CacheOwner<Block> = new Map()
   private blockCache: LruCache<Block> | undefined
+  /** Where data blocks read into the block cache get their memory (see {@link recycleBlock}). */
+  private blockPool: BufferPool | undefined
   /** The table's properties block, decoded at open. */
   readonly properties: TableProperties
   /** Size of the table file, in bytes. */
@@ -439,9 +461,10 @@ export class Table {
   }
 
   /** Opens a table from a source; a malformed file throws LsmError CORRUPTION naming it. */
-  static open(source: RandomAccess, name: string, blockCache?: LruCache<Block>): Table {
+  static open(source: RandomAccess, name: string, blockCache?: LruCache<Block>, blockPool?: BufferPool): Table {
     const t = wrap(name, () => new Table(source, name))
     t.blockCache = blockCache
+    t.blockPool = blockCache === undefined ? undefined : blockPool
     return t
   }
 
@@ -465,8 +488,22 @@ export class Table {
     return this.readStoredBlock(h).contents
   }
 
-  /** {@link Table.readBlock}, also telling the block's compression type (for inspection tools). */
-  readStoredBlock(h: BlockHandle): {
+  /**
+   * Contents of a data block bound for the block cache: in a buffer from the
+   * pool when there is one (the Block made of it is then `pooled`), else of its own.
+   */
+  private readDataBlock(h: BlockHandle): Block {
+    const pool = this.blockPool
+    const b = new Block(this.readStoredBlock(h, pool).contents)
+    if (pool !== undefined) b.pooled = true
+    return b
+  }
+
+  /**
+   * {@link Table.readBlock}, also telling the block's compression type (for inspection tools).
+   * With `pool`, the contents are a view at offset 0 of a buffer taken from it, and nothing else views that buffer.
+   */
+  readStoredBlock(h: BlockHandle, pool?: BufferPool): {
     /** The block's contents, decompressed. */
     contents: Uint8Array
     /** The stored compression type: 0 (none) or 1 (Snappy), FORMAT.md §4.1. */
@@ -494,11 +531,14 @@ export class Table {
     if (getFixed32(raw, size + 1) !== maskCrc(crc32cRange(raw, 0, size + 1))) {
       throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
     }
-    if (type === COMPRESSION_NONE) return { contents: borrowed ? raw.slice(0, size) : raw.subarray(0, size), type }
+    if (type === COMPRESSION_NONE) {
+      if (pool !== undefined) return { contents: inPool(pool, raw.subarray(0, size)), type }
+      return { contents: borrowed ? raw.slice(0, size) : raw.subarray(0, size), type }
+    }
     if (type === COMPRESSION_SNAPPY) {
       try {
         // In the scratch, decode right after the stored bytes (no copy of them first).
-        const contents = (borrowed ? decompressWithin(raw, 0, size) : undefined) ?? decompressRange(raw, 0, size)
+        const contents = (borrowed ? decompressWithin(raw, 0, size, pool) : undefined) ?? decompressRange(raw, 0, size, pool)
         return { contents, type }
       } catch (e) {
         if (e instanceof DecodeError) throw new DecodeError(`compressed block at ${h.offset}: ${e.message}`)
@@ -527,10 +567,9 @@ export class Table {
     if (cache === undefined) return new Block(this.readBlock(h))
     let b = cache.getIn(this.cached, h.offset)
     if (b === undefined) {
-      const contents = this.readBlock(h)
-      b = new Block(contents)
-      // Charged at the decompressed size: that is what the cache holds.
-      cache.setIn(this.cached, h.offset, b, contents.length + 64)
+      b = this.readDataBlock(h)
+      // Charged at the memory the cache holds: the decompressed size, rounded up to a pooled buffer's.
+      cache.setIn(this.cached, h.offset, b, b.data.buffer.byteLength + 64)
     }
     return b
   }
@@ -671,6 +710,8 @@ export class Table {
 export class TableIterator implements InternalIterator {
   private readonly ii: BlockIterator
   private bi: BlockIterator | undefined
+  /** The block `bi` walks, pinned (see {@link recycleBlock}) until the iterator leaves it. */
+  private block: Block | undefined
 
   constructor(private readonly table: Table) {
     this.ii = table.indexIterator()
@@ -681,7 +722,24 @@ export class TableIterator implements InternalIterator {
   }
 
   private loadBlock(): void {
-    this.bi = this.ii.valid() ? this.table.dataBlock(this.ii.value()).iterator() : undefined
+    // The old block is left first: its memory may then serve the new one.
+    this.unpin()
+    if (!this.ii.valid()) return
+    const b = this.table.dataBlock(this.ii.value())
+    b.pins++
+    this.block = b
+    this.bi = b.iterator()
+  }
+
+  private unpin(): void {
+    if (this.block !== undefined) this.block.pins--
+    this.block = undefined
+    this.bi = undefined
+  }
+
+  /** Unpins the current block; the iterator is then invalid. */
+  close(): void {
+    this.unpin()
   }
 
   private skipEmptyForward(): void {
