@@ -68,6 +68,27 @@ for (const engine of engines()) {
     })
   }
 
+  serial(`[${engine}] a large batch's WAL append (on the libuv pool) is recovered, and its failure rejects with IO_ERROR`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine })
+    // Over 64 KiB each: the WAL write goes off the JS thread.
+    const batch = (prefix: string) => Array.from({ length: 1500 }, (_, i) => ({ type: 'put' as const, key: `${prefix}${i}`, value: `${prefix}`.repeat(60) }))
+    await db.batch(batch('ok'))
+    await db.put('small', 's')
+    failNth((op, p) => op === 'write' && isWal(p), 1)
+    await t.throwsAsync(db.batch(batch('bad')), { code: 'IO_ERROR' })
+    t.is(await db.get('bad7'), undefined, 'the failed batch is not visible')
+    setFaultHook(undefined)
+    await t.throwsAsync(db.put('after', 'x'), { code: 'IO_ERROR' }, 'writes stay refused: the log state is uncertain')
+    await db.close()
+    const db2 = await DB.open(dir, { engine })
+    t.is((await db2.get('ok1499'))?.toString(), 'ok'.repeat(60))
+    t.is((await db2.get('small'))?.toString(), 's')
+    t.is(await db2.get('bad7'), undefined)
+    t.is(await db2.get('after'), undefined)
+    await db2.close()
+  })
+
   serial(`[${engine}] a failed fsync of a sync write rejects with IO_ERROR`, async t => {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine })

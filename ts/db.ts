@@ -469,6 +469,7 @@ export class DB extends EventEmitter {
     const firstSeq = this.lastSeq + 1
     seg.seal(firstSeq)
     const group = seg.group
+    if (group.length >= ASYNC_APPLY_BYTES) return this.commitLarge(seg, group, firstSeq)
     try {
       // Synchronous: a pool round trip per group halved fill throughput
       // (measured 530k → 285k ops/s at 64 writers) and did not lower the
@@ -486,6 +487,24 @@ export class DB extends EventEmitter {
     this.applyOrStop(() => this.mem.apply(group))
     this.lastSeq = firstSeq + seg.count - 1
     return undefined
+  }
+
+  /**
+   * A commit of a large group (a big batch, or many joined): the WAL write,
+   * too, runs on the libuv pool. Copying 4 MiB into the page cache takes
+   * ~0.8 ms here, and 10–12 ms whenever the kernel must first find fresh
+   * pages (measured with 4 MiB writes): event-loop delay if done on the JS
+   * thread. The leader waits for each commit, so appends stay in order and
+   * never overlap.
+   */
+  private async commitLarge(seg: Segment, group: Uint8Array, firstSeq: number): Promise<void> {
+    try {
+      await this.wal.appendAsync(group)
+    } catch (e) {
+      throw this.setBackgroundError(ioError(e, 'WAL write failed'))
+    }
+    this.statsData.walBytes += group.length + 16
+    await this.finishCommit(seg, group, firstSeq)
   }
 
   /**

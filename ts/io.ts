@@ -90,6 +90,28 @@ export function writevAllSync(fd: number, bufs: Uint8Array[]): void {
   }
 }
 
+const writevAsync = promisify(fs.writev)
+const writeAsync = promisify(fs.write)
+
+/**
+ * {@link writevAllSync} on the libuv pool: the JS thread does not wait while
+ * the bytes are copied into the page cache (milliseconds for a few MiB when
+ * the kernel must find fresh pages). Like the synchronous form it writes at
+ * the file's offset, so a caller must not start another write to `fd` before
+ * this one settles.
+ */
+export async function writevAll(fd: number, bufs: Uint8Array[]): Promise<void> {
+  check('write', pathOf(fd))
+  let total = 0
+  for (const b of bufs) total += b.length
+  const n = (await writevAsync(fd, bufs)).bytesWritten
+  if (n < total) {
+    const rest = Buffer.concat(bufs).subarray(n)
+    let off = 0
+    while (off < rest.length) off += (await writeAsync(fd, rest, off, rest.length - off)).bytesWritten
+  }
+}
+
 const ZEROS = Buffer.alloc(256 * 1024)
 
 /**

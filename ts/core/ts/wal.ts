@@ -70,8 +70,24 @@ export class WalWriter {
     // Header and payload go out in one writev: no copy of the payload, one syscall.
     const header = Buffer.allocUnsafe(LOG_RECORD_HEADER_SIZE)
     writeRecordHeader(header, 0, payload, this.fileNumber)
-    const total = LOG_RECORD_HEADER_SIZE + payload.length
     io.writevAllSync(this.fd, [header, payload])
+    this.appended(LOG_RECORD_HEADER_SIZE + payload.length)
+  }
+
+  /**
+   * {@link WalWriter.append} with the write on the libuv pool (for large
+   * groups). No other append, sync or retire may start before it settles.
+   */
+  async appendAsync(payload: Uint8Array): Promise<void> {
+    if (this.bgError !== undefined) throw this.bgError
+    const header = Buffer.allocUnsafe(LOG_RECORD_HEADER_SIZE)
+    writeRecordHeader(header, 0, payload, this.fileNumber)
+    await io.writevAll(this.fd, [header, payload])
+    this.appended(LOG_RECORD_HEADER_SIZE + payload.length)
+  }
+
+  /** Counts `total` bytes just written, and starts a background sync every {@link BYTES_PER_SYNC}. */
+  private appended(total: number): void {
     this.size += total
     if (this.size - this.bgFrom >= BYTES_PER_SYNC && this.bg === undefined) {
       this.bgFrom = this.size
@@ -90,7 +106,8 @@ export class WalWriter {
   async sync(): Promise<void> {
     if (this.bg !== undefined) await this.bg
     if (this.bgError !== undefined) throw this.bgError
-    // Appends run on this thread, so none can land in the zeros written here.
+    // No append is in flight during a sync (the write queue commits one group
+    // at a time), so none can land in the zeros written here.
     if (this.end - this.size < this.runwayBytes / 4) {
       const from = Math.max(this.end, this.size)
       io.writeZerosSync(this.fd, from, this.size + this.runwayBytes - from)
