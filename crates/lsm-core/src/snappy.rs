@@ -53,6 +53,8 @@
 //! `len ≤ 11` and `off < 2048`, else a 2-byte-offset copy. The compressor never
 //! writes 4-byte-offset copies (the decoder accepts them).
 
+use std::mem::MaybeUninit;
+
 use crate::coding::{get_varint32, put_varint32};
 use crate::error::{Error, Result};
 
@@ -371,14 +373,40 @@ fn too_long(op: usize, len: usize, n: usize) -> Error {
 /// Decompresses `input` into `out`, whose length must equal the declared
 /// uncompressed length ([`decompressed_len`]); every byte of `out` is written.
 pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<()> {
-    let (n, mut ip) = preamble(input)?;
+    // SAFETY: initialized bytes are valid `MaybeUninit<u8>`, and the decoder
+    // writes only `u8` values, so `out` stays initialized.
+    let out = unsafe { &mut *(out as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    decompress_uninit(input, out)
+}
+
+/// [`decompress_into`] for memory not yet initialized (a block buffer fresh
+/// from the allocator, not zero-filled first). On success every byte of
+/// `out` is initialized; on error its contents are unspecified.
+pub fn decompress_uninit(input: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<()> {
+    let (n, ip) = preamble(input)?;
     if out.len() != n {
         return Err(Error::invalid(format!(
             "snappy output buffer of {} bytes for a declared length of {n}",
             out.len()
         )));
     }
+    // SAFETY: `out` is valid for writes of `n` bytes.
+    unsafe { decode(input, ip, out.as_mut_ptr().cast::<u8>(), n) }
+}
+
+/// The element loop of [`decompress_uninit`]: decodes `input[ip..]` into the
+/// `n` bytes at `dst`. Every check is made before the bytes it guards are
+/// touched; bytes of `dst` are read only below the write position, where
+/// earlier elements have written them. Elements of up to 16 bytes are one
+/// fixed 16-byte copy when the output has room, writing up to 15 bytes past
+/// the element: the elements that follow overwrite them, and a stream that
+/// ends before them is an error.
+///
+/// # Safety
+/// `dst` must be valid for writes of `n` bytes.
+unsafe fn decode(input: &[u8], mut ip: usize, dst: *mut u8, n: usize) -> Result<()> {
     let end = input.len();
+    let src = input.as_ptr();
     let mut op = 0usize;
     while ip < end {
         let tag = input[ip];
@@ -405,13 +433,13 @@ pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<()> {
                 if len > n - op {
                     return Err(too_long(op, len, n));
                 }
-                if len <= 16 && ip + 16 <= end && op + 16 <= n {
-                    // Fast path: one fixed 16-byte copy. The bytes past `len`
-                    // are overwritten by the elements that follow (a stream
-                    // that ends first is an error anyway).
-                    out[op..op + 16].copy_from_slice(&input[ip..ip + 16]);
+                if len <= 16 && end - ip >= 16 && n - op >= 16 {
+                    // SAFETY: 16 bytes are in bounds on both sides (just
+                    // checked), and input and output never overlap.
+                    std::ptr::copy_nonoverlapping(src.add(ip), dst.add(op), 16);
                 } else {
-                    out[op..op + len].copy_from_slice(&input[ip..ip + len]);
+                    // SAFETY: `len` bytes are in bounds on both sides.
+                    std::ptr::copy_nonoverlapping(src.add(ip), dst.add(op), len);
                 }
                 ip += len;
                 op += len;
@@ -455,25 +483,29 @@ pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<()> {
         if len > n - op {
             return Err(too_long(op, len, n));
         }
-        let src = op - offset;
-        if offset >= 16 && len <= 16 && op + 16 <= n {
-            // Fast path, as for literals: a fixed 16-byte copy from bytes
-            // entirely before `op`.
-            let (done, rest) = out.split_at_mut(op);
-            rest[..16].copy_from_slice(&done[src..src + 16]);
+        let from = op - offset;
+        if offset >= 16 && len <= 16 && n - op >= 16 {
+            // SAFETY: in bounds (checked); the 16 bytes read end at least at
+            // `op`, so they were written already and do not overlap the write.
+            std::ptr::copy_nonoverlapping(dst.add(from), dst.add(op), 16);
         } else if offset >= len {
-            out.copy_within(src..src + len, op);
+            // SAFETY: `from + len <= op`: the ranges do not overlap, and both
+            // are in bounds.
+            std::ptr::copy_nonoverlapping(dst.add(from), dst.add(op), len);
         } else if offset == 1 {
-            let b = out[src];
-            out[op..op + len].fill(b);
+            // SAFETY: `from < op` was written; `op + len <= n`.
+            std::ptr::write_bytes(dst.add(op), *dst.add(from), len);
         } else {
-            // Overlapping: the bytes from `src` repeat with period `offset`.
+            // Overlapping: the bytes from `from` repeat with period `offset`.
             // Copy whole periods, doubling each time; every chunk reads only
             // bytes already written and starts at a multiple of the period.
             let mut done = 0;
             while done < len {
                 let chunk = (len - done).min(offset + done);
-                out.copy_within(src..src + chunk, op + done);
+                // SAFETY: `from + chunk <= from + offset + done = op + done`, so
+                // the source (written already) ends where the destination
+                // starts; all of it lies below `op + len <= n`.
+                std::ptr::copy_nonoverlapping(dst.add(from), dst.add(op + done), chunk);
                 done += chunk;
             }
         }

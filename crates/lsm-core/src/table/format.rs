@@ -6,6 +6,7 @@
 //! version and a magic, and every handle in it is bounds-checked before any
 //! block is touched.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -121,13 +122,20 @@ pub fn uncompress_block(stored: &[u8], ty: u8, handle: BlockHandle) -> Result<Op
         COMPRESSION_NONE => Ok(None),
         COMPRESSION_SNAPPY => {
             let n = snappy::decompressed_len(stored).map_err(at)?;
-            // A zero-filled iterator of known length allocates the `Arc` once,
-            // and a fresh `Arc` is unique, so `get_mut` hands out its bytes.
-            let mut buf: Arc<[u8]> = std::iter::repeat(0u8).take(n).collect();
+            // Decoded straight into the `Arc`'s fresh, uninitialized memory:
+            // zero-filling it first was ~4% of a random read.
+            // (A repeat of `uninit()` of known length allocates once and
+            // stores nothing; a fresh `Arc` is unique, so `get_mut` succeeds.)
+            let mut buf: Arc<[MaybeUninit<u8>]> =
+                std::iter::repeat(MaybeUninit::uninit()).take(n).collect();
             let dst = Arc::get_mut(&mut buf)
                 .ok_or_else(|| Error::Io(std::io::Error::other("fresh block buffer is shared")))?;
-            snappy::decompress_into(stored, dst).map_err(at)?;
-            Ok(Some(buf))
+            snappy::decompress_uninit(stored, dst).map_err(at)?;
+            // SAFETY: `decompress_uninit` succeeded, so all `n` bytes are
+            // initialized, and `MaybeUninit<u8>` has the layout of `u8`.
+            Ok(Some(unsafe {
+                Arc::from_raw(Arc::into_raw(buf) as *const [u8])
+            }))
         }
         other => Err(Error::corruption(format!(
             "block at {} has unknown compression type {other}",
