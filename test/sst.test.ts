@@ -97,3 +97,23 @@ test('truncated tables are CORRUPTION', t => {
     t.is(err?.code, 'CORRUPTION')
   }
 })
+
+test('an iterator reusing block memory yields what a plain one yields, one block at a time', t => {
+  const entries: Entry[] = []
+  for (let i = 0; i < 600; i++) entries.push([makeInternalKey(enc(`key${String(i).padStart(5, '0')}`), i + 1, Kind.Put), enc(`value ${i} `.repeat(1 + (i % 7)))])
+  const table = Table.open(new BytesSource(buildTable(entries, 512)), 't.sst')
+  const reusing = table.iterator({ reuseBlockMemory: true })
+  const got: Entry[] = []
+  const buffers = new Set<ArrayBufferLike>()
+  for (reusing.seekToFirst(); reusing.valid(); reusing.next()) {
+    // Copied at once: the value's memory is reused once the iterator leaves its block.
+    got.push([reusing.key().slice(), reusing.value().slice()])
+    buffers.add(reusing.value().buffer)
+  }
+  const plain = table.iterator()
+  plain.seekToFirst()
+  const want = drain(plain, 'next')
+  t.is(want.length, 600)
+  t.deepEqual(got, want)
+  t.true(buffers.size < 3, `blocks decoded into ${buffers.size} buffers`)
+})

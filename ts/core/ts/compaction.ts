@@ -49,7 +49,10 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
   const tables = job.inputs.map(p => Table.openFile(p))
   const outputs: CompactionOutput[] = []
   try {
-    const it = new MergingIterator(tables.map(t => t.iterator()))
+    // Each input is read once, in order, and every value is copied into the
+    // output before its block is left: blocks can be decoded into one buffer
+    // per input (no fresh memory per block for V8 to collect).
+    const it = new MergingIterator(tables.map(t => t.iterator({ reuseBlockMemory: true })))
     let builder: TableBuilder | undefined
     let prevKey: Uint8Array | undefined
     /** Sequence of the previous (newer) version of the current user key; Infinity at a new key. */

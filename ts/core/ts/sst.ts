@@ -21,7 +21,7 @@ import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH } from './snappy.js'
+import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH, type OutputBuffers } from './snappy.js'
 
 export const FOOTER_SIZE = 64
 export const BLOCK_TRAILER_SIZE = 5
@@ -401,8 +401,21 @@ const NOT_FOUND: LookupResult = Object.freeze({ found: false })
 /** Where {@link Table.get} builds its seek target (reads are synchronous, so one buffer serves all). */
 let targetScratch = new Uint8Array(0)
 
+/**
+ * One buffer handed out again and again (an {@link OutputBuffers} for block
+ * reads): each block a reusing table iterator reads replaces the one before.
+ */
+export class ReusedBuffer {
+  private buf = new ArrayBuffer(0)
+
+  take(n: number): ArrayBuffer {
+    if (this.buf.byteLength < n) this.buf = new ArrayBuffer(Math.max(n, 2 * this.buf.byteLength, 8192))
+    return this.buf
+  }
+}
+
 /** A copy of `bytes` at the start of a buffer taken from `pool`. */
-function inPool(pool: BufferPool, bytes: Uint8Array): Uint8Array {
+function inPool(pool: OutputBuffers, bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(pool.take(bytes.length), 0, bytes.length)
   out.set(bytes)
   return out
@@ -503,7 +516,7 @@ export class Table {
    * {@link Table.readBlock}, also telling the block's compression type (for inspection tools).
    * With `pool`, the contents are a view at offset 0 of a buffer taken from it, and nothing else views that buffer.
    */
-  readStoredBlock(h: BlockHandle, pool?: BufferPool): {
+  readStoredBlock(h: BlockHandle, pool?: OutputBuffers): {
     /** The block's contents, decompressed. */
     contents: Uint8Array
     /** The stored compression type: 0 (none) or 1 (Snappy), FORMAT.md §4.1. */
@@ -556,9 +569,14 @@ export class Table {
     return h
   }
 
-  /** The data block an index entry (`indexValue`, an encoded {@link BlockHandle}) points at, through the block cache if any. */
-  dataBlock(indexValue: Uint8Array): Block {
-    return this.dataBlockAt(Table.decodeHandle(indexValue))
+  /**
+   * The data block an index entry (`indexValue`, an encoded {@link BlockHandle}) points at, through the block cache if any.
+   * Without a cache, `memory` (when given) holds the block's contents, replacing what it held.
+   */
+  dataBlock(indexValue: Uint8Array, memory?: ReusedBuffer): Block {
+    const h = Table.decodeHandle(indexValue)
+    if (memory !== undefined && this.blockCache === undefined) return new Block(this.readStoredBlock(h, memory).contents)
+    return this.dataBlockAt(h)
   }
 
   /** {@link Table.dataBlock} for a decoded handle. */
@@ -689,9 +707,15 @@ export class Table {
     return NOT_FOUND
   }
 
-  /** A new iterator over all entries, in internal-key order. */
-  iterator(): TableIterator {
-    return new TableIterator(this)
+  /**
+   * A new iterator over all entries, in internal-key order. With
+   * `reuseBlockMemory` (a table without a block cache, read once in order by
+   * a compaction), each data block is decoded into the memory of the one
+   * before: a value (and the block) is then valid only until the iterator
+   * leaves its block, where it otherwise stays valid for good.
+   */
+  iterator(options?: { reuseBlockMemory?: boolean }): TableIterator {
+    return new TableIterator(this, options?.reuseBlockMemory === true && this.blockCache === undefined ? new ReusedBuffer() : undefined)
   }
 
   /** Closes the source and evicts this table's blocks from the block cache. */
@@ -713,7 +737,11 @@ export class TableIterator implements InternalIterator {
   /** The block `bi` walks, pinned (see {@link recycleBlock}) until the iterator leaves it. */
   private block: Block | undefined
 
-  constructor(private readonly table: Table) {
+  constructor(
+    private readonly table: Table,
+    /** Where blocks are decoded when they replace each other (see {@link Table.iterator}). */
+    private readonly memory?: ReusedBuffer,
+  ) {
     this.ii = table.indexIterator()
   }
 
@@ -725,7 +753,7 @@ export class TableIterator implements InternalIterator {
     // The old block is left first: its memory may then serve the new one.
     this.unpin()
     if (!this.ii.valid()) return
-    const b = this.table.dataBlock(this.ii.value())
+    const b = this.table.dataBlock(this.ii.value(), this.memory)
     b.pins++
     this.block = b
     this.bi = b.iterator()
