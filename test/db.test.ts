@@ -8,6 +8,25 @@ import { engines, tempDir } from './helpers/engines.js'
 const s = (b: Buffer | undefined) => b?.toString()
 
 for (const engine of engines()) {
+  test(`[${engine}] a value read back is usable as a key (also one lying in the output the read writes to)`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    // Chained: each value is the next key. Native reads hand out values as views
+    // of the memory the next read writes into.
+    const chain = Array.from({ length: 50 }, (_, i) => Buffer.from(`link-${i}`))
+    for (let i = 0; i + 1 < chain.length; i++) await db.put(chain[i]!, chain[i + 1]!)
+    await db.put(chain[49]!, Buffer.from('end'))
+    let k: Buffer = chain[0]!
+    for (let i = 1; i < chain.length; i++) {
+      const v = db.getSync(k)
+      t.deepEqual(v, chain[i], `link ${i}`)
+      k = v!
+    }
+    t.is(db.getSync(k)?.toString(), 'end')
+    const again = await db.get(chain[0]!)
+    t.is((await db.get(again!))?.toString(), 'link-2', 'async as well')
+    await db.close()
+  })
+
   test(`[${engine}] put, get, del, batch, has, getMany`, async t => {
     const db = await DB.open(tempDir(t), { engine })
     t.is(db.engine, engine)

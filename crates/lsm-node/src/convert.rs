@@ -153,28 +153,20 @@ pub fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
     needed as f64
 }
 
-/// `out[offset..]` as a writable slice for the length of one call, after
-/// checking that it does not overlap the key being read.
-pub fn scratch<'a>(
-    out: &'a mut Uint8ArraySlice<'_>,
-    offset: f64,
-    key: &[u8],
-) -> napi::Result<&'a mut [u8]> {
+/// `out[offset..]` as a writable slice for the length of one call. The key
+/// being read must not lie in `out` (callers copy such a key first).
+fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'a mut [u8]> {
     let start = usize::try_from(whole(offset, "outOffset")?)
         .ok()
         .filter(|&s| s <= out.len())
         .ok_or_else(|| invalid(format!("outOffset {offset} lies outside the output buffer")))?;
-    let o = out.as_ptr_range();
-    let k = key.as_ptr_range();
-    if !out.is_empty() && !key.is_empty() && o.start < k.end && k.start < o.end {
-        return Err(invalid("the output buffer overlaps the key"));
-    }
     // SAFETY: `as_mut` is unsafe because JS could change the typed array's
     // memory behind Rust's back. It cannot here: the call is synchronous, so
     // no JS runs (nothing can write, detach or resize the buffer) until we
     // return, and the returned borrow ends with the call. The only other
-    // Rust reference into JS memory the call holds, `key`, was just checked
-    // not to overlap it, so this `&mut` aliases nothing.
+    // Rust reference into JS memory the call uses from here on is the key,
+    // which the caller has checked (or copied) not to overlap it, so this
+    // `&mut` aliases nothing.
     let all = unsafe { out.as_mut() };
     Ok(&mut all[start..])
 }
@@ -182,19 +174,27 @@ pub fn scratch<'a>(
 /// The answer for "no visible version".
 pub const NOT_FOUND: f64 = -1.0;
 
-/// The frame every point read shares: `out[out_offset..]` checked against the
-/// key, the snapshot mapped (nothing is visible at a NaN or negative one),
-/// then `read(out, snapshot)`, whose `None` is [`NOT_FOUND`].
+/// The frame every point read shares: `out[out_offset..]` made writable, the
+/// snapshot mapped (nothing is visible at a NaN or negative one), then
+/// `read(out, key, snapshot)`, whose `None` is [`NOT_FOUND`]. A key that lies in
+/// `out` itself (a value a previous read handed out, read back as a key) is
+/// copied first: JS need not check for that on every read.
 pub fn point_read(
     out: &mut Uint8ArraySlice<'_>,
     out_offset: f64,
     user_key: &[u8],
     snapshot_seq: f64,
-    read: impl FnOnce(&mut [u8], u64) -> napi::Result<Option<f64>>,
+    read: impl FnOnce(&mut [u8], &[u8], u64) -> napi::Result<Option<f64>>,
 ) -> napi::Result<f64> {
-    let out = scratch(out, out_offset, user_key)?;
+    let o = out.as_ptr_range();
+    let k = user_key.as_ptr_range();
+    let copied: Option<Vec<u8>> =
+        (!out.is_empty() && !user_key.is_empty() && o.start < k.end && k.start < o.end)
+            .then(|| user_key.to_vec());
+    let key: &[u8] = copied.as_deref().unwrap_or(user_key);
+    let out = scratch(out, out_offset)?;
     let Some(snap) = snapshot(snapshot_seq) else {
         return Ok(NOT_FOUND);
     };
-    Ok(read(out, snap)?.unwrap_or(NOT_FOUND))
+    Ok(read(out, key, snap)?.unwrap_or(NOT_FOUND))
 }

@@ -43,14 +43,18 @@ impl NativeMemtable {
         mut out: Uint8ArraySlice,
         out_offset: f64,
     ) -> napi::Result<f64> {
-        point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
-            Ok(self
-                .inner
-                .get_with(user_key, snap, |seq, kind, v| {
-                    write_entry(out, seq, kind, v)
-                })
-                .found())
-        })
+        point_read(
+            &mut out,
+            out_offset,
+            user_key,
+            snapshot_seq,
+            |out, key, snap| {
+                Ok(self
+                    .inner
+                    .get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
+                    .found())
+            },
+        )
     }
 
     /// [`NativeMemtable::apply`] on a libuv pool thread, so a large group

@@ -143,14 +143,18 @@ impl NativeTable {
         out_offset: f64,
     ) -> napi::Result<f64> {
         let table = self.table()?;
-        point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
-            Ok(table
-                .get_with(user_key, snap, |seq, kind, v| {
-                    write_entry(out, seq, kind, v)
-                })
-                .map_err(to_js)?
-                .found())
-        })
+        point_read(
+            &mut out,
+            out_offset,
+            user_key,
+            snapshot_seq,
+            |out, key, snap| {
+                Ok(table
+                    .get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
+                    .map_err(to_js)?
+                    .found())
+            },
+        )
     }
 
     #[napi(catch_unwind)]

@@ -100,12 +100,16 @@ pub fn read_view_get(
     out_offset: f64,
 ) -> napi::Result<f64> {
     let view = reader.borrow();
-    point_read(&mut out, out_offset, user_key, snapshot_seq, |out, snap| {
-        view.get_with(user_key, snap, |seq, kind, v| {
-            write_entry(out, seq, kind, v)
-        })
-        .map_err(to_js)
-    })
+    point_read(
+        &mut out,
+        out_offset,
+        user_key,
+        snapshot_seq,
+        |out, key, snap| {
+            view.get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
+                .map_err(to_js)
+        },
+    )
 }
 
 /// The core's cursor options from their JS form.
