@@ -23,7 +23,7 @@ import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
-import { readShared, shareTurn } from './turn.js'
+import { shareTurn } from './turn.js'
 import { getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
@@ -904,7 +904,14 @@ export class DB extends EventEmitter {
    * event loop when reads have kept it from turning for 2 ms (see `turn.ts`).
    */
   get(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
-    return readShared(() => this.getSync(key, options))
+    // readShared's work, without a closure per read.
+    let value: Buffer | undefined
+    try {
+      value = this.getSync(key, options)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return shareTurn(value)
   }
 
   /** Synchronous {@link get}: the read resolves in one core call without I/O waits beyond page reads. */
