@@ -143,7 +143,7 @@ pub fn properties(p: &Properties) -> JsProperties {
 /// itself. The TypeScript side passes a slab it carves values out of (views,
 /// as Node's own Buffer pool does), so a read allocates no backing memory and
 /// copies the value once, from the memtable or block into the slab.
-pub fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
+fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
     let needed = 8 + value.len();
     if out.len() < needed {
         return -(needed as f64);
@@ -174,17 +174,22 @@ fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'
 /// The answer for "no visible version".
 pub const NOT_FOUND: f64 = -1.0;
 
+/// Where a point read hands the entry it found: `write_entry` into the output.
+pub type Visit<'a> = &'a mut dyn FnMut(u64, Kind, &[u8]) -> f64;
+
 /// The frame every point read shares: `out[out_offset..]` made writable, the
 /// snapshot mapped (nothing is visible at a NaN or negative one), then
-/// `read(out, key, snapshot)`, whose `None` is [`NOT_FOUND`]. A key that lies in
-/// `out` itself (a value a previous read handed out, read back as a key) is
-/// copied first: JS need not check for that on every read.
+/// `read(key, snapshot, visit)`, which looks the key up and hands the entry it
+/// finds to `visit` (written into the output, see [`write_entry`]); its `None`
+/// is [`NOT_FOUND`]. A key that lies in `out` itself (a value a previous read
+/// handed out, read back as a key) is copied first: JS need not check for
+/// that on every read.
 pub fn point_read(
     out: &mut Uint8ArraySlice<'_>,
     out_offset: f64,
     user_key: &[u8],
     snapshot_seq: f64,
-    read: impl FnOnce(&mut [u8], &[u8], u64) -> napi::Result<Option<f64>>,
+    read: impl FnOnce(&[u8], u64, Visit<'_>) -> napi::Result<Option<f64>>,
 ) -> napi::Result<f64> {
     let o = out.as_ptr_range();
     let k = user_key.as_ptr_range();
@@ -196,5 +201,6 @@ pub fn point_read(
     let Some(snap) = snapshot(snapshot_seq) else {
         return Ok(NOT_FOUND);
     };
-    Ok(read(out, key, snap)?.unwrap_or(NOT_FOUND))
+    let mut visit = |seq: u64, kind: Kind, value: &[u8]| write_entry(out, seq, kind, value);
+    Ok(read(key, snap, &mut visit)?.unwrap_or(NOT_FOUND))
 }

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{panic_error, point_read, to_js, write_entry};
+use crate::convert::{panic_error, point_read, to_js};
 
 #[napi]
 pub struct NativeMemtable {
@@ -48,12 +48,7 @@ impl NativeMemtable {
             out_offset,
             user_key,
             snapshot_seq,
-            |out, key, snap| {
-                Ok(self
-                    .inner
-                    .get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
-                    .found())
-            },
+            |key, snap, visit| Ok(self.inner.get_with(key, snap, visit).found()),
         )
     }
 

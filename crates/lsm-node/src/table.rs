@@ -17,7 +17,7 @@ use lsm_core::file_pool::FilePool;
 use lsm_core::mmap::MapBudget;
 use lsm_core::table::{Table, TableCaches};
 
-use crate::convert::{invalid, point_read, properties, to_js, whole, write_entry, JsProperties};
+use crate::convert::{invalid, point_read, properties, to_js, whole, JsProperties};
 
 /// A block cache bounded in bytes, a pool of at most `maxOpenFiles` open
 /// table files and, with `mmapReads`, a budget of as many memory-mapped
@@ -148,12 +148,7 @@ impl NativeTable {
             out_offset,
             user_key,
             snapshot_seq,
-            |out, key, snap| {
-                Ok(table
-                    .get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
-                    .map_err(to_js)?
-                    .found())
-            },
+            |key, snap, visit| Ok(table.get_with(key, snap, visit).map_err(to_js)?.found()),
         )
     }
 

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{invalid, limit, point_read, snapshot, to_js, write_entry};
+use crate::convert::{invalid, limit, point_read, snapshot, to_js};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
@@ -105,10 +105,7 @@ pub fn read_view_get(
         out_offset,
         user_key,
         snapshot_seq,
-        |out, key, snap| {
-            view.get_with(key, snap, |seq, kind, v| write_entry(out, seq, kind, v))
-                .map_err(to_js)
-        },
+        |key, snap, visit| view.get_with(key, snap, visit).map_err(to_js),
     )
 }
 
