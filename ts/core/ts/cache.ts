@@ -169,8 +169,8 @@ const POOL_GRAIN = 1024
  * of a random read's time in the pure-TS engine). A block the cache drops,
  * and that no iterator pins, gives its buffer back here for the next miss.
  *
- * Buffers are whole ArrayBuffers in multiples of {@link POOL_GRAIN} up to
- * {@link MAX_POOLED_BUFFER}, filed by size; `maxBytes` bounds what is kept.
+ * Buffers are whole ArrayBuffers in multiples of 1 KiB up to 64 KiB, filed
+ * by size; `maxBytes` bounds what is kept.
  */
 export class BufferPool {
   private readonly free: ArrayBuffer[][] = []
@@ -178,7 +178,10 @@ export class BufferPool {
   /** Buffers handed out that came from the pool rather than a new allocation. */
   reused = 0
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    /** The most bytes kept for reuse; buffers given back beyond it are left to the GC. */
+    readonly maxBytes: number,
+  ) {}
 
   /** A buffer of at least `n` bytes (contents unspecified), recycled when one of its size is free. */
   take(n: number): ArrayBuffer {

@@ -408,6 +408,7 @@ let targetScratch = new Uint8Array(0)
 export class ReusedBuffer {
   private buf = new ArrayBuffer(0)
 
+  /** The buffer, grown first when it holds fewer than `n` bytes (what it held is then gone). */
   take(n: number): ArrayBuffer {
     if (this.buf.byteLength < n) this.buf = new ArrayBuffer(Math.max(n, 2 * this.buf.byteLength, 8192))
     return this.buf
