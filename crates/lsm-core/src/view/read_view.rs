@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::bloom::bloom_hash;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{lookup_key, Kind, Lookup, Probe};
+use crate::key::{compare_bytes, lookup_key, Kind, Lookup, Probe};
 use crate::memtable::MemTable;
 use crate::merge::{MergingIter, UserIter};
 use crate::table::Table;
@@ -32,8 +32,10 @@ pub struct ReadView {
 
 /// The table of a sorted level whose user-key range holds `user_key`.
 fn find_in_level<'a>(level: &'a [Table], user_key: &[u8]) -> Option<&'a Table> {
-    let i = level.partition_point(|t| t.largest_user_key() < user_key);
-    level.get(i).filter(|t| t.smallest_user_key() <= user_key)
+    let i = level.partition_point(|t| compare_bytes(t.largest_user_key(), user_key).is_lt());
+    level
+        .get(i)
+        .filter(|t| compare_bytes(t.smallest_user_key(), user_key).is_le())
 }
 
 impl ReadView {
