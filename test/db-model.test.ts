@@ -14,6 +14,8 @@ type Model = Map<string, string>
 const OPTIONS: OpenOptions = {
   memtableSize: 2048, l0CompactionTrigger: 2, l0SlowdownTrigger: 4, l0StopTrigger: 6,
   targetFileSize: 2048, maxBytesForLevelBase: 8192, levelMultiplier: 4, blockSize: 256,
+  // Compactions of ≥ 8 KiB split into up to 3 key ranges merged in parallel.
+  maxSubcompactions: 3,
 }
 
 function sortedEntries(m: Model): [string, string][] {
@@ -38,6 +40,7 @@ async function run(engine: 'ts' | 'native', seed: number, steps: number, dir: st
   const model: Model = new Map()
   const snaps: { snap: Snapshot; model: Model }[] = []
   let compactions = 0
+  let subcompactions = 0
   let flushes = 0
   let reopens = 0
   const mismatches: string[] = []
@@ -101,6 +104,7 @@ async function run(engine: 'ts' | 'native', seed: number, steps: number, dir: st
       snaps.length = 0
       const st = db.stats()
       compactions += st.compactions
+      subcompactions += st.subcompactions
       flushes += st.flushes
       await db.close()
       db = await DB.open(dir, { engine, ...OPTIONS })
@@ -113,19 +117,21 @@ async function run(engine: 'ts' | 'native', seed: number, steps: number, dir: st
   check('final scan', all, sortedEntries(model))
   const st = db.stats()
   compactions += st.compactions
+  subcompactions += st.subcompactions
   flushes += st.flushes
   for (const s of snaps) s.snap.release()
   await db.close()
-  return { mismatches, compactions, flushes, reopens, levels: st.levels.map(l => l.files) }
+  return { mismatches, compactions, subcompactions, flushes, reopens, levels: st.levels.map(l => l.files) }
 }
 
 for (const engine of engines()) {
   for (const seed of [1, 2, 3]) {
     test(`[${engine}] random operations match the model (seed ${seed})`, async t => {
       const r = await run(engine, seed * 7919, 2500, tempDir(t))
-      t.log(`flushes ${r.flushes}, compactions ${r.compactions}, reopens ${r.reopens}, files per level ${r.levels.join('/')}`)
+      t.log(`flushes ${r.flushes}, compactions ${r.compactions} (parts run in parallel ${r.subcompactions}), reopens ${r.reopens}, files per level ${r.levels.join('/')}`)
       t.deepEqual(r.mismatches, [])
       t.true(r.compactions > 10, 'the test must exercise compaction')
+      t.true(r.subcompactions > 0, 'the test must exercise subcompactions')
       t.true(r.flushes > 20, 'the test must exercise flushes')
     })
   }

@@ -15,7 +15,7 @@ import { nativeLoadError, type NativeCachesHandle } from '../ts/core/native-bind
 import { nativeCore } from '../ts/core/native-core.js'
 import { tsCore } from '../ts/core/ts-core.js'
 import { Kind } from '../ts/core/ts/internal-key.js'
-import type { TableProperties } from '../ts/core/ts/sst.js'
+import { Table, type TableProperties } from '../ts/core/ts/sst.js'
 import { encodeWriteGroup, type WriteOp } from '../ts/core/ts/write-group.js'
 import { LsmError } from '../ts/errors.js'
 
@@ -358,7 +358,8 @@ test('property: compactions write byte-identical tables in both cores', async t 
   await fc.assert(fc.asyncProperty(
     fc.array(groupsArb(6), { minLength: 1, maxLength: 4 }), fc.nat(), fc.boolean(),
     fc.integer({ min: 1, max: 3000 }), fc.option(tableOptionsArb, { nil: undefined }),
-    async (tableGroups, snapPick, dropDeletes, targetFileSize, tableOptions) => {
+    fc.option(keyArb, { nil: undefined }), fc.option(keyArb, { nil: undefined }),
+    async (tableGroups, snapPick, dropDeletes, targetFileSize, tableOptions, lo, hi) => {
       const d = mkdtempSync(join(dir, `c${++run}-`))
       // Input tables with consecutive sequences across them, as flushes write them.
       let seq = 1
@@ -370,9 +371,11 @@ test('property: compactions write byte-identical tables in both cores', async t 
         inputs.push(path)
       }
       const smallestSnapshot = snapPick % (seq + 1)
+      // A sub-range job (start inclusive, end exclusive) when the bounds allow one.
+      const range = lo !== undefined && hi !== undefined && Buffer.compare(lo, hi) >= 0 ? {} : { ...(lo && { start: lo }), ...(hi && { end: hi }) }
       const job = (name: string) => ({
         inputs, outputs: Array.from({ length: 400 }, (_, i) => join(d, `${name}-${i}.sst`)),
-        smallestSnapshot, dropDeletes, targetFileSize, ...(tableOptions && { tableOptions }),
+        smallestSnapshot, dropDeletes, targetFileSize, ...(tableOptions && { tableOptions }), ...range,
       })
       const [outA, outB] = await Promise.all(cores().map(c => c.compact(job(c.name))))
       equal(outB!.length, outA!.length, 'output count')
@@ -385,6 +388,41 @@ test('property: compactions write byte-identical tables in both cores', async t 
       })
     }), { numRuns: 60 })
   t.pass()
+})
+
+test('a compaction restricted to a key range writes exactly the whole compaction\'s entries in that range, in both cores', async t => {
+  const dir = tempDir(t)
+  const ops: WriteOp[] = []
+  for (let i = 0; i < 300; i++) ops.push({ kind: Kind.Put, key: Buffer.from(`k${String(i % 100).padStart(3, '0')}`), value: Buffer.alloc(20, i) })
+  const input = join(dir, 'in.sst')
+  await tsCore.flush(memtableWith(tsCore, [encodeWriteGroup(1, ops)]), input)
+  const entries = (paths: string[]) => paths.flatMap(p => {
+    const tb = Table.openFile(p)
+    try {
+      const out: string[] = []
+      const it = tb.iterator()
+      for (it.seekToFirst(); it.valid(); it.next()) out.push(`${Buffer.from(it.key()).toString('hex')}=${Buffer.from(it.value()).toString('hex')}`)
+      return out
+    } finally {
+      tb.close()
+    }
+  })
+  for (const core of cores()) {
+    const job = (name: string, range: { start?: Uint8Array; end?: Uint8Array }) => ({
+      inputs: [input], outputs: Array.from({ length: 20 }, (_, i) => join(dir, `${core.name}-${name}-${i}.sst`)),
+      smallestSnapshot: 150, dropDeletes: false, targetFileSize: 500, ...range,
+    })
+    const whole = entries((await core.compact(job('whole', {}))).map(o => o.path))
+    const parts = [
+      await core.compact(job('a', { end: Buffer.from('k030') })),
+      await core.compact(job('b', { start: Buffer.from('k030'), end: Buffer.from('k0305') })),
+      await core.compact(job('c', { start: Buffer.from('k0305') })),
+    ].map(outs => entries(outs.map(o => o.path)))
+    t.deepEqual(parts.flat(), whole, core.name)
+    t.is(parts[1]!.length, 2, `${core.name}: only k030's versions at seq 231 and 131 fall in [k030, k0305)`)
+    const bad = await t.throwsAsync(core.compact(job('bad', { start: Buffer.from('k5'), end: Buffer.from('k5') })))
+    t.is((bad as LsmError).code, 'INVALID_ARGUMENT', core.name)
+  }
 })
 
 test('compactions cut exactly when the open table reaches the target size', async t => {

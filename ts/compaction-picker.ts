@@ -100,6 +100,48 @@ export function pickCompaction(v: Version, o: ResolvedOptions, compactPointers: 
   return planFor(v, best, [start ?? files[0]!], 'level-size')
 }
 
+/** One part of a compaction split by key range: user keys in [start, end) (unbounded where absent) and the tables that overlap them. */
+export interface SubRange {
+  start?: Uint8Array
+  end?: Uint8Array
+  files: FileMeta[]
+}
+
+/**
+ * Splits a plan's key range into at most `max` parts of about equal size, to
+ * merge in parallel (subcompactions). The bounds are the first user keys of
+ * next-level tables, chosen where the next level's bytes cross 1/max, 2/max, …
+ * of its total: that level holds most of a compaction's bytes (all of L1 in an
+ * L0 compaction of random keys, ~10 tables per input below it), and its tables
+ * never share a user key, so every version of a key stays in one part. A plan
+ * of fewer than `minBytes` input bytes, or with fewer than two next-level
+ * tables, stays whole. Each part lists only the tables that overlap it; parts
+ * that no table overlaps are left out.
+ */
+export function splitPlan(plan: CompactionPlan, max: number, minBytes: number): SubRange[] {
+  const all = [...plan.inputs, ...plan.next]
+  const total = all.reduce((n, f) => n + f.fileSize, 0)
+  if (max < 2 || plan.next.length < 2 || total < minBytes) return [{ files: all }]
+  const next = [...plan.next].sort((a, b) => compareInternalKeys(a.smallest, b.smallest))
+  const nextBytes = next.reduce((n, f) => n + f.fileSize, 0)
+  const bounds: Uint8Array[] = []
+  let acc = 0
+  for (let i = 0; i < next.length - 1 && bounds.length < max - 1; i++) {
+    acc += next[i]!.fileSize
+    if (acc * max >= nextBytes * (bounds.length + 1)) bounds.push(userKeyOf(next[i + 1]!.smallest))
+  }
+  const parts: SubRange[] = []
+  for (let j = 0; j <= bounds.length; j++) {
+    const start = j > 0 ? bounds[j - 1] : undefined
+    const end = j < bounds.length ? bounds[j] : undefined
+    const files = all.filter(f =>
+      (start === undefined || Buffer.compare(userKeyOf(f.largest), start) >= 0) &&
+      (end === undefined || Buffer.compare(userKeyOf(f.smallest), end) < 0))
+    if (files.length > 0) parts.push({ ...(start && { start }), ...(end && { end }), files })
+  }
+  return parts
+}
+
 /** Plans for a manual compaction of [lo, hi] at `level` (undefined bounds = unbounded). */
 export function planManual(v: Version, level: number, lo: Uint8Array | undefined, hi: Uint8Array | undefined): CompactionPlan | undefined {
   const inputs = v.overlapping(level, lo, hi)

@@ -18,14 +18,14 @@ import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
 import { check, syncDirAsync, syncFile } from './io.js'
-import type { Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
+import type { CompactionOutput, Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
 import { shareTurn } from './turn.js'
 import { getFixed32, getFixed64 } from './core/ts/coding.js'
-import { compactionOutputBound, pickCompaction, planManual, type CompactionPlan } from './compaction-picker.js'
+import { compactionOutputBound, pickCompaction, planManual, splitPlan, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
 import { ReadState } from './read-state.js'
@@ -805,29 +805,43 @@ export class DB extends EventEmitter {
       return
     }
     const inputBytes = [...plan.inputs, ...plan.next].reduce((n, f) => n + f.fileSize, 0)
-    const outCount = compactionOutputBound([...plan.inputs, ...plan.next].map(f => versions.table(f.fileNumber).properties), this.opts.targetFileSize)
-    const outNumbers = Array.from({ length: outCount }, () => versions.newFileNumber())
+    const maxParts = this.opts.maxSubcompactions === 'auto' ? (this.engine === 'native' ? 2 : 1) : this.opts.maxSubcompactions
+    const parts = splitPlan(plan, maxParts, 4 * this.opts.targetFileSize).map(part => {
+      const outCount = compactionOutputBound(part.files.map(f => versions.table(f.fileNumber).properties), this.opts.targetFileSize)
+      return { ...part, outNumbers: Array.from({ length: outCount }, () => versions.newFileNumber()) }
+    })
+    const outNumbers = parts.flatMap(p => p.outNumbers)
     for (const n of outNumbers) versions.pendingOutputs.add(n)
     try {
       check('compact', join(this.location, fileNames.table(outNumbers[0]!)))
-      const outputs = await this.core.compact({
-        inputs: [...plan.inputs, ...plan.next].map(f => join(this.location, fileNames.table(f.fileNumber))),
-        outputs: outNumbers.map(n => join(this.location, fileNames.table(n))),
-        smallestSnapshot: this.smallestSnapshot(),
+      const smallestSnapshot = this.smallestSnapshot()
+      // The parts merge in parallel (each native job on a thread of its own);
+      // their outputs, in key order, replace the inputs in one manifest edit.
+      const settled = await Promise.allSettled(parts.map(part => this.core.compact({
+        inputs: part.files.map(f => join(this.location, fileNames.table(f.fileNumber))),
+        outputs: part.outNumbers.map(n => join(this.location, fileNames.table(n))),
+        smallestSnapshot,
         dropDeletes: plan.dropDeletes,
         targetFileSize: this.opts.targetFileSize,
         tableOptions: this.tableOptions,
-      })
-      const added: FileMeta[] = outputs.map((o, i) => ({
-        level: outLevel, fileNumber: outNumbers[i]!, fileSize: o.fileSize, minSeq: o.properties.minSeq, maxSeq: o.properties.maxSeq,
+        ...(part.start && { start: part.start }),
+        ...(part.end && { end: part.end }),
+      })))
+      const failed = settled.find(r => r.status === 'rejected')
+      // A failed job removed its own outputs; the tables the other parts
+      // finished are in no version, so the collectGarbage below deletes them.
+      if (failed !== undefined) throw failed.reason
+      const outputs = settled.flatMap((r, i) => (r as PromiseFulfilledResult<CompactionOutput[]>).value.map((o, j) => ({ ...o, fileNumber: parts[i]!.outNumbers[j]! })))
+      const added: FileMeta[] = outputs.map(o => ({
+        level: outLevel, fileNumber: o.fileNumber, fileSize: o.fileSize, minSeq: o.properties.minSeq, maxSeq: o.properties.maxSeq,
         smallest: o.properties.smallest, largest: o.properties.largest,
       }))
       await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: added }, this.lastSeq)
       const outBytes = added.reduce((n, f) => n + f.fileSize, 0)
-      this.statsData.recordCompaction(inputBytes, outBytes, performance.now() - t0, false)
+      this.statsData.recordCompaction(inputBytes, outBytes, performance.now() - t0, false, parts.length)
       this.refreshState()
       if (this.listenerCount('compaction') > 0) {
-        this.emit('compaction', { level: plan.level, reason: plan.reason, inputFiles: plan.inputs.length + plan.next.length, outputFiles: added.length, bytesRead: inputBytes, bytesWritten: outBytes, durationMs: performance.now() - t0 })
+        this.emit('compaction', { level: plan.level, reason: plan.reason, inputFiles: plan.inputs.length + plan.next.length, outputFiles: added.length, parts: parts.length, bytesRead: inputBytes, bytesWritten: outBytes, durationMs: performance.now() - t0 })
       }
     } finally {
       for (const n of outNumbers) versions.pendingOutputs.delete(n)

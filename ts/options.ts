@@ -43,6 +43,15 @@ export interface OpenOptions {
   maxBytesForLevelBase?: number
   /** Growth factor between levels (default 10). */
   levelMultiplier?: number
+  /**
+   * Most parts one compaction is split into by key range, merged in parallel
+   * (default `'auto'`: 2 with the native engine, whose jobs each run on a
+   * thread of their own; 1 with the pure-TypeScript engine, whose compactions
+   * share one worker thread). Compactions of less than 4 × `targetFileSize`
+   * stay whole. Splitting lets a compaction use a core the JS thread leaves
+   * idle, so background work keeps up with faster writers.
+   */
+  maxSubcompactions?: number | 'auto'
   /** Data block size in tables (default 4096). */
   blockSize?: number
   /** Bloom filter bits per key; 0 disables filters (default 10). */
@@ -93,6 +102,7 @@ export const DEFAULTS: ResolvedOptions = {
   targetFileSize: 2 * 1024 * 1024,
   maxBytesForLevelBase: 10 * 1024 * 1024,
   levelMultiplier: 10,
+  maxSubcompactions: 'auto',
   blockSize: 4096,
   bitsPerKey: 10,
   compression: 'snappy',
@@ -134,6 +144,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   int('targetFileSize', r.targetFileSize, 1024)
   int('maxBytesForLevelBase', r.maxBytesForLevelBase, 1024)
   int('levelMultiplier', r.levelMultiplier, 2, 1000)
+  if (r.maxSubcompactions !== 'auto') int('maxSubcompactions', r.maxSubcompactions, 1, 64)
   int('blockSize', r.blockSize, 64, 1 << 24)
   int('bitsPerKey', r.bitsPerKey, 0, 64)
   int('maxGroupBytes', r.maxGroupBytes, 1024)

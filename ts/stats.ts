@@ -52,6 +52,12 @@ export interface Stats {
   compactions: number
   /** Compactions done by moving one table down a level without rewriting it, since open. */
   trivialMoves: number
+  /**
+   * Key-range parts of compactions merged in parallel with another part of the
+   * same compaction, since open (a compaction split in two adds 2; see the
+   * `maxSubcompactions` option).
+   */
+  subcompactions: number
   /** Write stalls since open: each time a write group waited on backpressure. */
   stalls: {
     /** Stalls of all reasons. */
@@ -112,6 +118,7 @@ export class DBStats {
   flushMs = 0
   compactions = 0
   trivialMoves = 0
+  subcompactions = 0
   compactionRead = 0
   compactionWritten = 0
   compactionMs = 0
@@ -127,9 +134,10 @@ export class DBStats {
     this.flushMs += ms
   }
 
-  recordCompaction(read: number, written: number, ms: number, trivial: boolean): void {
+  recordCompaction(read: number, written: number, ms: number, trivial: boolean, parts = 1): void {
     if (trivial) this.trivialMoves++
     else this.compactions++
+    if (parts > 1) this.subcompactions += parts
     this.compactionRead += read
     this.compactionWritten += written
     this.compactionMs += ms
@@ -158,6 +166,7 @@ export class DBStats {
       flushes: this.flushes,
       compactions: this.compactions,
       trivialMoves: this.trivialMoves,
+      subcompactions: this.subcompactions,
       stalls: { count, totalMs, byReason },
       bytesWritten: { user: this.userBytes, wal: this.walBytes, flush: this.flushBytes, compaction: this.compactionWritten },
       bytesRead: { compaction: this.compactionRead },

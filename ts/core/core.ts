@@ -94,6 +94,14 @@ export interface CompactionJob {
   targetFileSize: number
   /** How the output tables are written (block size, restart interval, bloom bits, compression). */
   tableOptions?: TableOptions
+  /**
+   * Merge only user keys ≥ `start` (all keys when absent). A compaction split
+   * into sub-ranges runs one job per range; bounds are user keys, so all the
+   * versions of a key fall in one job. `start` must sort before `end`.
+   */
+  start?: Uint8Array
+  /** Merge only user keys < `end` (all keys when absent). */
+  end?: Uint8Array
 }
 
 /** One table a compaction wrote (fsynced). */

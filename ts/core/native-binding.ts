@@ -119,6 +119,8 @@ export interface NativeCompactionJob {
   dropDeletes: boolean
   targetFileSize: number
   tableOptions?: NativeTableOptions
+  start?: Uint8Array
+  end?: Uint8Array
 }
 
 const require = createRequire(import.meta.url)

@@ -64,6 +64,11 @@ function call<T>(fn: () => T, files?: readonly string[]): T {
 
 const NOT_FOUND: Lookup = Object.freeze({ found: false })
 
+/** A `Buffer` view of a `Uint8Array`'s bytes (no copy). */
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length)
+}
+
 /** A `Uint8Array` view of a buffer's bytes (no copy). */
 function view(b: Buffer, start = 0, length = b.length - start): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset + start, length)
@@ -281,7 +286,13 @@ function makeNativeCore(b: NativeBinding): Core {
     },
     async compact(job: CompactionJob): Promise<CompactionOutput[]> {
       try {
-        const outs = await b.compact(job)
+        // The addon takes the range bounds as Buffers.
+        const { start, end } = job
+        const outs = await b.compact({
+          ...job,
+          ...(start !== undefined && { start: asBuffer(start) }),
+          ...(end !== undefined && { end: asBuffer(end) }),
+        })
         return outs.map(o => ({ path: o.path, fileSize: o.fileSize, properties: toProperties(o.properties) }))
       } catch (e) {
         throw mapError(e, job.inputs.map(p => basename(p)))

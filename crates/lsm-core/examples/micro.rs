@@ -224,6 +224,8 @@ fn main() {
                 drop_deletes: true,
                 target_file_size: 2 << 20,
                 table_options: TableOptions::default(),
+                start: None,
+                end: None,
             };
             run_compaction(&job).expect("compaction");
             (cpu_ns() - t) as f64 / entries as f64

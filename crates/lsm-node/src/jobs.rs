@@ -12,7 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Object, ToNapiValue};
+use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
 use napi::{Env, JsDeferred};
 use napi_derive::napi;
 
@@ -47,6 +47,10 @@ pub struct JsCompactionJob {
     pub drop_deletes: bool,
     pub target_file_size: f64,
     pub table_options: Option<JsTableOptions>,
+    /// First user key to merge (inclusive); all keys when absent.
+    pub start: Option<Buffer>,
+    /// User key to stop before (exclusive); all keys when absent.
+    pub end: Option<Buffer>,
 }
 
 fn written(w: WrittenTable) -> JsWrittenTable {
@@ -159,6 +163,8 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
         drop_deletes: job.drop_deletes,
         target_file_size: target,
         table_options: table_options(job.table_options)?,
+        start: job.start.map(|b| b.to_vec()),
+        end: job.end.map(|b| b.to_vec()),
     };
     spawn_job(
         env,

@@ -6,7 +6,8 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import type { CompactionJob, CompactionOutput, TableOptions, WrittenTable } from '../core.js'
 import { Cursor, DecodeError } from './coding.js'
-import { Kind, TRAILER_LENGTH } from './internal-key.js'
+import { LsmError } from '../../errors.js'
+import { compareBytes, comparePrefix, Kind, lookupKey, MAX_SEQUENCE, TRAILER_LENGTH } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { forEachFrozenEntry, type FrozenMemtable } from './memtable.js'
 import { MergingIterator } from './merge-iterator.js'
@@ -46,6 +47,10 @@ function sameUserKey(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Runs one compaction job (drop rules on {@link CompactionJob}); returns the tables written. */
 export function runCompaction(job: CompactionJob): CompactionOutput[] {
+  const { start, end } = job
+  if (start !== undefined && end !== undefined && compareBytes(start, end) >= 0) {
+    throw new LsmError('INVALID_ARGUMENT', 'compaction range start must sort before its end')
+  }
   const tables = job.inputs.map(p => Table.openFile(p))
   const outputs: CompactionOutput[] = []
   try {
@@ -68,8 +73,12 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
       builder = undefined
     }
 
-    for (it.seekToFirst(); it.valid(); it.next()) {
+    // Before every version of `start`.
+    if (start !== undefined) it.seek(lookupKey(start, MAX_SEQUENCE))
+    else it.seekToFirst()
+    for (; it.valid(); it.next()) {
       const key = it.key()
+      if (end !== undefined && comparePrefix(key, key.length - TRAILER_LENGTH, end, end.length) >= 0) break
       const newUserKey = prevKey === undefined || !sameUserKey(prevKey, key)
       if (newUserKey) {
         newerSeq = Infinity

@@ -21,7 +21,10 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::jobs::{write_new_file, WrittenTable};
-use crate::key::{compare_internal, parse_internal_key, user_key, Kind};
+use crate::key::{
+    compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key, Kind,
+    MAX_SEQUENCE,
+};
 use crate::merge::MergingIter;
 use crate::table::{Table, TableBuilder, TableOptions};
 use crate::view::LevelIter;
@@ -36,6 +39,13 @@ pub struct CompactionJob {
     pub drop_deletes: bool,
     pub target_file_size: u64,
     pub table_options: TableOptions,
+    /// Merge only user keys ≥ this one (all of them when `None`). A
+    /// compaction split into sub-ranges runs one job per range, each over the
+    /// inputs that overlap it; the bounds fall between user keys, so the
+    /// versions of one key are always in one job.
+    pub start: Option<Vec<u8>>,
+    /// Merge only user keys < this one (all of them when `None`).
+    pub end: Option<Vec<u8>>,
 }
 
 /// One table the compaction wrote (fsynced).
@@ -92,6 +102,13 @@ impl Outputs<'_> {
 /// Runs `job`. On failure the output files it already wrote are removed, so
 /// a failed job leaves nothing behind for the caller to clean up.
 pub fn run_compaction(job: &CompactionJob) -> Result<Vec<CompactionOutput>> {
+    if let (Some(start), Some(end)) = (&job.start, &job.end) {
+        if compare_bytes(start, end) != Ordering::Less {
+            return Err(Error::invalid(
+                "compaction range start must sort before its end",
+            ));
+        }
+    }
     let mut outputs = Outputs {
         job,
         builder: None,
@@ -154,10 +171,21 @@ fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
     let mut prev_key: Vec<u8> = Vec::new();
     // Sequence of the previous (newer) version of the current user key.
     let mut newer_seq: Option<u64> = None;
-    it.seek_to_first()?;
+    match &job.start {
+        // Before every version of `start`.
+        Some(start) => it.seek(&lookup_key(start, MAX_SEQUENCE))?,
+        None => it.seek_to_first()?,
+    }
     while it.valid() {
         let key = it.key();
         let parsed = parse_internal_key(key).map_err(|e| e.context("compaction input"))?;
+        if job
+            .end
+            .as_deref()
+            .is_some_and(|end| compare_bytes(parsed.user_key, end) != Ordering::Less)
+        {
+            break;
+        }
         if prev_key.is_empty() || user_key(&prev_key) != parsed.user_key {
             newer_seq = None;
             if out.cut_size().is_some_and(|size| size >= target) {

@@ -103,6 +103,8 @@ fn outputs_match_the_model_and_readers_see_no_difference() {
                 block_size: 100,
                 ..TableOptions::default()
             },
+            start: None,
+            end: None,
         };
         let outs = run_compaction(&job).unwrap();
         let mut all: Vec<Entry> = inputs.concat();
@@ -175,6 +177,8 @@ fn everything_dropped_writes_nothing() {
         drop_deletes: true,
         target_file_size: 1 << 20,
         table_options: TableOptions::default(),
+        start: None,
+        end: None,
     };
     assert_eq!(run_compaction(&job).unwrap(), vec![]);
     assert!(!dir.join("out.sst").exists());
@@ -200,6 +204,8 @@ fn running_out_of_outputs_fails_and_removes_what_was_written() {
         drop_deletes: false,
         target_file_size: 300,
         table_options: TableOptions::default(),
+        start: None,
+        end: None,
     };
     let e = run_compaction(&job).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
@@ -228,6 +234,8 @@ fn a_corrupt_input_is_reported_with_its_name() {
         drop_deletes: false,
         target_file_size: 1 << 20,
         table_options: TableOptions::default(),
+        start: None,
+        end: None,
     };
     let e = run_compaction(&job).unwrap_err();
     assert!(
@@ -303,6 +311,8 @@ fn level_shaped_inputs_merge_like_the_model() {
             drop_deletes,
             target_file_size: [300u64, 5000, 1 << 30][rng.below(3) as usize],
             table_options: TableOptions::default(),
+            start: None,
+            end: None,
         };
         let outs = run_compaction(&job).unwrap();
         let mut all: Vec<Entry> = inputs.concat();
@@ -366,5 +376,77 @@ fn disjoint_runs_chain_non_overlapping_tables_and_keep_every_table() {
                 Ordering::Less
             );
         }
+    }
+}
+
+#[test]
+fn sub_ranges_together_write_what_one_whole_job_writes() {
+    for seed in 1..=40u64 {
+        let mut rng = Rng::new(seed);
+        let dir = TempDir::new("compact-ranges");
+        let n_inputs = 1 + rng.below(4) as usize;
+        let (inputs, last_seq) = random_inputs(&mut rng, n_inputs);
+        let paths = write_inputs(&dir, &inputs);
+        let s = rng.below(last_seq + 2);
+        let drop_deletes = rng.one_in(2);
+        // 1–3 distinct split keys; some are user keys of the inputs, some fall between them.
+        let mut splits: Vec<Vec<u8>> = (0..1 + rng.below(3))
+            .map(|_| {
+                let k = format!("k{:02}", rng.below(42));
+                if rng.one_in(2) { k.into_bytes() } else { format!("{k}5").into_bytes() }
+            })
+            .collect();
+        splits.sort();
+        splits.dedup();
+        let mut bounds: Vec<Option<Vec<u8>>> = vec![None];
+        bounds.extend(splits.into_iter().map(Some));
+        bounds.push(None);
+        let mut got = Vec::new();
+        for (n, w) in bounds.windows(2).enumerate() {
+            let job = CompactionJob {
+                inputs: paths.clone(),
+                outputs: (0..50).map(|i| dir.join(&format!("r{n}-{i}.sst"))).collect(),
+                smallest_snapshot: s,
+                drop_deletes,
+                target_file_size: 300,
+                table_options: TableOptions::default(),
+                start: w[0].clone(),
+                end: w[1].clone(),
+            };
+            for o in run_compaction(&job).unwrap() {
+                let t = Table::open_file(&o.path, None).unwrap();
+                if let Some(start) = &w[0] {
+                    assert!(t.smallest_user_key() >= start.as_slice(), "seed {seed}");
+                }
+                if let Some(end) = &w[1] {
+                    assert!(t.largest_user_key() < end.as_slice(), "seed {seed}");
+                }
+                let mut it = t.iter();
+                it.seek_to_first().unwrap();
+                got.extend(collect_forward(&mut it).unwrap());
+            }
+        }
+        let mut all: Vec<Entry> = inputs.concat();
+        all.sort_by(|a, b| compare_internal(&a.0, &b.0));
+        assert_eq!(got, model(&all, s, drop_deletes), "seed {seed}");
+    }
+}
+
+#[test]
+fn an_empty_or_reversed_range_is_refused() {
+    let dir = TempDir::new("compact-ranges");
+    for (start, end) in [(b"b".to_vec(), b"b".to_vec()), (b"c".to_vec(), b"b".to_vec())] {
+        let job = CompactionJob {
+            inputs: vec![],
+            outputs: vec![dir.join("out.sst")],
+            smallest_snapshot: 0,
+            drop_deletes: false,
+            target_file_size: 300,
+            table_options: TableOptions::default(),
+            start: Some(start),
+            end: Some(end),
+        };
+        let e = run_compaction(&job).unwrap_err();
+        assert!(e.to_string().contains("range"), "{e}");
     }
 }

@@ -113,6 +113,8 @@ fn world(seed: u64) -> World {
             drop_deletes: false,
             target_file_size: 150,
             table_options: opts,
+            start: None,
+            end: None,
         };
         for o in run_compaction(&job).unwrap() {
             l1.push(Table::open_file(&o.path, Some(&caches)).unwrap());
