@@ -1,7 +1,8 @@
 /**
  * Event-loop probe (development aid): fills N random keys, then overwrites
  * them, logging every event-loop gap over 4 ms with the DB events just before
- * it. Usage: npx tsx bench/probe-stall.ts [native|ts] [N]
+ * it. Usage: npx tsx bench/probe-stall.ts [native|ts] [N] [seq]
+ * (`seq`: the fill and the overwrite go in ascending key order, as fillseq).
  */
 import { rmSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -15,8 +16,9 @@ rmSync(dir, { recursive: true, force: true })
 const rand = prng(7)
 const keys = makeKeys(N)
 const values = makeValues(Math.min(N, 1 << 20), rand)
-const fill = permutation(N, rand)
-const over = permutation(N, rand)
+const sequential = process.argv[4] === 'seq'
+const fill = sequential ? Uint32Array.from({ length: N }, (_, i) => i) : permutation(N, rand)
+const over = sequential ? fill : permutation(N, rand)
 const db = await DB.open(dir, { engine })
 const events: string[] = []
 const t0 = performance.now()
@@ -32,6 +34,7 @@ const timer = setInterval(() => {
   last = now
 }, 1)
 for (const [name, order] of [['fill', fill], ['overwrite', over]] as const) {
+  console.log(`${name} starts at ${performance.now().toFixed(0)} ms`)
   const h = monitorEventLoopDelay({ resolution: 5 })
   h.enable()
   const t = performance.now()
