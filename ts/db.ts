@@ -24,7 +24,7 @@ import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
 import { shareTurn } from './turn.js'
-import { getFixed32, getFixed64 } from './core/ts/coding.js'
+import { asBuffer, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, pickCompaction, planManual, splitPlan, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
@@ -947,7 +947,7 @@ export class DB extends EventEmitter {
     // Bytes the result owns become the Buffer as they are; others (views of
     // cached blocks or memtable memory) are copied.
     if (r.owned !== true) return Buffer.from(v)
-    return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.length)
+    return asBuffer(v)
   }
 
   /** Values of many keys (undefined where absent), in order. */

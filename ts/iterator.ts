@@ -10,6 +10,7 @@ import { ioError } from './env.js'
 import type { Chunk, CoreCursor, CursorOptions } from './core/core.js'
 import type { ReadState } from './read-state.js'
 import { readShared, shareTurn } from './turn.js'
+import { asBuffer } from './core/ts/coding.js'
 
 /** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
 export interface IteratorOptions<K = Buffer | Uint8Array | string> {
@@ -36,7 +37,6 @@ const MIN_CHUNK = 16
 const MAX_CHUNK = 1024
 const CHUNK_BYTES = 1 << 20
 
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length))
 
 /** Iterates `[key, value]` pairs in key order (or reverse). Close it, or run it to the end, to release what it pins. */
 export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {

@@ -26,6 +26,7 @@ import {
   nativeBinding, type NativeBinding, type NativeCachesHandle, type NativeCursorHandle, type NativeCursorOptions, type NativeMemtableHandle,
   type NativeProperties, type NativeReadViewHandle, type NativeTableHandle,
 } from './native-binding.js'
+import { asBuffer } from './ts/coding.js'
 import type { Kind } from './ts/internal-key.js'
 import type { TableProperties } from './ts/sst.js'
 
@@ -63,11 +64,6 @@ function call<T>(fn: () => T, files?: readonly string[]): T {
 }
 
 const NOT_FOUND: Lookup = Object.freeze({ found: false })
-
-/** A `Buffer` view of a `Uint8Array`'s bytes (no copy). */
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length)
-}
 
 /** A `Uint8Array` view of a buffer's bytes (no copy). */
 function view(b: Buffer, start = 0, length = b.length - start): Uint8Array {
