@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
+import { AUTO_MEMTABLE_SIZE } from '../ts/options.js'
 import { engines, tempDir } from './helpers/engines.js'
 
 const s = (b: Buffer | undefined) => b?.toString()
@@ -96,6 +97,25 @@ for (const engine of engines()) {
     await db.close()
   })
 
+  test(`[${engine}] memtableSize 'auto' (the default) picks the engine's size, and the memtable rotates there`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    const limit = AUTO_MEMTABLE_SIZE[engine]
+    t.is(db.stats().memtable.limit, limit)
+    // 5 MiB of puts: past the native engine's 4 MiB, short of the TS engine's 8 MiB.
+    const value = Buffer.alloc(1024, 7)
+    for (let i = 0; i < 5 * 1024; i += 256) {
+      await db.batch(Array.from({ length: 256 }, (_, j) => ({ type: 'put' as const, key: `k${String(i + j).padStart(6, '0')}`, value })))
+    }
+    const st = db.stats()
+    if (limit < 5 * 1024 * 1024) t.true(st.immutableMemtables + st.flushes > 0, 'rotated past the limit')
+    else t.is(st.immutableMemtables + st.flushes, 0, 'no rotation below the limit')
+    t.true(st.memtable.bytes < limit)
+    await db.close()
+    const small = await DB.open(tempDir(t), { engine, memtableSize: 4096 })
+    t.is(small.stats().memtable.limit, 4096)
+    await small.close()
+  })
+
   test(`[${engine}] mmapReads maps tables on the native engine only, with the same answers`, async t => {
     const dir = tempDir(t)
     const keys = Array.from({ length: 3000 }, (_, i) => `key${String(i * 7919 % 3000).padStart(5, '0')}`)
@@ -177,6 +197,7 @@ for (const engine of engines()) {
     await t.throwsAsync(db.put(Buffer.alloc(70000), 'x'), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(db.batch([{ type: 'nope' } as never]), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, memtableSize: -1 }), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(DB.open(dir, { engine, memtableSize: 'big' as never }), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, mmapReads: 'yes' as never }), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, maxSubcompactions: 0 }), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, maxSubcompactions: 'many' as never }), { code: 'INVALID_ARGUMENT' })

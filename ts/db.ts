@@ -27,7 +27,7 @@ import { shareTurn } from './turn.js'
 import { asBuffer, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, pickCompaction, planManual, splitPlan, type CompactionPlan } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
-import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
+import { AUTO_MEMTABLE_SIZE, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
 import { ReadState } from './read-state.js'
 import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
@@ -181,6 +181,8 @@ export class DB extends EventEmitter {
   readonly location: string
 
   private readonly opts: ResolvedOptions
+  /** `opts.memtableSize` with `'auto'` resolved for the engine. */
+  private readonly memtableSize: number
   private readonly core: Core
   private readonly versions: VersionSet
   private readonly caches: CoreCaches
@@ -218,6 +220,7 @@ export class DB extends EventEmitter {
     this.opts = opts
     this.core = core
     this.engine = core.name
+    this.memtableSize = opts.memtableSize === 'auto' ? AUTO_MEMTABLE_SIZE[core.name] : opts.memtableSize
     this.lock = lock
     this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles, mmapReads: opts.mmapReads })
     this.versions = new VersionSet(location, core, this.caches)
@@ -308,7 +311,7 @@ export class DB extends EventEmitter {
           throw new LsmError('CORRUPTION', `corruption: bad write group in WAL: ${(e as Error).message}`, { file: fileNames.wal(n) })
         }
         maxSeq = Math.max(maxSeq, last)
-        if (mem.approximateSize >= this.opts.memtableSize) await flushRecovered()
+        if (mem.approximateSize >= this.memtableSize) await flushRecovered()
       }
     }
     await flushRecovered()
@@ -455,7 +458,7 @@ export class DB extends EventEmitter {
   private commitGroup(seg: Segment): Promise<void> | undefined {
     if (this.bgError) throw this.bgError
     const l0 = this.versions.current.levels[0]!.length
-    if (l0 >= this.opts.l0SlowdownTrigger || this.mem.approximateSize >= this.opts.memtableSize) return this.commitAfterRoom(seg)
+    if (l0 >= this.opts.l0SlowdownTrigger || this.mem.approximateSize >= this.memtableSize) return this.commitAfterRoom(seg)
     return this.commitNow(seg)
   }
 
@@ -570,7 +573,7 @@ export class DB extends EventEmitter {
         this.statsData.recordStall('l0-slowdown', performance.now() - t0)
         continue
       }
-      if (this.mem.approximateSize < this.opts.memtableSize) return
+      if (this.mem.approximateSize < this.memtableSize) return
       if (this.imms.length >= this.opts.maxImmutableMemtables) {
         await this.waitForBackground('memtables')
         continue
@@ -630,7 +633,7 @@ export class DB extends EventEmitter {
 
   /** A WAL's zeroed runway for synced writes: no more than the WAL will hold before it is retired. */
   private walRunway(): number {
-    return Math.min(RUNWAY_BYTES, this.opts.memtableSize)
+    return Math.min(RUNWAY_BYTES, this.memtableSize)
   }
 
   private setBackgroundError(e: LsmError): LsmError {
@@ -1035,7 +1038,7 @@ export class DB extends EventEmitter {
     return this.statsData.snapshot({
       engine: this.engine,
       levels: v.levels.map((l, i) => ({ level: i, files: l.length, bytes: v.levelBytes(i) })),
-      memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount },
+      memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount, limit: this.memtableSize },
       blockCacheBytes: this.caches.blockCacheUsage,
       mappedTables: this.caches.mappedTables,
       immutableMemtables: this.imms.length,

@@ -14,8 +14,15 @@ export interface OpenOptions {
   createIfMissing?: boolean
   /** Fail with INVALID_ARGUMENT when a database already exists (default false). */
   errorIfExists?: boolean
-  /** Bytes a memtable holds before it is frozen and flushed (default 4 MiB). */
-  memtableSize?: number
+  /**
+   * Bytes a memtable holds before it is frozen and flushed (default `'auto'`:
+   * {@link AUTO_MEMTABLE_SIZE}, 4 MiB with the native engine and 8 MiB with
+   * the pure-TypeScript one). Larger memtables mean fewer, larger L0 tables
+   * and fewer bytes rewritten by compaction, at the price of memory (up to
+   * `1 + maxImmutableMemtables` memtables) and of a slower insert into a
+   * larger sorted map.
+   */
+  memtableSize?: number | 'auto'
   /**
    * Frozen memtables waiting for flush before writers stall (default 3). The
    * flush lane builds one table while the previous one's fsync runs, so with
@@ -87,6 +94,16 @@ export interface OpenOptions {
   mmapReads?: boolean
 }
 
+/**
+ * The memtable size `'auto'` picks for each engine. The native engine's random
+ * fills are bound by the JS thread, where the skiplist insert grows with the
+ * memtable (8 and 16 MiB measured 5–30% slower on random puts and deletes);
+ * the pure-TypeScript engine's by its compaction worker, which a larger
+ * memtable spares: 8 MiB measured +20% random fill and +30% overwrite, with
+ * no workload slower (docs/PERFORMANCE.md, tenth session).
+ */
+export const AUTO_MEMTABLE_SIZE = { native: 4 * 1024 * 1024, ts: 8 * 1024 * 1024 } as const
+
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<OpenOptions>
 
@@ -94,7 +111,7 @@ export const DEFAULTS: ResolvedOptions = {
   engine: 'auto',
   createIfMissing: true,
   errorIfExists: false,
-  memtableSize: 4 * 1024 * 1024,
+  memtableSize: 'auto',
   maxImmutableMemtables: 3,
   l0CompactionTrigger: 4,
   l0SlowdownTrigger: 12,
@@ -136,7 +153,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   for (const b of ['createIfMissing', 'errorIfExists', 'mmapReads'] as const) {
     if (typeof r[b] !== 'boolean') throw invalidArgument(`option ${b} must be a boolean`)
   }
-  int('memtableSize', r.memtableSize, 1024)
+  if (r.memtableSize !== 'auto') int('memtableSize', r.memtableSize, 1024)
   int('maxImmutableMemtables', r.maxImmutableMemtables, 1, 64)
   int('l0CompactionTrigger', r.l0CompactionTrigger, 1, 1000)
   int('l0SlowdownTrigger', r.l0SlowdownTrigger, r.l0CompactionTrigger, 1000)

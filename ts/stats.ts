@@ -25,6 +25,8 @@ export interface Stats {
     bytes: number
     /** Entries (puts and deletes) it holds. */
     entries: number
+    /** The size at which it is frozen: the `memtableSize` option, `'auto'` resolved for the engine. */
+    limit: number
   }
   /** Bytes held by the block cache. */
   blockCacheBytes: number
