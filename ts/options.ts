@@ -102,7 +102,12 @@ export interface OpenOptions {
  * memtable spares: 8 MiB measured +20% random fill and +30% overwrite, with
  * no workload slower (docs/PERFORMANCE.md, tenth session).
  */
-export const AUTO_MEMTABLE_SIZE = { native: 4 * 1024 * 1024, ts: 8 * 1024 * 1024 } as const
+export const AUTO_MEMTABLE_SIZE = {
+  /** With the native engine: 4 MiB. */
+  native: 4 * 1024 * 1024,
+  /** With the pure-TypeScript engine: 8 MiB. */
+  ts: 8 * 1024 * 1024,
+} as const
 
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<OpenOptions>
