@@ -1,6 +1,7 @@
 import test from 'ava'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { MessageChannel } from 'node:worker_threads'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
 import { AUTO_MEMTABLE_SIZE } from '../ts/options.js'
@@ -298,6 +299,40 @@ for (const engine of engines()) {
     for await (const _ of db2.iterator()) n++
     t.is(n, 40 * 60)
     await db2.close()
+  })
+
+  test(`[${engine}] transferring a value's memory to another thread leaves later reads and iterator entries intact`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${String(i).padStart(2, '0')}`)
+    await db.batch(keys.map(k => ({ type: 'put' as const, key: k, value: `value of ${k}` })))
+    const { port1, port2 } = new MessageChannel()
+    // Node either copies an untransferable buffer or throws; both leave ours attached.
+    const transfer = (b: Buffer) => {
+      try {
+        port1.postMessage(b, [b.buffer])
+      } catch {
+        // refused: nothing detached
+      }
+    }
+    try {
+      // Point reads: native values are views of a slab the next reads write into.
+      const first = (await db.get(keys[0]!))!
+      t.is(first.toString(), 'value of key-00')
+      transfer(first)
+      for (const k of keys) t.is(s(await db.get(k)), `value of ${k}`, `get ${k} after a transfer`)
+      t.is(s(db.getSync(keys[1]!)), 'value of key-01')
+      // Iterators: a chunk's entries are views of one buffer.
+      const seen: string[] = []
+      for await (const [k, v] of db.iterator()) {
+        if (seen.length === 0) transfer(v)
+        seen.push(`${k.toString()}=${seen.length === 0 ? 'value of key-00' : v.toString()}`)
+      }
+      t.deepEqual(seen, keys.map(k => `${k}=value of ${k}`))
+    } finally {
+      port1.close()
+      port2.close()
+      await db.close()
+    }
   })
 
   test(`[${engine}] group commit: concurrent sync writers share fsyncs`, async t => {

@@ -17,6 +17,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { basename } from 'node:path'
+import { markAsUntransferable } from 'node:worker_threads'
 import { corruption, LsmError } from '../errors.js'
 import type {
   CacheOptions, Chunk, CompactionJob, CompactionOutput, Core, CoreCaches, CoreCursor, CoreMemtable, CoreReadView,
@@ -76,10 +77,22 @@ function view(b: Buffer, start = 0, length = b.length - start): Uint8Array {
  * alive; values too big for a slab get memory of their own.
  */
 const SLAB_SIZE = 64 << 10
-let slab = new Uint8Array(SLAB_SIZE)
+let slab = newSlab()
 /** `slab.buffer`, kept: the `buffer` getter is a call into V8's runtime (~3% of a cached read). */
 let slabBuffer: ArrayBufferLike = slab.buffer
 let slabUsed = 0
+
+/**
+ * A new slab, untransferable (as Node's own Buffer pool is): a caller that hands a
+ * value's ArrayBuffer to another thread in a transfer list would otherwise detach
+ * the slab under every read that follows (they failed, "outOffset lies outside the
+ * output buffer"). Such a transfer now copies the bytes or throws, per Node version.
+ */
+function newSlab(): Uint8Array {
+  const s = new Uint8Array(SLAB_SIZE)
+  markAsUntransferable(s.buffer)
+  return s
+}
 
 /** Decodes the entry at `at` of `buf` (whose ArrayBuffer is `ab`, at offset 0): `fixed64(seq × 256 + kind) ‖ value` of `n` bytes. */
 function entryAt(buf: Uint8Array, ab: ArrayBufferLike, at: number, n: number): Lookup {
@@ -103,7 +116,7 @@ function pointRead(h: PointReader, key: Uint8Array, snapshotSeq: number, files?:
         n = h.get(key, snapshotSeq, own, 0)
         return n < 0 ? NOT_FOUND : entryAt(own, own.buffer, 0, n)
       }
-      slab = new Uint8Array(SLAB_SIZE)
+      slab = newSlab()
       slabBuffer = slab.buffer
       slabUsed = 0
       n = h.get(key, snapshotSeq, slab, 0)
@@ -205,6 +218,9 @@ class NativeCursor implements CoreCursor {
 
 /** Splits a packed chunk (`count u32 ‖ done u32 ‖ (klen u32 ‖ vlen u32 ‖ key ‖ value)*`) into Buffer views. */
 function unpackChunk(b: Buffer): Chunk {
+  // Its entries are views of one buffer: transferring one entry's memory away
+  // must not empty the entries the iterator has yet to hand out.
+  markAsUntransferable(b.buffer)
   const n = b.readUInt32LE(0)
   const keys: Uint8Array[] = new Array<Uint8Array>(n)
   const values: Uint8Array[] = new Array<Uint8Array>(n)

@@ -3,6 +3,7 @@
  * `ts/core/ts/` behind the same batch-shaped interface as the native core.
  */
 import { Buffer } from 'node:buffer'
+import { markAsUntransferable } from 'node:worker_threads'
 import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
@@ -214,6 +215,9 @@ class TsCursor implements CoreCursor {
         const need = klen + v.length
         if (pos + need > slab.length) {
           slab = Buffer.allocUnsafeSlow(Math.max(slabSize, need))
+          // Entries are views of it: transferring one entry's memory away must
+          // not empty the entries the iterator has yet to hand out.
+          markAsUntransferable(slab.buffer)
           slabSize = Math.min(2 * slabSize, CHUNK_SLAB_BYTES)
           pos = 0
         }
