@@ -309,7 +309,7 @@ for (const engine of engines()) {
     // Node either copies an untransferable buffer or throws; both leave ours attached.
     const transfer = (b: Buffer) => {
       try {
-        port1.postMessage(b, [b.buffer])
+        port1.postMessage(b, [b.buffer as ArrayBuffer])
       } catch {
         // refused: nothing detached
       }
