@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
+import { DirView } from '../ts/inspect.js'
 import { AUTO_MEMTABLE_SIZE } from '../ts/options.js'
 import { engines, tempDir } from './helpers/engines.js'
 
@@ -83,6 +84,55 @@ for (const engine of engines()) {
     t.is(n, 1)
     snap.release()
     t.throws(() => db.getSync('k', { snapshot: snap }), { instanceOf: LsmError })
+    await db.close()
+  })
+
+  test(`[${engine}] the last level stores the versions every reader sees with sequence 0; snapshots still read their moment`, async t => {
+    const dir = tempDir(t)
+    const k = (i: number) => `key${String(i).padStart(4, '0')}`
+    const tableSeqs = () => {
+      const v = DirView.open(dir, engine)
+      try {
+        return v.levels.flat().map(f => [f.minSeq, f.maxSeq])
+      } finally {
+        v.close()
+      }
+    }
+    let db = await DB.open(dir, { engine, memtableSize: 4096 })
+    for (let i = 0; i < 200; i++) await db.put(k(i), `v1-${i}`) // sequences 1..200
+    const snap = db.snapshot()
+    for (let i = 0; i < 100; i++) await db.put(k(i), `v2-${i}`) // 201..300
+    await db.compactRange()
+    // Seen by the snapshot and oldest: sequence 0. Newer than the snapshot: kept as is.
+    t.is(s(await db.get(k(5), { snapshot: snap })), 'v1-5')
+    t.is(s(await db.get(k(5))), 'v2-5')
+    t.is(s(await db.get(k(150))), 'v1-150')
+    const seen: string[] = []
+    for await (const [key, value] of db.iterator({ snapshot: snap })) seen.push(`${key}=${value}`)
+    t.deepEqual(seen, Array.from({ length: 200 }, (_, i) => `${k(i)}=v1-${i}`))
+    snap.release()
+    await db.close()
+    let seqs = tableSeqs()
+    t.true(seqs.length > 0)
+    t.is(Math.min(...seqs.map(([lo]) => lo!)), 0, 'the versions below the snapshot lost their sequence')
+    t.is(Math.max(...seqs.map(([, hi]) => hi!)), 300, 'the newer versions kept theirs')
+
+    db = await DB.open(dir, { engine, memtableSize: 4096 })
+    for (let i = 0; i < 200; i++) await db.put(k(i), `v3-${i}`) // 301..500
+    await db.compactRange()
+    await db.close()
+    seqs = tableSeqs()
+    t.deepEqual([...new Set(seqs.flat())], [0], 'with no snapshot, every surviving version is stored with sequence 0')
+    db = await DB.open(dir, { engine, memtableSize: 4096 })
+    t.is(s(await db.get(k(5))), 'v3-5')
+    t.is(s(await db.get(k(150))), 'v3-150')
+    await db.put(k(5), 'v4') // a new sequence above the manifest's last one, and above 0
+    await db.del(k(150))
+    t.is(s(await db.get(k(5))), 'v4')
+    t.is(await db.get(k(150)), undefined)
+    let n = 0
+    for await (const _ of db.iterator()) n++
+    t.is(n, 199)
     await db.close()
   })
 

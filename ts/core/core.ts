@@ -73,6 +73,10 @@ export interface WrittenTable {
  * - a DELETE with sequence ≤ `smallestSnapshot` is dropped when `dropDeletes`
  *   (the output level is the last that can hold the key), together with the
  *   older versions it hides.
+ * With `dropDeletes`, a PUT with sequence ≤ `smallestSnapshot` that survives
+ * these rules is the only version of its key that any reader can reach below
+ * the newer ones; it is written with sequence 0 (FORMAT.md §2.1), which
+ * compresses to almost nothing in a block.
  * Outputs are cut when a table reaches `targetFileSize`, but only between two
  * different user keys, so that the versions of one key never span two tables.
  * "Reaches" is measured exactly, so both cores cut at the same entry: before

@@ -101,7 +101,17 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
       prevKey = key
       if (drop) continue
       builder ??= new TableBuilder(job.tableOptions)
-      builder.add(key, it.value())
+      if (job.dropDeletes && (lo & 0xff) === Kind.Put && seq <= job.smallestSnapshot) {
+        // The only version every reader sees, in the last level that can hold
+        // the key: its sequence no longer orders it against anything, so it is
+        // written as 0, which compresses well (the native core does the same).
+        const zeroed = key.slice()
+        zeroed.fill(0, u)
+        zeroed[u] = Kind.Put
+        builder.add(zeroed, it.value())
+      } else {
+        builder.add(key, it.value())
+      }
     }
     finishOutput()
     return outputs

@@ -7,7 +7,10 @@
 //!   sequence ≤ `smallest_snapshot`: every reader sees that newer one instead;
 //! - with `drop_deletes` (the output level is the last that can hold the key),
 //!   a DELETE with sequence ≤ `smallest_snapshot` is dropped too; the older
-//!   versions it hides go by the first rule.
+//!   versions it hides go by the first rule;
+//! - with `drop_deletes`, a surviving PUT with sequence ≤ `smallest_snapshot`
+//!   is written with sequence 0: no reader can tell it from its original
+//!   sequence, and eight constant bytes per entry compress well.
 //!
 //! Outputs are cut only between two user keys, once the open table's
 //! [`TableBuilder::cut_size`] reaches `target_file_size`, so the versions of
@@ -22,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::jobs::{write_new_file, WrittenTable};
 use crate::key::{
-    compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key, Kind,
+    append_internal_key, compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key, Kind,
     MAX_SEQUENCE,
 };
 use crate::merge::MergingIter;
@@ -171,6 +174,8 @@ fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
     let mut prev_key: Vec<u8> = Vec::new();
     // Sequence of the previous (newer) version of the current user key.
     let mut newer_seq: Option<u64> = None;
+    // Scratch for a key whose sequence is written as 0.
+    let mut zeroed: Vec<u8> = Vec::new();
     match &job.start {
         // Before every version of `start`.
         Some(start) => it.seek(&lookup_key(start, MAX_SEQUENCE))?,
@@ -199,7 +204,16 @@ fn merge_into(job: &CompactionJob, out: &mut Outputs<'_>) -> Result<()> {
         prev_key.clear();
         prev_key.extend_from_slice(key);
         if !(hidden || dead_delete) {
-            out.add(key, it.value())?;
+            if job.drop_deletes && parsed.kind == Kind::Put && parsed.seq <= job.smallest_snapshot {
+                // The only version every reader sees, in the last level that
+                // can hold the key: its sequence no longer orders it against
+                // anything, so it is written as 0, which compresses well.
+                zeroed.clear();
+                append_internal_key(&mut zeroed, parsed.user_key, 0, Kind::Put);
+                out.add(&zeroed, it.value())?;
+            } else {
+                out.add(key, it.value())?;
+            }
         }
         it.next()?;
     }

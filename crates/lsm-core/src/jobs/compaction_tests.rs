@@ -36,7 +36,7 @@ fn random_inputs(rng: &mut Rng, n_inputs: usize) -> (Vec<Vec<Entry>>, u64) {
     (inputs, seq)
 }
 
-/// The drop rules, restated per version.
+/// The drop rules, restated per version (and the last level's sequence 0).
 fn model(all: &[Entry], s: u64, drop_deletes: bool) -> Vec<Entry> {
     let mut by_key: BTreeMap<Vec<u8>, Vec<&Entry>> = BTreeMap::new();
     for e in all {
@@ -50,7 +50,13 @@ fn model(all: &[Entry], s: u64, drop_deletes: bool) -> Vec<Entry> {
                 .iter()
                 .any(|n| parse_internal_key(&n.0).unwrap().seq <= s);
             let dead_delete = p.kind == Kind::Delete && p.seq <= s && drop_deletes;
-            if !newer_visible && !dead_delete {
+            if newer_visible || dead_delete {
+                continue;
+            }
+            if drop_deletes && p.kind == Kind::Put && p.seq <= s {
+                // The last level's copy of the version every reader sees.
+                out.push((make_internal_key(p.user_key, 0, Kind::Put), e.1.clone()));
+            } else {
                 out.push((*e).clone());
             }
         }
