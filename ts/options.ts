@@ -49,7 +49,12 @@ export interface OpenOptions {
   l0StopTrigger?: number
   /** Target size of a table written by compaction (default 2 MiB). */
   targetFileSize?: number
-  /** Size limit of L1; each deeper level is `levelMultiplier` times larger (default 10 MiB). */
+  /**
+   * Size limit of L1; each deeper level is `levelMultiplier` times larger
+   * (default 5 MiB, about what one L0 compaction brings: an L0 → L1 merge then
+   * rewrites little of L1, and L1 → L2 merges, which drop overwritten versions,
+   * start sooner).
+   */
   maxBytesForLevelBase?: number
   /** Growth factor between levels (default 10). */
   levelMultiplier?: number
@@ -125,7 +130,7 @@ export const DEFAULTS: ResolvedOptions = {
   l0SlowdownTrigger: 12,
   l0StopTrigger: 20,
   targetFileSize: 2 * 1024 * 1024,
-  maxBytesForLevelBase: 10 * 1024 * 1024,
+  maxBytesForLevelBase: 5 * 1024 * 1024,
   levelMultiplier: 10,
   maxSubcompactions: 'auto',
   blockSize: 4096,
