@@ -6,7 +6,6 @@ import test from 'ava'
 import { pickCompaction, planFor, splitPlan } from '../ts/compaction-picker.js'
 import { Kind, makeInternalKey, userKeyOf } from '../ts/core/ts/internal-key.js'
 import type { FileMeta } from '../ts/core/ts/version-edit.js'
-import { resolveOptions } from '../ts/options.js'
 import { Version } from '../ts/version.js'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -29,7 +28,7 @@ function version(...files: FileMeta[]): Version {
 
 test('L0 tables with disjoint ranges and nothing below them move down whole', t => {
   const l0 = [table(0, 'a', 'c'), table(0, 'd', 'f'), table(0, 'g', 'i'), table(0, 'j', 'l')]
-  const plan = pickCompaction(version(...l0, table(1, 'x', 'z')), resolveOptions({ l0CompactionTrigger: 4 }), [])
+  const plan = pickCompaction(version(...l0, table(1, 'x', 'z')), { l0CompactionTrigger: 4, levelMultiplier: 10, maxBytesForLevelBase: 10 << 20 }, [])
   t.truthy(plan)
   t.is(plan!.level, 0)
   t.is(plan!.inputs.length, 4)

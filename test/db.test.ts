@@ -5,7 +5,7 @@ import { MessageChannel } from 'node:worker_threads'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
 import { DirView } from '../ts/inspect.js'
-import { AUTO_MEMTABLE_SIZE } from '../ts/options.js'
+import { AUTO_LEVEL_BASE, AUTO_MEMTABLE_SIZE } from '../ts/options.js'
 import { engines, tempDir } from './helpers/engines.js'
 
 const s = (b: Buffer | undefined) => b?.toString()
@@ -165,6 +165,18 @@ for (const engine of engines()) {
     const small = await DB.open(tempDir(t), { engine, memtableSize: 4096 })
     t.is(small.stats().memtable.limit, 4096)
     await small.close()
+  })
+
+  test(`[${engine}] maxBytesForLevelBase 'auto' (the default) picks the engine's L1 limit; stats show each level's limit`, async t => {
+    const db = await DB.open(tempDir(t), { engine })
+    const limits = db.stats().levels.map(l => l.maxBytes)
+    t.is(limits[1], AUTO_LEVEL_BASE[engine])
+    t.deepEqual(limits, [undefined, ...[0, 1, 2, 3, 4].map(i => AUTO_LEVEL_BASE[engine] * 10 ** i), undefined])
+    await db.close()
+    const set = await DB.open(tempDir(t), { engine, maxBytesForLevelBase: 1 << 20, levelMultiplier: 4 })
+    t.deepEqual(set.stats().levels.map(l => l.maxBytes).slice(1, 4), [1 << 20, 4 << 20, 16 << 20])
+    await set.close()
+    await t.throwsAsync(DB.open(tempDir(t), { engine, maxBytesForLevelBase: 'big' as unknown as number }), { instanceOf: LsmError, message: /maxBytesForLevelBase/ })
   })
 
   test(`[${engine}] mmapReads maps tables on the native engine only, with the same answers`, async t => {

@@ -30,13 +30,16 @@ export interface CompactionPlan {
   reason: 'l0-count' | 'level-size' | 'manual'
 }
 
+/** The options that shape the levels, with the L1 limit resolved for the engine. */
+export type LevelOptions = Pick<ResolvedOptions, 'l0CompactionTrigger' | 'levelMultiplier'> & { maxBytesForLevelBase: number }
+
 /** Byte limit of level ≥ 1. */
-export function maxBytesForLevel(o: ResolvedOptions, level: number): number {
+export function maxBytesForLevel(o: LevelOptions, level: number): number {
   return o.maxBytesForLevelBase * o.levelMultiplier ** (level - 1)
 }
 
 /** Compaction pressure per level: ≥ 1 means the level needs compacting. */
-export function levelScores(v: Version, o: ResolvedOptions): number[] {
+export function levelScores(v: Version, o: LevelOptions): number[] {
   const scores = [v.levels[0]!.length / o.l0CompactionTrigger]
   for (let l = 1; l < NUM_LEVELS - 1; l++) scores.push(v.levelBytes(l) / maxBytesForLevel(o, l))
   return scores
@@ -82,7 +85,7 @@ export function planFor(v: Version, level: number, inputs: FileMeta[], reason: C
 }
 
 /** The next compaction to run, or undefined when every level is within its limit. */
-export function pickCompaction(v: Version, o: ResolvedOptions, compactPointers: readonly (Uint8Array | undefined)[]): CompactionPlan | undefined {
+export function pickCompaction(v: Version, o: LevelOptions, compactPointers: readonly (Uint8Array | undefined)[]): CompactionPlan | undefined {
   const scores = levelScores(v, o)
   let best = -1
   let bestScore = 1

@@ -25,9 +25,9 @@ import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './cor
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
 import { shareTurn } from './turn.js'
 import { asBuffer, getFixed32, getFixed64 } from './core/ts/coding.js'
-import { compactionOutputBound, pickCompaction, planManual, splitPlan, type CompactionPlan } from './compaction-picker.js'
+import { compactionOutputBound, maxBytesForLevel, pickCompaction, planManual, splitPlan, type CompactionPlan, type LevelOptions } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
-import { AUTO_MEMTABLE_SIZE, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
+import { AUTO_LEVEL_BASE, AUTO_MEMTABLE_SIZE, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
 import { ReadState } from './read-state.js'
 import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
@@ -183,6 +183,8 @@ export class DB extends EventEmitter {
   private readonly opts: ResolvedOptions
   /** `opts.memtableSize` with `'auto'` resolved for the engine. */
   private readonly memtableSize: number
+  /** The level-shaping options, `maxBytesForLevelBase` `'auto'` resolved for the engine. */
+  private readonly levelOpts: LevelOptions
   private readonly core: Core
   private readonly versions: VersionSet
   private readonly caches: CoreCaches
@@ -221,6 +223,11 @@ export class DB extends EventEmitter {
     this.core = core
     this.engine = core.name
     this.memtableSize = opts.memtableSize === 'auto' ? AUTO_MEMTABLE_SIZE[core.name] : opts.memtableSize
+    this.levelOpts = {
+      l0CompactionTrigger: opts.l0CompactionTrigger,
+      levelMultiplier: opts.levelMultiplier,
+      maxBytesForLevelBase: opts.maxBytesForLevelBase === 'auto' ? AUTO_LEVEL_BASE[core.name] : opts.maxBytesForLevelBase,
+    }
     this.lock = lock
     this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles, mmapReads: opts.mmapReads })
     this.versions = new VersionSet(location, core, this.caches)
@@ -667,7 +674,7 @@ export class DB extends EventEmitter {
     // While closing, frozen memtables are still flushed, but a compaction starts
     // only for writers queued before close that wait on a full L0.
     if (this.compactRunning === undefined && this.compactionsAllowed() &&
-      (this.manualQueue.length > 0 || pickCompaction(this.versions.current, this.opts, this.versions.compactPointers) !== undefined)) {
+      (this.manualQueue.length > 0 || pickCompaction(this.versions.current, this.levelOpts, this.versions.compactPointers) !== undefined)) {
       this.compactRunning = this.compactionLoop().finally(() => {
         this.compactRunning = undefined
         this.wakeWriters()
@@ -750,7 +757,7 @@ export class DB extends EventEmitter {
             throw e
           }
         } else {
-          const plan = pickCompaction(this.versions.current, this.opts, this.versions.compactPointers)
+          const plan = pickCompaction(this.versions.current, this.levelOpts, this.versions.compactPointers)
           if (plan === undefined) return
           await this.runCompaction(plan)
         }
@@ -1037,7 +1044,10 @@ export class DB extends EventEmitter {
     const v = this.versions.current
     return this.statsData.snapshot({
       engine: this.engine,
-      levels: v.levels.map((l, i) => ({ level: i, files: l.length, bytes: v.levelBytes(i) })),
+      levels: v.levels.map((l, i) => ({
+        level: i, files: l.length, bytes: v.levelBytes(i),
+        ...(i > 0 && i < v.levels.length - 1 && { maxBytes: maxBytesForLevel(this.levelOpts, i) }),
+      })),
       memtable: { bytes: this.mem.approximateSize, entries: this.mem.entryCount, limit: this.memtableSize },
       blockCacheBytes: this.caches.blockCacheUsage,
       mappedTables: this.caches.mappedTables,

@@ -51,11 +51,10 @@ export interface OpenOptions {
   targetFileSize?: number
   /**
    * Size limit of L1; each deeper level is `levelMultiplier` times larger
-   * (default 5 MiB, about what one L0 compaction brings: an L0 → L1 merge then
-   * rewrites little of L1, and L1 → L2 merges, which drop overwritten versions,
-   * start sooner).
+   * (default `'auto'`: {@link AUTO_LEVEL_BASE}, 5 MiB with the native engine
+   * and 10 MiB with the pure-TypeScript one).
    */
-  maxBytesForLevelBase?: number
+  maxBytesForLevelBase?: number | 'auto'
   /** Growth factor between levels (default 10). */
   levelMultiplier?: number
   /**
@@ -117,6 +116,23 @@ export const AUTO_MEMTABLE_SIZE = {
   ts: 8 * 1024 * 1024,
 } as const
 
+/**
+ * The L1 size limit `'auto'` picks for each engine. With the native engine,
+ * 5 MiB is about what one L0 compaction brings: an L0 → L1 merge then rewrites
+ * little of L1, and L1 → L2 merges, which drop overwritten versions, start
+ * sooner (disk after a 1M-key random overwrite 98–102 → 89–93 MiB, random fills
+ * unchanged). The pure-TypeScript engine's compaction worker is its random
+ * fills' bottleneck, and the extra L1 → L2 work cost it 15–20% of its
+ * overwrite speed for 3–6% less disk, so it keeps 10 MiB
+ * (docs/PERFORMANCE.md, twelfth session).
+ */
+export const AUTO_LEVEL_BASE = {
+  /** With the native engine: 5 MiB. */
+  native: 5 * 1024 * 1024,
+  /** With the pure-TypeScript engine: 10 MiB. */
+  ts: 10 * 1024 * 1024,
+} as const
+
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<OpenOptions>
 
@@ -130,7 +146,7 @@ export const DEFAULTS: ResolvedOptions = {
   l0SlowdownTrigger: 12,
   l0StopTrigger: 20,
   targetFileSize: 2 * 1024 * 1024,
-  maxBytesForLevelBase: 5 * 1024 * 1024,
+  maxBytesForLevelBase: 'auto',
   levelMultiplier: 10,
   maxSubcompactions: 'auto',
   blockSize: 4096,
@@ -172,7 +188,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   int('l0SlowdownTrigger', r.l0SlowdownTrigger, r.l0CompactionTrigger, 1000)
   int('l0StopTrigger', r.l0StopTrigger, r.l0SlowdownTrigger, 1000)
   int('targetFileSize', r.targetFileSize, 1024)
-  int('maxBytesForLevelBase', r.maxBytesForLevelBase, 1024)
+  if (r.maxBytesForLevelBase !== 'auto') int('maxBytesForLevelBase', r.maxBytesForLevelBase, 1024)
   int('levelMultiplier', r.levelMultiplier, 2, 1000)
   if (r.maxSubcompactions !== 'auto') int('maxSubcompactions', r.maxSubcompactions, 1, 64)
   int('blockSize', r.blockSize, 64, 1 << 24)

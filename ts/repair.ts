@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { LsmError } from './errors.js'
 import { setCurrent, syncDir } from './env.js'
 import { walkTable, withLock } from './inspect.js'
-import { DEFAULTS } from './options.js'
+import { AUTO_LEVEL_BASE, DEFAULTS } from './options.js'
 import { Version } from './version.js'
 import { DecodeError, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { mcrc } from './core/ts/crc32c.js'
@@ -356,7 +356,7 @@ function repairLocked(dir: string, names: string[], parsed: { name: string; p: N
     // The shallowest level whose size target holds the data, so no compaction is due right away.
     const total = outputs.reduce((n, o) => n + o.bytes, 0)
     let level = 1
-    while (level < NUM_LEVELS - 1 && total > DEFAULTS.maxBytesForLevelBase * DEFAULTS.levelMultiplier ** (level - 1)) level++
+    while (level < NUM_LEVELS - 1 && total > AUTO_LEVEL_BASE.native * DEFAULTS.levelMultiplier ** (level - 1)) level++
     for (const o of outputs) o.meta.level = level
 
     // The new MANIFEST, then CURRENT: until CURRENT switches, the old state stands.

@@ -11,6 +11,12 @@ export interface LevelStats {
   files: number
   /** Total size of the level's table files, in bytes. */
   bytes: number
+  /**
+   * Size above which the level is compacted into the next (levels 1 to 5:
+   * `maxBytesForLevelBase` × `levelMultiplier`^(level − 1)); absent for L0,
+   * compacted by file count, and for the last level.
+   */
+  maxBytes?: number
 }
 
 /** What {@link DB.stats} returns. */
