@@ -25,8 +25,8 @@ use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::jobs::{write_new_file, WrittenTable};
 use crate::key::{
-    append_internal_key, compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key, Kind,
-    MAX_SEQUENCE,
+    append_internal_key, compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key,
+    Kind, MAX_SEQUENCE,
 };
 use crate::merge::MergingIter;
 use crate::table::{Table, TableBuilder, TableOptions};
