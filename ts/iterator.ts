@@ -37,7 +37,6 @@ const MIN_CHUNK = 16
 const MAX_CHUNK = 1024
 const CHUNK_BYTES = 1 << 20
 
-
 /** Iterates `[key, value]` pairs in key order (or reverse). Close it, or run it to the end, to release what it pins. */
 export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
   private keys: Uint8Array[] = []

@@ -5,12 +5,12 @@
  * which the file-level readers turn into a `CORRUPTION` error naming the file.
  */
 
-/** Thrown by decoders on malformed bytes; carries no file name (the caller adds it). */
 /** A `Buffer` over the same bytes as `u` (no copy; `u` itself when it is one). */
 export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length)
 }
 
+/** Thrown by decoders on malformed bytes; carries no file name (the caller adds it). */
 export class DecodeError extends Error {
   constructor(message: string) {
     super(message)
