@@ -566,6 +566,35 @@ test('snapshot edge values: NaN and negatives see nothing; beyond the last seque
   t.is(v.cursor({ snapshotSeq: Infinity }).nextChunk(10).keys.length, 1)
 })
 
+test('snapshot edge values with a bottom-level table (entries at sequence 0): NaN and negatives still see nothing', async t => {
+  const dir = tempDir(t)
+  const g = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('1') }])
+  const input = join(dir, 'in.sst')
+  await native.flush(memtableWith(native, [g]), input)
+  for (const core of cores()) {
+    const [out] = await core.compact({ inputs: [input], outputs: [join(dir, `${core.name}-out.sst`)], smallestSnapshot: 1, dropDeletes: true, targetFileSize: 1 << 20 })
+    const tb = core.openTable(out!.path)
+    try {
+      t.is(tb.get(Buffer.from('a'), 0).found, true, `${core.name}: the entry was written with sequence 0`)
+      t.is(tb.get(Buffer.from('a'), -1).found, false, core.name)
+    } finally {
+      tb.close()
+    }
+  }
+  for (const core of cores()) {
+    const tb = core.openTable(join(dir, `${core.name}-out.sst`))
+    const v = core.newReadView([], [[tb]])
+    for (const snapshotSeq of [Number.NaN, -1, -Infinity]) {
+      t.false(v.get(Buffer.from('a'), snapshotSeq).found, `${core.name} ${snapshotSeq}`)
+      t.deepEqual(v.cursor({ snapshotSeq }).nextChunk(10).keys, [], `${core.name} ${snapshotSeq}`)
+      t.deepEqual(v.cursor({ snapshotSeq, reverse: true }).nextChunk(10).keys, [], `${core.name} ${snapshotSeq} reverse`)
+    }
+    t.is(v.cursor({ snapshotSeq: 0 }).nextChunk(10).keys.length, 1, core.name)
+    v.release?.()
+    tb.close()
+  }
+})
+
 test('caches bound the block cache in bytes and open files in count, and are shared by tables', async t => {
   const dir = tempDir(t)
   const ops: WriteOp[] = Array.from({ length: 4000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${i}`), value: Buffer.alloc(100, i) }))

@@ -111,9 +111,21 @@ pub fn read_view_get(
 
 /// The core's cursor options from their JS form.
 fn cursor_options(options: JsCursorOptions) -> CursorOptions {
+    let Some(snap) = snapshot(options.snapshot_seq) else {
+        // Nothing is visible at a NaN or negative snapshot. Snapshot 0 would
+        // not do: the bottom level holds entries with sequence 0
+        // (FORMAT.md §2.1); an empty key range (keys < "") does.
+        return CursorOptions {
+            snapshot: 0,
+            lower: None,
+            lower_exclusive: false,
+            upper: Some(Vec::new()),
+            upper_inclusive: false,
+            reverse: options.reverse.unwrap_or(false),
+        };
+    };
     CursorOptions {
-        // Nothing is visible at a NaN or negative snapshot; no entry has sequence 0.
-        snapshot: snapshot(options.snapshot_seq).unwrap_or(0),
+        snapshot: snap,
         lower: options.lower.map(|b| b.to_vec()),
         lower_exclusive: options.lower_exclusive.unwrap_or(false),
         upper: options.upper.map(|b| b.to_vec()),

@@ -19,7 +19,7 @@ import { buildBloomFromHashes, bloomMayContain, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
-import { compareInternalKeyAt, compareInternalKeys, Kind, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
+import { compareInternalKeyAt, compareInternalKeys, Kind, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH, type OutputBuffers } from './snappy.js'
 
@@ -648,9 +648,11 @@ export class Table {
 
   /** Newest version of `userKey` with sequence ≤ `snapshotSeq` (bloom → decoded index → one block). */
   get(userKey: Uint8Array, snapshotSeq: number): LookupResult {
-    if (!this.mayContain(userKey)) return NOT_FOUND
+    // Nothing is visible at a NaN or negative snapshot (not even the bottom
+    // level's sequence-0 entries, FORMAT.md §2.1).
+    if (!(snapshotSeq >= 0) || !this.mayContain(userKey)) return NOT_FOUND
     try {
-      return this.lookup(userKey, snapshotSeq)
+      return this.lookup(userKey, snapshotSeq > MAX_SEQUENCE ? MAX_SEQUENCE : Math.floor(snapshotSeq))
     } catch (e) {
       if (e instanceof DecodeError) throw corruption(this.name, e.message)
       throw e
