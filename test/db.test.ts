@@ -1,5 +1,5 @@
 import test from 'ava'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import { DB } from '../ts/db.js'
@@ -10,7 +10,35 @@ import { engines, tempDir } from './helpers/engines.js'
 
 const s = (b: Buffer | undefined) => b?.toString()
 
+/** Memory maps and open descriptors of files under `dir` (Linux: /proc/self); undefined elsewhere. */
+function filesHeld(dir: string): { maps: number; fds: number } | undefined {
+  if (!existsSync('/proc/self/maps')) return undefined
+  const maps = readFileSync('/proc/self/maps', 'utf8').split('\n').filter(l => l.includes(dir)).length
+  let fds = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).includes(dir)) fds++
+    } catch { /* closed meanwhile */ }
+  }
+  return { maps, fds }
+}
+
 for (const engine of engines()) {
+  test(`[${engine}] close unmaps the tables and closes every descriptor at once, not at the next GC`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, memtableSize: 64 << 10 })
+    for (let i = 0; i < 4000; i++) await db.put(`key${String(i * 7919 % 4000).padStart(5, '0')}`, 'v'.repeat(100))
+    await db.compactRange()
+    for (let i = 0; i < 4000; i += 13) t.is(s(await db.get(`key${String(i).padStart(5, '0')}`)), 'v'.repeat(100))
+    const open = filesHeld(dir)
+    if (open === undefined) return t.pass('no /proc here')
+    t.true(open.fds + open.maps > 0, 'the open database holds its files')
+    // `db` stays referenced: only close() can have let go of them.
+    await db.close()
+    t.deepEqual(filesHeld(dir), { maps: 0, fds: 0 })
+    t.is(db.engine, engine)
+  })
+
   test(`[${engine}] a value read back is usable as a key (also one lying in the output the read writes to)`, async t => {
     const db = await DB.open(tempDir(t), { engine })
     // Chained: each value is the next key. Native reads hand out values as views

@@ -553,6 +553,26 @@ test('bad arguments become LsmError INVALID_ARGUMENT, not crashes', t => {
   t.is(errorOf(() => native.openTable(join(tmpdir(), 'lsm-absent-table.sst')))?.code, 'IO_ERROR')
 })
 
+test('a released native memtable refuses every call, while read views made before keep reading it', async t => {
+  const g = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('1') }])
+  const m = memtableWith(native, [g])
+  const view = native.newReadView([m], [])
+  m.release!()
+  t.is(errorOf(() => m.get(Buffer.from('a'), 1))?.code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => m.apply(encodeWriteGroup(2, [{ kind: Kind.Delete, key: Buffer.from('a') }])))?.code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => m.approximateSize)?.code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => m.entryCount)?.code, 'INVALID_ARGUMENT')
+  t.is((await t.throwsAsync(m.applyAsync(encodeWriteGroup(2, [{ kind: Kind.Delete, key: Buffer.from('a') }]))) as LsmError).code, 'INVALID_ARGUMENT')
+  t.is((await t.throwsAsync(native.flush(m, join(tempDir(t), 'x.sst'))) as LsmError).code, 'INVALID_ARGUMENT')
+  t.is(errorOf(() => native.newReadView([m], []))?.code, 'INVALID_ARGUMENT')
+  const r = view.get(Buffer.from('a'), 1)
+  t.true(r.found)
+  t.is(r.found ? Buffer.from(r.value).toString() : undefined, '1')
+  t.deepEqual(view.cursor({ snapshotSeq: 1 }).nextChunk(10).keys.map(k => Buffer.from(k).toString()), ['a'])
+  m.release!()
+  view.release?.()
+})
+
 test('snapshot edge values: NaN and negatives see nothing; beyond the last sequence sees everything', t => {
   const g = encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('1') }])
   for (const core of cores()) {

@@ -300,6 +300,7 @@ export class DB extends EventEmitter {
       const meta = await this.writeL0(mem)
       this.statsData.recordFlush(meta.fileSize, performance.now() - t0)
       added.push(meta)
+      mem.release?.()
       mem = this.core.newMemtable()
     }
     let prevLast = 0
@@ -786,6 +787,9 @@ export class DB extends EventEmitter {
     this.versions.pendingOutputs.delete(meta.fileNumber)
     this.imms.pop()
     this.refreshState()
+    // Readers still on an older state hold the memtable through their read
+    // views; this handle's share goes now (see CoreMemtable.release).
+    imm.mem.release?.()
     this.collectGarbage()
     const ms = performance.now() - t0
     this.statsData.recordFlush(meta.fileSize, ms)
@@ -1080,6 +1084,12 @@ export class DB extends EventEmitter {
     for (const it of [...this.iterators]) it.close()
     for (const s of [...this.snapshots]) s.release()
     this.closed = true
+    // The current state's read view holds every live table and memtable:
+    // let go of it now, so that closing the tables below unmaps them and
+    // closes their descriptors at once, not when the garbage collector
+    // frees this object (a deleted table's disk space stays in use while
+    // mapped, and freeing it later lands in someone else's fsync).
+    this.state.unpin()
     await this.wal.settle()
     await this.versions.settleDeletes()
     try {

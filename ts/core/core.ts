@@ -137,6 +137,14 @@ export interface CoreMemtable {
   readonly approximateSize: number
   /** Number of entries (every version counts). */
   readonly entryCount: number
+  /**
+   * Lets go of this handle's share of the entries now rather than when the
+   * garbage collector frees the handle (native core: its arena is memory V8
+   * does not see); read views, cursors and flushes that hold the memtable
+   * keep it until they end. Every later call on the handle throws
+   * INVALID_ARGUMENT. The pure-TS core has nothing to release early.
+   */
+  release?(): void
 }
 
 /** An open table file. Its index, filter and properties stay in memory. */

@@ -54,6 +54,7 @@ export interface NativeMemtableHandle {
   get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   readonly approximateSize: number
   readonly entryCount: number
+  release(): void
 }
 
 export interface NativeTableHandle {

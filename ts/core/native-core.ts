@@ -159,10 +159,13 @@ class NativeMemtable implements CoreMemtable {
     return pointRead(this.handle, userKey, snapshotSeq)
   }
   get approximateSize(): number {
-    return this.handle.approximateSize
+    return call(() => this.handle.approximateSize)
   }
   get entryCount(): number {
-    return this.handle.entryCount
+    return call(() => this.handle.entryCount)
+  }
+  release(): void {
+    call(() => this.handle.release())
   }
 }
 

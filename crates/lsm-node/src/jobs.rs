@@ -126,7 +126,7 @@ pub fn flush<'env>(
     sync: Option<bool>,
 ) -> napi::Result<Object<'env>> {
     let opts = table_options(options)?;
-    let mem = Arc::clone(&memtable.inner);
+    let mem = Arc::clone(memtable.mem()?);
     let sync = sync.unwrap_or(true);
     spawn_job(
         env,

@@ -1,5 +1,9 @@
 //! `NativeMemtable`: the JS handle of a core memtable. The handle shares the
-//! memtable (`Arc`) with every read view, cursor and flush that uses it.
+//! memtable (`Arc`) with every read view, cursor and flush that uses it, and
+//! lets go of its share at `release()` (the engine calls it once a flushed
+//! memtable has left the current state) or when the garbage collector frees
+//! it. The arena's memory is unknown to V8, which would otherwise keep
+//! flushed memtables alive until some unrelated allocation triggered a GC.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -10,11 +14,20 @@ use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{panic_error, point_read, to_js};
+use crate::convert::{invalid, panic_error, point_read, to_js};
 
 #[napi]
 pub struct NativeMemtable {
-    pub(crate) inner: Arc<MemTable>,
+    inner: Option<Arc<MemTable>>,
+}
+
+impl NativeMemtable {
+    /// The memtable, or an error after `release()`.
+    pub(crate) fn mem(&self) -> napi::Result<&Arc<MemTable>> {
+        self.inner
+            .as_ref()
+            .ok_or_else(|| invalid("the memtable was released"))
+    }
 }
 
 #[napi]
@@ -22,14 +35,22 @@ impl NativeMemtable {
     #[napi(constructor)]
     pub fn new() -> Self {
         NativeMemtable {
-            inner: Arc::new(MemTable::new()),
+            inner: Some(Arc::new(MemTable::new())),
         }
+    }
+
+    /// Drops this handle's share of the memtable: its memory is freed as
+    /// soon as no read view, cursor or flush still holds it. Every later
+    /// call on this handle throws `INVALID_ARGUMENT`.
+    #[napi(catch_unwind)]
+    pub fn release(&mut self) {
+        self.inner = None;
     }
 
     /// Applies one encoded write group (FORMAT.md §2.2): one call per group.
     #[napi(catch_unwind)]
     pub fn apply(&self, group: &[u8]) -> napi::Result<()> {
-        self.inner.apply(group).map(drop).map_err(to_js)
+        self.mem()?.apply(group).map(drop).map_err(to_js)
     }
 
     /// Newest version of `userKey` with sequence ≤ `snapshotSeq`, written
@@ -43,12 +64,13 @@ impl NativeMemtable {
         mut out: Uint8ArraySlice,
         out_offset: f64,
     ) -> napi::Result<f64> {
+        let mem = self.mem()?;
         point_read(
             &mut out,
             out_offset,
             user_key,
             snapshot_seq,
-            |key, snap, visit| Ok(self.inner.get_with(key, snap, visit).found()),
+            |key, snap, visit| Ok(mem.get_with(key, snap, visit).found()),
         )
     }
 
@@ -58,21 +80,21 @@ impl NativeMemtable {
     /// until the promise settles (the write queue commits one group at a
     /// time); readers may run meanwhile, as with any apply.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn apply_async(&self, group: Uint8Array) -> AsyncTask<ApplyTask> {
-        AsyncTask::new(ApplyTask {
-            mem: Arc::clone(&self.inner),
+    pub fn apply_async(&self, group: Uint8Array) -> napi::Result<AsyncTask<ApplyTask>> {
+        Ok(AsyncTask::new(ApplyTask {
+            mem: Arc::clone(self.mem()?),
             group,
-        })
+        }))
     }
 
     #[napi(getter)]
-    pub fn approximate_size(&self) -> f64 {
-        self.inner.approximate_size() as f64
+    pub fn approximate_size(&self) -> napi::Result<f64> {
+        Ok(self.mem()?.approximate_size() as f64)
     }
 
     #[napi(getter)]
-    pub fn entry_count(&self) -> f64 {
-        self.inner.len() as f64
+    pub fn entry_count(&self) -> napi::Result<f64> {
+        Ok(self.mem()?.len() as f64)
     }
 }
 

@@ -32,7 +32,10 @@ impl NativeReadView {
         memtables: Vec<ClassInstance<NativeMemtable>>,
         levels: Vec<Vec<ClassInstance<NativeTable>>>,
     ) -> napi::Result<Self> {
-        let memtables = memtables.iter().map(|m| m.inner.clone()).collect();
+        let memtables = memtables
+            .iter()
+            .map(|m| m.mem().cloned())
+            .collect::<napi::Result<Vec<_>>>()?;
         let levels = levels
             .iter()
             .map(|level| level.iter().map(|t| t.table().cloned()).collect())
