@@ -82,7 +82,12 @@ export interface OpenOptions {
   maxGroupBytes?: number
   /** Milliseconds the write leader waits for more writers before a group (default 0: no wait). */
   groupCommitDelay?: number
-  /** Bytes of data blocks cached in memory (default 8 MiB). */
+  /**
+   * Bytes of data blocks cached in memory (default 8 MiB). Once the native
+   * engine's cache is full, a block enters it only when it is read a second
+   * time soon after the first: one-off reads (scans, compactions, reads spread
+   * over far more data than fits) do not push out blocks that are reused.
+   */
   blockCacheSize?: number
   /** Table files kept open at once (default 1000); index and filter of live tables stay in memory regardless. */
   maxOpenFiles?: number
