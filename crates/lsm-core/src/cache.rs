@@ -509,6 +509,28 @@ mod tests {
     }
 
     #[test]
+    fn one_off_blocks_do_not_push_out_reused_ones() {
+        // One shard of 64 KiB: 16 reused blocks fill it, then a scan of
+        // 10,000 blocks read once each passes through.
+        let c = BlockCache::new(16 * (4032 + ENTRY_OVERHEAD));
+        assert_eq!(c.active.load(Ordering::Relaxed), 1);
+        let hot: Vec<CacheKey> = (0..16).map(|o| (1, o * 4096)).collect();
+        for &k in &hot {
+            c.insert(k, block(4032));
+        }
+        for o in 0..10_000u64 {
+            let k = (2, o * 4096);
+            assert!(c.get(k).is_none());
+            c.insert(k, block(4032));
+        }
+        assert!(hot.iter().all(|&k| c.get(k).is_some()), "the scan evicted nothing");
+        // A block the scan reads again soon is one that is reused: it gets in.
+        c.insert((2, 0), block(4032));
+        c.insert((2, 0), block(4032));
+        assert!(c.get((2, 0)).is_some());
+    }
+
+    #[test]
     fn erase_table_drops_only_that_tables_blocks() {
         let c = BlockCache::new(BIG);
         for o in 0..100u64 {
