@@ -19,9 +19,9 @@
 //! eviction and the `free` of the evicted block cost more than the few hits
 //! the cache then serves: the 1M-key bench read 12–18% faster with no cache
 //! at all than with an 8 MiB LRU. So a full shard admits a block only on its
-//! second miss among the last few hundred it turned away (an exact set of
-//! recent keys, emptied when it reaches one entry per 4 KiB of the shard,
-//! in the spirit of TinyLFU's doorkeeper). A block read once is not cached;
+//! second miss among the ones it recently turned away (an exact set of keys,
+//! emptied when it reaches one entry per 4 KiB of the shard: 128 per shard of
+//! the default cache; in the spirit of TinyLFU's doorkeeper). A block read once is not cached;
 //! one read again soon is. A shard with room admits every block.
 //!
 //! Keys are `(table id, block offset)`. Table ids come from a process-wide
