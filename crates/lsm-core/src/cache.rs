@@ -21,14 +21,15 @@
 //! at all than with an 8 MiB LRU. So a full shard admits a block only on its
 //! second miss among the ones it recently turned away (an exact set of keys,
 //! emptied when it reaches one entry per 4 KiB of the shard: 128 per shard of
-//! the default cache; in the spirit of TinyLFU's doorkeeper). A block read once is not cached;
-//! one read again soon is. A shard with room admits every block.
+//! the default cache; in the spirit of TinyLFU's doorkeeper). A block read
+//! once is not cached; one read again soon is. A shard with room admits every
+//! block.
 //!
 //! Keys are `(table id, block offset)`. Table ids come from a process-wide
 //! counter ([`next_table_id`]) and are never reused, so a block of a closed
 //! table can never be served for another file; such entries simply age out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -107,13 +108,11 @@ const SEEN_BYTES_PER_KEY: usize = 4096;
 /// Fewest keys a doorkeeper remembers.
 const MIN_SEEN: usize = 8;
 
-type KeyMap<V> = HashMap<CacheKey, V, BuildHasherDefault<KeyHasher>>;
-
 /// One LRU list: nodes in a `Vec` linked by index (most recent at `head`).
 struct Shard {
-    map: KeyMap<usize>,
+    map: HashMap<CacheKey, usize, BuildHasherDefault<KeyHasher>>,
     /// Keys turned away while the shard was full (see the module comment).
-    seen: KeyMap<()>,
+    seen: HashSet<CacheKey, BuildHasherDefault<KeyHasher>>,
     nodes: Vec<Node>,
     free: Vec<usize>,
     head: usize,
@@ -126,7 +125,7 @@ impl Shard {
     fn new(capacity: usize) -> Self {
         Shard {
             map: HashMap::default(),
-            seen: HashMap::default(),
+            seen: HashSet::default(),
             nodes: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -187,13 +186,13 @@ impl Shard {
     /// Whether a block that would evict others may enter: only on its second
     /// miss since the doorkeeper was last emptied.
     fn admit(&mut self, key: CacheKey) -> bool {
-        if self.seen.remove(&key).is_some() {
+        if self.seen.remove(&key) {
             return true;
         }
         if self.seen.len() >= (self.capacity / SEEN_BYTES_PER_KEY).max(MIN_SEEN) {
             self.seen.clear();
         }
-        self.seen.insert(key, ());
+        self.seen.insert(key);
         false
     }
 
