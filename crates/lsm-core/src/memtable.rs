@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::batch::{decode_write_group, WriteGroup};
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{lookup_key, pack_trailer, parse_internal_key, Kind, Lookup, Probe};
+use crate::key::{pack_trailer, parse_internal_key, Kind, Lookup, LookupKey, Probe};
 use crate::skiplist::{self, SkipList};
 
 /// Bytes charged per entry on top of key and value: skiplist node, tower and
@@ -117,8 +117,22 @@ impl MemTable {
         snapshot: u64,
         visit: F,
     ) -> Probe<R, F> {
-        let target = lookup_key(user_key, snapshot);
-        let Some((key, value)) = self.list.seek_ge(&target) else {
+        self.get_at(
+            user_key,
+            LookupKey::new(user_key, snapshot).as_bytes(),
+            visit,
+        )
+    }
+
+    /// [`MemTable::get_with`] for a caller that built the lookup key
+    /// (`lookup_key(user_key, snapshot)`) already.
+    pub fn get_at<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        user_key: &[u8],
+        target: &[u8],
+        visit: F,
+    ) -> Probe<R, F> {
+        let Some((key, value)) = self.list.seek_ge(target) else {
             return Probe::Missing(visit);
         };
         // Keys in the list were built by `apply_group`, so they always parse.
@@ -312,7 +326,7 @@ mod tests {
         let mut back = collect_backward(&mut it).unwrap();
         back.reverse();
         assert_eq!(back, expected);
-        it.seek(&lookup_key(b"b", 2)).unwrap();
+        it.seek(&crate::key::lookup_key(b"b", 2)).unwrap();
         assert_eq!(it.key(), &expected[2].0[..]);
         it.prev().unwrap();
         assert_eq!(it.key(), &expected[1].0[..]);

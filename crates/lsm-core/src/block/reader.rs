@@ -114,13 +114,21 @@ impl Block {
 
     /// An iterator for blocks sorted by another order (tests use bytewise keys).
     pub fn iter_with(&self, cmp: Comparator) -> BlockIter {
+        self.iter_reusing(cmp, Vec::new())
+    }
+
+    /// [`Block::iter_with`] that builds its keys in `key_buf` (emptied
+    /// first), memory a caller got back from [`BlockIter::into_key_buf`]: a
+    /// point read then allocates nothing for the key it decodes.
+    pub fn iter_reusing(&self, cmp: Comparator, mut key_buf: Vec<u8>) -> BlockIter {
+        key_buf.clear();
         BlockIter {
             block: self.clone(),
             cmp,
             current: self.limit,
             next_offset: self.limit,
             restart_index: 0,
-            key: Vec::new(),
+            key: key_buf,
             value: 0..0,
             prev_cache: PrevCache::default(),
         }
@@ -168,6 +176,11 @@ pub struct BlockIter {
 }
 
 impl BlockIter {
+    /// The memory the iterator built its keys in, for [`Block::iter_reusing`].
+    pub fn into_key_buf(self) -> Vec<u8> {
+        self.key
+    }
+
     fn invalidate(&mut self) {
         self.current = self.block.limit;
         self.next_offset = self.block.limit;

@@ -19,7 +19,9 @@ use crate::cache::{next_table_id, BlockCache};
 use crate::error::{Error, Result};
 use crate::file_pool::{open_for_read, FilePool};
 use crate::iter::KvIter;
-use crate::key::{compare_bytes, lookup_key, parse_internal_key, user_key, Kind, Lookup, Probe};
+use crate::key::{
+    compare_bytes, compare_internal, parse_internal_key, user_key, Kind, Lookup, LookupKey, Probe,
+};
 use crate::mmap::{MapBudget, Mapping};
 use crate::table::format::{BlockHandle, Footer, Properties};
 use crate::table::iter::TableIter;
@@ -276,8 +278,8 @@ impl Table {
         snapshot: u64,
         visit: F,
     ) -> Result<Probe<R, F>> {
-        let lookup = lookup_key(user_key, snapshot);
-        self.probe(user_key, &lookup, bloom_hash(user_key), visit)
+        let lookup = LookupKey::new(user_key, snapshot);
+        self.probe(user_key, lookup.as_bytes(), bloom_hash(user_key), visit)
     }
 
     /// The point read itself, for callers that probe many tables with one
@@ -296,29 +298,43 @@ impl Table {
                 return Ok(Probe::Missing(visit));
             }
         }
+        // The block iterator decodes keys into this thread's buffer, handed
+        // back when the probe ends (on every path but an error's), so a probe
+        // allocates nothing for them.
+        let mut key_buf = KEY_BUF.take();
         let point = &self.inner.point;
         let mut i = point.find(lookup);
         let it = loop {
             let Some(handle) = point.handle(i) else {
+                KEY_BUF.set(key_buf);
                 return Ok(Probe::Missing(visit));
             };
             let block = self.read_block_at(handle).map_err(|e| self.annotate(e))?;
-            let mut it = block.iter();
+            let mut it = block.iter_reusing(compare_internal, key_buf);
             it.seek(lookup).map_err(|e| self.annotate(e))?;
             if it.valid() {
                 break it;
             }
+            key_buf = it.into_key_buf();
             // A separator may lie above its block's last key, so the first
             // entry ≥ `lookup` can open the next block.
             i += 1;
         };
         let parsed =
             parse_internal_key(it.key()).map_err(|e| self.annotate(e.context("data block key")))?;
-        if parsed.user_key != user_key {
-            return Ok(Probe::Missing(visit));
-        }
-        Ok(Probe::Found(visit(parsed.seq, parsed.kind, it.value())))
+        let probe = if parsed.user_key != user_key {
+            Probe::Missing(visit)
+        } else {
+            Probe::Found(visit(parsed.seq, parsed.kind, it.value()))
+        };
+        KEY_BUF.set(it.into_key_buf());
+        Ok(probe)
     }
+}
+
+thread_local! {
+    /// Key memory for [`Table::probe`]'s block iterators (see there).
+    static KEY_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::bloom::bloom_hash;
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::key::{compare_bytes, lookup_key, Kind, Lookup, Probe};
+use crate::key::{compare_bytes, Kind, Lookup, LookupKey, Probe};
 use crate::memtable::MemTable;
 use crate::merge::{MergingIter, UserIter};
 use crate::table::Table;
@@ -80,8 +80,11 @@ impl ReadView {
         visit: F,
     ) -> Result<Option<R>> {
         let mut visit = visit;
+        // One lookup key serves every memtable and table probed.
+        let lookup = LookupKey::new(user_key, snapshot);
+        let lookup = lookup.as_bytes();
         for m in &self.memtables {
-            visit = match m.get_with(user_key, snapshot, visit) {
+            visit = match m.get_at(user_key, lookup, visit) {
                 Probe::Found(r) => return Ok(Some(r)),
                 Probe::Missing(v) => v,
             };
@@ -97,11 +100,10 @@ impl ReadView {
             .iter()
             .skip(1)
             .filter_map(|level| find_in_level(level, user_key));
-        // One lookup key and one filter hash serve every table probed.
-        let lookup = lookup_key(user_key, snapshot);
+        // One filter hash serves every table probed.
         let hash = bloom_hash(user_key);
         for t in l0.chain(deeper) {
-            visit = match t.probe(user_key, &lookup, hash, visit)? {
+            visit = match t.probe(user_key, lookup, hash, visit)? {
                 Probe::Found(r) => return Ok(Some(r)),
                 Probe::Missing(v) => v,
             };
