@@ -279,7 +279,8 @@ try {
                 return undefined
               }),
             )
-            record(w, N, t, { found })
+            const engineStats = s.engineStats?.()
+            record(w, N, t, { found, ...(engineStats ? { engineStats } : {}) })
             break
           }
           case 'readseq':

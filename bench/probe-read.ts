@@ -1,7 +1,8 @@
 /**
  * Read-path probe (development aid): fills a DB once, then times getSync and
  * async get (64 in flight). Usage: npx tsx bench/probe-read.ts native|ts N [cacheMiB] [fill]
- * (`fill`: stop after filling). LSM_OPTS='{...}' adds open options to the fill.
+ * (`fill`: stop after filling). LSM_OPTS='{...}' adds open options to the fill,
+ * LSM_READ_OPTS='{...}' to the reads; LANES=n sets the reads in flight (default 64).
  */
 import { existsSync, readFileSync } from 'node:fs'
 
@@ -42,7 +43,8 @@ if (!existsSync(dir)) {
   await db.close()
 }
 if (process.argv[5] === 'fill') process.exit(0)
-const db = await DB.open(dir, { engine, blockCacheSize: cache * 1024 * 1024 })
+const lanes = Number(process.env.LANES ?? 64)
+const db = await DB.open(dir, { engine, blockCacheSize: cache * 1024 * 1024, ...JSON.parse(process.env.LSM_READ_OPTS ?? '{}') })
 for (let round = 0; round < 2; round++) {
   let t = performance.now()
   let found = 0
@@ -59,8 +61,8 @@ for (let round = 0; round < 2; round++) {
       if ((await db.get(keys[order[i]!]!)) !== undefined) found++
     }
   }
-  await Promise.all(Array.from({ length: 64 }, lane))
+  await Promise.all(Array.from({ length: lanes }, lane))
   const asy = N / ((performance.now() - t) / 1000)
-  console.log(JSON.stringify({ engine, N, cache, getSync: Math.round(sync), getSyncPerCpuSec: Math.round(syncCpu), get64: Math.round(asy), found, levels: db.stats().levels.map(l => l.files).join('/') }))
+  console.log(JSON.stringify({ engine, N, cache, getSync: Math.round(sync), getSyncPerCpuSec: Math.round(syncCpu), lanes, get: Math.round(asy), found, levels: db.stats().levels.map(l => l.files).join('/'), readBatches: db.stats().readBatches }))
 }
 await db.close()

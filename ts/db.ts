@@ -23,11 +23,12 @@ import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
 import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
-import { shareTurn } from './turn.js'
+import { readShared, shareTurn } from './turn.js'
 import { asBuffer, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, maxBytesForLevel, pickCompaction, planManual, splitPlan, type CompactionPlan, type LevelOptions } from './compaction-picker.js'
 import { DBIterator, type IteratorOptions } from './iterator.js'
 import { AUTO_LEVEL_BASE, AUTO_MEMTABLE_SIZE, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js'
+import { ReadBatcher } from './read-batcher.js'
 import { ReadState } from './read-state.js'
 import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
@@ -215,6 +216,8 @@ export class DB extends EventEmitter {
   /** Wakes writers stalled on background work (after each flush and compaction). */
   private progressWaiters: (() => void)[] = []
   private readonly statsData = new DBStats()
+  /** Decides whether point reads run synchronously or in batches on the pool. */
+  private readonly batcher: ReadBatcher
 
   private constructor(location: string, opts: ResolvedOptions, core: Core, lock: DirLock) {
     super()
@@ -233,6 +236,7 @@ export class DB extends EventEmitter {
     this.versions = new VersionSet(location, core, this.caches)
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
+    this.batcher = new ReadBatcher(opts.readBatching)
   }
 
   /**
@@ -932,6 +936,7 @@ export class DB extends EventEmitter {
    * event loop when reads have kept it from turning for 2 ms (see `turn.ts`).
    */
   get(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
+    if (this.batcher.batching) return this.getBatched(key, options)
     // readShared's work, without a closure per read.
     let value: Buffer | undefined
     try {
@@ -939,7 +944,30 @@ export class DB extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
+    this.batcher.count()
     return shareTurn(value)
+  }
+
+  /** {@link get} through a batch read on the thread pool (see `read-batcher.ts`). */
+  private getBatched(key: Bytes, options?: ReadOptions): Promise<Buffer | undefined> {
+    let state: ReadState
+    let seq: number
+    let k: Uint8Array
+    try {
+      this.checkOpen()
+      k = toKey(key)
+      ;({ state, seq } = options === undefined ? { state: this.state, seq: this.lastSeq } : this.readAt(options))
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (state.view.getBatch === undefined) return readShared(() => this.getSync(key, options))
+    this.statsData.gets++
+    return this.batcher.read(state, k, seq).then(
+      r => (!r.found || r.kind === Kind.Delete ? undefined : r.owned === true ? asBuffer(r.value) : Buffer.from(r.value)),
+      (e: unknown) => {
+        throw ioError(e, 'read failed')
+      },
+    )
   }
 
   /** Synchronous {@link get}: the read resolves in one core call without I/O waits beyond page reads. */
@@ -1062,6 +1090,7 @@ export class DB extends EventEmitter {
       pinnedFiles: this.versions.pinnedOnlyFiles(),
       writeGroups: this.queue.groups,
       writes: this.queue.writes,
+      readBatches: { reads: this.batcher.stats.batchedReads, batches: this.batcher.stats.batches, trials: this.batcher.stats.trials, trialsWon: this.batcher.stats.trialsWon },
       backgroundError: this.bgError?.message,
     })
   }
@@ -1079,6 +1108,7 @@ export class DB extends EventEmitter {
     // Writes deferred to the next turn were issued before close: let them queue.
     while (this.deferring !== undefined) await this.deferring
     await this.queue.idle()
+    await this.batcher.idle()
     await this.backgroundIdle()
     for (const r of this.manualQueue.splice(0)) r.reject(new LsmError('CLOSED', 'database closed before the compaction ran'))
     for (const it of [...this.iterators]) it.close()

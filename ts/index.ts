@@ -10,6 +10,7 @@
 export { DB, Snapshot, type Bytes, type BatchOp, type WriteOptions, type ReadOptions } from './db.js'
 export { DBIterator, type IteratorOptions } from './iterator.js'
 export type { OpenOptions, EngineChoice } from './options.js'
+export type { ReadBatching } from './read-batcher.js'
 export { AUTO_LEVEL_BASE, AUTO_MEMTABLE_SIZE } from './options.js'
 export type { Stats, LevelStats } from './stats.js'
 export { LsmError, type ErrorCode } from './errors.js'

@@ -108,13 +108,28 @@ export interface Stats {
   filesDeleted: number
   /** Point lookups ({@link DB.get} calls) since open. */
   gets: number
+  /**
+   * Point reads run in batches on the thread pool (native engine; see the
+   * `readBatching` option): reads and batches so far, and the trials of
+   * batching the `'auto'` policy ran and how many batching won.
+   */
+  readBatches: {
+    /** Point reads answered through batches. */
+    reads: number
+    /** Batches read on the pool. */
+    batches: number
+    /** Comparison rounds that tried batching while reads were synchronous. */
+    trials: number
+    /** Of those, the rounds batching won. */
+    trialsWon: number
+  }
   /** Background errors raised since open (0 or 1: the first one stops writes until reopen). */
   backgroundErrors: number
   /** Message of the background error that stopped writes, if any. */
   backgroundError?: string | undefined
 }
 
-type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'blockCacheBytes' | 'mappedTables' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'backgroundError'>
+type Shape = Pick<Stats, 'engine' | 'levels' | 'memtable' | 'blockCacheBytes' | 'mappedTables' | 'immutableMemtables' | 'lastSequence' | 'snapshots' | 'iterators' | 'pinnedFiles' | 'writeGroups' | 'writes' | 'readBatches' | 'backgroundError'>
 
 /** Mutable counters owned by one DB. */
 export class DBStats {

@@ -121,6 +121,7 @@ async function lsm(name: 'lsm-native' | 'lsm-ts'): Promise<Engine> {
             writeGroups: s.writeGroups,
             bytesWritten: s.bytesWritten,
             writeAmplification: Number(s.writeAmplification.toFixed(3)),
+            readBatches: s.readBatches,
           }
         },
       }

@@ -215,6 +215,13 @@ export interface CoreReadView {
    * collected (cursors made from it keep theirs). No read may follow.
    */
   release?(): void
+  /**
+   * Optional: point reads of `userKeys[i]` at `snapshotSeqs[i]` off the JS
+   * thread (the native core reads them on a libuv pool thread), in order; a
+   * key whose read failed gets its error in its place. The caller keeps the
+   * view's files (its read state pinned) until the promise settles.
+   */
+  getBatch?(userKeys: readonly Uint8Array[], snapshotSeqs: readonly number[]): Promise<(Lookup | Error)[]>
 }
 
 /** Sizes of the caches one database's tables share. */

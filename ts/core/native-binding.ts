@@ -31,6 +31,13 @@ export interface NativeBinding {
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
   /** `NativeReadViewHandle.get` through the view's `reader` (a free function: less per-call work in napi-rs than a method). */
   readViewGet(reader: NativeReadViewReader, userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
+  /**
+   * Point reads of many keys on a libuv pool thread: `keys` back to back, key `i`
+   * ending at `ends[i]`, read at `seqs[i]`. Resolves to one record per key: an
+   * i32 `n`, then the entry's `n` bytes when `n >= 0`; -1 not found; -2, then a
+   * u32 length and the UTF-8 message of that key's error.
+   */
+  readViewGetBatch?(reader: NativeReadViewReader, keys: Uint8Array, ends: Float64Array, seqs: Float64Array): Promise<Buffer>
   /** Runs on a Rust thread; resolves once the table is fsynced. */
   flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions, sync?: boolean): Promise<NativeWrittenTable>
   /** Runs on a Rust thread; resolves once every output is fsynced. */

@@ -18,7 +18,7 @@
 import { Buffer } from 'node:buffer'
 import { basename } from 'node:path'
 import { markAsUntransferable } from 'node:worker_threads'
-import { corruption, LsmError } from '../errors.js'
+import { corruption, invalidArgument, LsmError } from '../errors.js'
 import type {
   CacheOptions, Chunk, CompactionJob, CompactionOutput, Core, CoreCaches, CoreCursor, CoreMemtable, CoreReadView,
   CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable,
@@ -95,11 +95,11 @@ function newSlab(): Uint8Array {
 }
 
 /** Decodes the entry at `at` of `buf` (whose ArrayBuffer is `ab`, at offset 0): `fixed64(seq × 256 + kind) ‖ value` of `n` bytes. */
-function entryAt(buf: Uint8Array, ab: ArrayBufferLike, at: number, n: number): Lookup {
+function entryAt(buf: Uint8Array, ab: ArrayBufferLike, at: number, n: number, base = 0): Lookup {
   const seq = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16)) * 0x1000000 + (buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16))
   // Slab bytes are written once and never reused, so the value is the caller's own.
   // A Buffer view: `DB.get` returns it as it is.
-  return { found: true, kind: buf[at]! as Kind, seq, value: Buffer.from(ab, at + 8, n - 8), owned: true }
+  return { found: true, kind: buf[at]! as Kind, seq, value: Buffer.from(ab, base + at + 8, n - 8), owned: true }
 }
 
 type PointReader = { get(userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number }
@@ -128,6 +128,30 @@ function pointRead(h: PointReader, key: Uint8Array, snapshotSeq: number, files?:
   } catch (e) {
     throw mapError(e, files)
   }
+}
+
+/** The answers of `readViewGetBatch` (see NativeBinding), one per key, values as views of `out`. */
+function unpackBatch(out: Buffer, n: number, files: readonly string[]): (Lookup | Error)[] {
+  const ab = out.buffer
+  const base = out.byteOffset
+  const bytes = new Uint8Array(ab, base, out.length)
+  const results: (Lookup | Error)[] = new Array(n)
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    const len = out.readInt32LE(at)
+    at += 4
+    if (len >= 0) {
+      results[i] = entryAt(bytes, ab, at, len, base)
+      at += len
+    } else if (len === -1) {
+      results[i] = NOT_FOUND
+    } else {
+      const m = out.readUInt32LE(at)
+      results[i] = mapError(new Error(out.toString('utf8', at + 4, at + 4 + m)), files) as Error
+      at += 4 + m
+    }
+  }
+  return results
 }
 
 function toProperties(p: NativeProperties): TableProperties {
@@ -256,13 +280,35 @@ function nativeCursorOptions(o: CursorOptions): NativeCursorOptions {
 class NativeReadView implements CoreReadView {
   /** Point reads go through `readViewGet` on the view's `reader`. */
   private readonly point: PointReader
-  constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[], b: NativeBinding) {
+  constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[], private readonly b: NativeBinding) {
     const reader = handle.reader
     const get = b.readViewGet
     this.point = { get: (key, seq, out, off) => get(reader, key, seq, out, off) }
+    if (typeof b.readViewGetBatch === 'function') this.getBatch = (k, s) => this.readBatch(k, s)
   }
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     return pointRead(this.point, userKey, snapshotSeq, this.files)
+  }
+  /** Present when the addon has `readViewGetBatch` (see CoreReadView.getBatch). */
+  readonly getBatch?: (userKeys: readonly Uint8Array[], snapshotSeqs: readonly number[]) => Promise<(Lookup | Error)[]>
+  private async readBatch(userKeys: readonly Uint8Array[], snapshotSeqs: readonly number[]): Promise<(Lookup | Error)[]> {
+    const n = userKeys.length
+    if (snapshotSeqs.length !== n) throw invalidArgument('getBatch takes one snapshot per key')
+    const ends = new Float64Array(n)
+    let total = 0
+    for (let i = 0; i < n; i++) ends[i] = total += userKeys[i]!.length
+    const keys = Buffer.allocUnsafe(total)
+    for (let i = 0, at = 0; i < n; i++) {
+      keys.set(userKeys[i]!, at)
+      at = ends[i]!
+    }
+    let out: Buffer
+    try {
+      out = await this.b.readViewGetBatch!(this.handle.reader, keys, ends, Float64Array.from(snapshotSeqs))
+    } catch (e) {
+      throw mapError(e, this.files)
+    }
+    return unpackBatch(out, n, this.files)
   }
   cursor(o: CursorOptions): CoreCursor {
     const options = nativeCursorOptions(o)
@@ -331,3 +377,4 @@ export const nativeCore: Core | undefined =
   nativeBinding !== undefined && typeof nativeBinding.NativeMemtable === 'function' && typeof nativeBinding.readViewGet === 'function'
     ? makeNativeCore(nativeBinding)
     : undefined
+

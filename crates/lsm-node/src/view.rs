@@ -2,21 +2,27 @@
 //! one call each — a point read is one crossing, a scan one per chunk.
 
 use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, BufferSlice, ClassInstance, External, Uint8ArraySlice};
-use napi::Env;
+use napi::bindgen_prelude::{
+    AsyncTask, Buffer, BufferSlice, ClassInstance, External, Float64Array, Uint8Array,
+    Uint8ArraySlice,
+};
+use napi::{Env, Task};
 use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{invalid, limit, point_read, snapshot, to_js};
+use crate::convert::{invalid, limit, panic_error, point_read, snapshot, to_js};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
 /// The read view shared by a `NativeReadView` and the `External` handed to
-/// `readViewGet` (JS-thread only, like the class itself).
-type SharedView = Rc<RefCell<ReadView>>;
+/// `readViewGet` (JS-thread only, like the class itself). The view itself is
+/// behind an `Arc` so a batch read on a pool thread can hold it.
+type SharedView = Rc<RefCell<Arc<ReadView>>>;
 
 #[napi]
 pub struct NativeReadView {
@@ -42,7 +48,7 @@ impl NativeReadView {
             .collect::<napi::Result<Vec<_>>>()?;
         let inner = ReadView::new(memtables, levels).map_err(to_js)?;
         Ok(NativeReadView {
-            inner: Rc::new(RefCell::new(inner)),
+            inner: Rc::new(RefCell::new(Arc::new(inner))),
         })
     }
 
@@ -52,7 +58,7 @@ impl NativeReadView {
     /// references. Reads after this see an empty view.
     #[napi(catch_unwind)]
     pub fn release(&mut self) -> napi::Result<()> {
-        *self.inner.borrow_mut() = ReadView::new(Vec::new(), Vec::new()).map_err(to_js)?;
+        *self.inner.borrow_mut() = Arc::new(ReadView::new(Vec::new(), Vec::new()).map_err(to_js)?);
         Ok(())
     }
 
@@ -110,6 +116,96 @@ pub fn read_view_get(
         snapshot_seq,
         |key, snap, visit| view.get_with(key, snap, visit).map_err(to_js),
     )
+}
+
+/// Point reads of many keys on a libuv pool thread. `keys` holds the user
+/// keys back to back, key `i` ending at `ends[i]`; `seqs[i]` is its snapshot.
+/// Resolves to a Buffer of one record per key, in order: an `i32` (LE) `n`,
+/// then `n` bytes when `n >= 0` (the entry as `readViewGet` writes it:
+/// `fixed64(seq × 256 + kind) ‖ value`); `-1` for no visible version; `-2`
+/// followed by a `u32` length and that many bytes of UTF-8 error message
+/// (the read of that key failed, e.g. a corrupt block; the others stand).
+/// The task holds the view, so a `release` meanwhile does not disturb it;
+/// the caller keeps the files the view reads from (its read state pinned)
+/// until the promise settles.
+#[napi(catch_unwind, ts_return_type = "Promise<Buffer>")]
+pub fn read_view_get_batch(
+    #[napi(ts_arg_type = "ExternalObject<unknown>")] reader: &External<SharedView>,
+    keys: Uint8Array,
+    ends: Float64Array,
+    seqs: Float64Array,
+) -> napi::Result<AsyncTask<GetBatchTask>> {
+    if ends.len() != seqs.len() {
+        return Err(invalid("ends and seqs differ in length"));
+    }
+    let mut bounds = Vec::with_capacity(ends.len());
+    let mut start = 0usize;
+    for (&end, &seq) in ends.iter().zip(seqs.iter()) {
+        let end = usize::try_from(crate::convert::whole(end, "key end")?)
+            .ok()
+            .filter(|&e| e >= start && e <= keys.len())
+            .ok_or_else(|| invalid(format!("key end {end} lies outside the keys")))?;
+        bounds.push((start, end, snapshot(seq)));
+        start = end;
+    }
+    Ok(AsyncTask::new(GetBatchTask {
+        view: Arc::clone(&reader.borrow()),
+        keys,
+        bounds,
+    }))
+}
+
+/// The work of [`read_view_get_batch`]; holds the keys' JS bytes until it settles.
+pub struct GetBatchTask {
+    view: Arc<ReadView>,
+    keys: Uint8Array,
+    /// Per key: its byte range in `keys` and its snapshot (`None`: nothing visible).
+    bounds: Vec<(usize, usize, Option<u64>)>,
+}
+
+impl GetBatchTask {
+    fn read_all(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bounds.len() * 128);
+        for &(start, end, snap) in &self.bounds {
+            let key = &self.keys[start..end];
+            let at = out.len();
+            out.extend_from_slice(&(-1i32).to_le_bytes());
+            let Some(snap) = snap else { continue };
+            let found = self.view.get_with(key, snap, |seq, kind, value| {
+                out.extend_from_slice(&((seq << 8) | kind as u64).to_le_bytes());
+                out.extend_from_slice(value);
+            });
+            match found {
+                Ok(None) => {}
+                Ok(Some(())) => {
+                    let n = i32::try_from(out.len() - at - 4).unwrap_or(i32::MAX);
+                    out[at..at + 4].copy_from_slice(&n.to_le_bytes());
+                }
+                Err(e) => {
+                    out.truncate(at);
+                    let msg = e.to_string();
+                    out.extend_from_slice(&(-2i32).to_le_bytes());
+                    out.extend_from_slice(&(msg.len() as u32).to_le_bytes());
+                    out.extend_from_slice(msg.as_bytes());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Task for GetBatchTask {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> napi::Result<Vec<u8>> {
+        // A panic must reject the promise, not unwind into libuv.
+        catch_unwind(AssertUnwindSafe(|| self.read_all())).map_err(panic_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Vec<u8>) -> napi::Result<Buffer> {
+        Ok(output.into())
+    }
 }
 
 /// The core's cursor options from their JS form.
