@@ -236,7 +236,8 @@ export class DB extends EventEmitter {
     this.versions = new VersionSet(location, core, this.caches)
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
-    this.batcher = new ReadBatcher(opts.readBatching)
+    // Only the native core reads off the JS thread: the TS engine's reads stay synchronous (no trial rounds).
+    this.batcher = new ReadBatcher(core.name === 'native' ? opts.readBatching : 'off')
   }
 
   /**
