@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
 import { check, syncDirAsync, syncFile } from './io.js'
-import type { CompactionOutput, Core, CoreCaches, CoreMemtable, CursorOptions, TableOptions } from './core/core.js'
+import type { CompactionOutput, Core, CoreCaches, CoreMemtable, CursorOptions, Lookup, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
@@ -129,6 +129,16 @@ function plainBatchSize(ops: readonly BatchOp[]): number {
     }
   }
   return size
+}
+
+/**
+ * The value a lookup found, as `get` returns it: undefined when absent or
+ * deleted; bytes the result owns become the Buffer as they are, others (views
+ * of cached blocks or memtable memory) are copied.
+ */
+function valueOf(r: Lookup): Buffer | undefined {
+  if (!r.found || r.kind === Kind.Delete) return undefined
+  return r.owned === true ? asBuffer(r.value) : Buffer.from(r.value)
 }
 
 function toKey(x: unknown): Uint8Array {
@@ -964,7 +974,7 @@ export class DB extends EventEmitter {
     if (state.view.getBatch === undefined) return readShared(() => this.getSync(key, options))
     this.statsData.gets++
     return this.batcher.read(state, k, seq).then(
-      r => (!r.found || r.kind === Kind.Delete ? undefined : r.owned === true ? asBuffer(r.value) : Buffer.from(r.value)),
+      valueOf,
       (e: unknown) => {
         throw ioError(e, 'read failed')
       },
@@ -985,12 +995,7 @@ export class DB extends EventEmitter {
       throw ioError(e, 'read failed')
     }
     this.statsData.gets++
-    if (!r.found || r.kind === Kind.Delete) return undefined
-    const v = r.value
-    // Bytes the result owns become the Buffer as they are; others (views of
-    // cached blocks or memtable memory) are copied.
-    if (r.owned !== true) return Buffer.from(v)
-    return asBuffer(v)
+    return valueOf(r)
   }
 
   /** Values of many keys (undefined where absent), in order. */

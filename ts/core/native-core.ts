@@ -94,7 +94,7 @@ function newSlab(): Uint8Array {
   return s
 }
 
-/** Decodes the entry at `at` of `buf` (whose ArrayBuffer is `ab`, at offset 0): `fixed64(seq × 256 + kind) ‖ value` of `n` bytes. */
+/** Decodes the entry at `at` of `buf` (which starts at byte `base` of its ArrayBuffer `ab`): `fixed64(seq × 256 + kind) ‖ value` of `n` bytes. */
 function entryAt(buf: Uint8Array, ab: ArrayBufferLike, at: number, n: number, base = 0): Lookup {
   const seq = (buf[at + 4]! | (buf[at + 5]! << 8) | (buf[at + 6]! << 16)) * 0x1000000 + (buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16))
   // Slab bytes are written once and never reused, so the value is the caller's own.
@@ -377,4 +377,3 @@ export const nativeCore: Core | undefined =
   nativeBinding !== undefined && typeof nativeBinding.NativeMemtable === 'function' && typeof nativeBinding.readViewGet === 'function'
     ? makeNativeCore(nativeBinding)
     : undefined
-
