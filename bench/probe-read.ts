@@ -2,7 +2,8 @@
  * Read-path probe (development aid): fills a DB once, then times getSync and
  * async get (64 in flight). Usage: npx tsx bench/probe-read.ts native|ts N [cacheMiB] [fill]
  * (`fill`: stop after filling). LSM_OPTS='{...}' adds open options to the fill,
- * LSM_READ_OPTS='{...}' to the reads; LANES=n sets the reads in flight (default 64).
+ * LSM_READ_OPTS='{...}' to the reads; LANES=n sets the reads in flight (default 64);
+ * SKIP_SYNC=1 leaves out the getSync loop (to profile the async reads alone).
  */
 import { existsSync, readFileSync } from 'node:fs'
 
@@ -49,10 +50,11 @@ for (let round = 0; round < 2; round++) {
   let t = performance.now()
   let found = 0
   const c0 = mainCpu()
-  for (let i = 0; i < N; i++) if (db.getSync(keys[order[i]!]!) !== undefined) found++
+  if (process.env.SKIP_SYNC === undefined) for (let i = 0; i < N; i++) if (db.getSync(keys[order[i]!]!) !== undefined) found++
   const sync = N / ((performance.now() - t) / 1000)
   const syncCpu = N / (mainCpu() - c0)
   t = performance.now()
+  const cpu0 = process.cpuUsage()
   let next = 0
   const lane = async () => {
     for (;;) {
@@ -63,6 +65,8 @@ for (let round = 0; round < 2; round++) {
   }
   await Promise.all(Array.from({ length: lanes }, lane))
   const asy = N / ((performance.now() - t) / 1000)
-  console.log(JSON.stringify({ engine, N, cache, getSync: Math.round(sync), getSyncPerCpuSec: Math.round(syncCpu), lanes, get: Math.round(asy), found, levels: db.stats().levels.map(l => l.files).join('/'), readBatches: db.stats().readBatches }))
+  const cpu1 = process.cpuUsage(cpu0)
+  const cpuNsPerGet = Math.round((cpu1.user + cpu1.system) * 1000 / N)
+  console.log(JSON.stringify({ engine, N, cache, getSync: Math.round(sync), getSyncPerCpuSec: Math.round(syncCpu), lanes, get: Math.round(asy), cpuNsPerGet, found, levels: db.stats().levels.map(l => l.files).join('/'), readBatches: db.stats().readBatches }))
 }
 await db.close()
