@@ -512,3 +512,42 @@ fn snappy_throughput() {
         mb / sd
     );
 }
+
+/// Copies and runs taken by the wide (64-byte) paths of the decoder, with
+/// room after them: an overlapping copy (offset 20, length 50) must repeat
+/// its period exactly, and a run (offset 1) must repeat its byte.
+#[test]
+fn wide_copies_repeat_their_period() {
+    let tail: Vec<u8> = (100..170).collect();
+    let literal70 = |s: &mut Vec<u8>| {
+        s.extend_from_slice(&[60 << 2, 69]);
+        s.extend_from_slice(&tail);
+    };
+    // 20-byte literal, copy(offset 20, len 50), 70-byte literal.
+    let mut s = vec![140, 1, 19 << 2];
+    s.extend(0u8..20);
+    s.extend_from_slice(&[(49 << 2) | 2, 20, 0]);
+    literal70(&mut s);
+    let mut want: Vec<u8> = (0..70).map(|i| (i % 20) as u8).collect();
+    want.extend_from_slice(&tail);
+    assert_eq!(decompress(&s).unwrap(), want);
+    // 1-byte literal, copy(offset 1, len 40), 70-byte literal.
+    let mut s = vec![111, 0, b'x', (39 << 2) | 2, 1, 0];
+    literal70(&mut s);
+    let mut want = vec![b'x'; 41];
+    want.extend_from_slice(&tail);
+    assert_eq!(decompress(&s).unwrap(), want);
+    // A 50-byte literal then a copy of it (offset 50, len 64).
+    let mut s = vec![0, 49 << 2];
+    let lit: Vec<u8> = (0..50).map(|i| (i * 7) as u8).collect();
+    s.extend_from_slice(&lit);
+    s.extend_from_slice(&[(63 << 2) | 2, 50, 0]);
+    literal70(&mut s);
+    let n = 50 + 64 + 70;
+    s[0] = (n & 0x7f) as u8 | 0x80;
+    s.insert(1, (n >> 7) as u8);
+    let mut want = lit.clone();
+    want.extend((0..64).map(|i| lit[i % 50]));
+    want.extend_from_slice(&tail);
+    assert_eq!(decompress(&s).unwrap(), want);
+}
