@@ -91,11 +91,17 @@ impl MemTable {
                 group.first_seq
             )));
         }
-        let mut charge = 0;
-        for e in &group.entries {
-            inserter.insert(e.key, pack_trailer(e.seq, e.kind), e.value);
-            charge += e.key.len() + 8 + e.value.len() + ENTRY_OVERHEAD;
-        }
+        let charge: usize = group
+            .entries
+            .iter()
+            .map(|e| e.key.len() + 8 + e.value.len() + ENTRY_OVERHEAD)
+            .sum();
+        inserter.insert_all(
+            group
+                .entries
+                .iter()
+                .map(|e| (e.key, pack_trailer(e.seq, e.kind), e.value)),
+        );
         self.approximate_size
             .fetch_add(charge, AtomicOrdering::Relaxed);
         self.last_seq
