@@ -10,6 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
@@ -60,17 +61,62 @@ fn written(w: WrittenTable) -> JsWrittenTable {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10) so that, when
-/// flush and compaction threads and the JS thread want more cores than there
-/// are, the kernel runs the JS thread first: background work must not show up
-/// as event-loop delay. Best effort: a failure changes nothing else.
-fn lower_priority() {
+/// Lowers the calling thread's scheduling priority to `nice` so that, when
+/// background threads and the JS thread want more cores than there are, the
+/// kernel runs the JS thread first: background work must not show up as
+/// event-loop delay. Best effort: a failure changes nothing else.
+fn lower_priority(nice: i32) {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority take plain integers and touch no memory
     // of ours; on Linux PRIO_PROCESS with a thread id applies to that thread.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+/// Nice value of flush and compaction threads.
+const JOB_NICE: i32 = 10;
+/// Nice value of the apply lane: below the JS thread, above flush and
+/// compaction (a write group waits on it; a compaction waits on nothing).
+const LANE_NICE: i32 = 5;
+
+/// A promise's settle side, shared between the thread that settles it and
+/// the caller (which rejects it itself when the work cannot be started).
+type Slot<D> = Arc<Mutex<Option<JsDeferred<D, Resolver<D>>>>>;
+/// Makes a promise's value on the JS thread.
+type Resolver<D> = Box<dyn FnOnce(Env) -> napi::Result<D> + Send>;
+
+/// Runs `work`, catching a panic, and settles the promise in `slot` with
+/// `convert(result)` (on the JS thread) or the error.
+fn run_and_settle<T, D>(
+    slot: &Slot<D>,
+    work: impl FnOnce() -> lsm_core::Result<T>,
+    convert: fn(T) -> D,
+) where
+    T: Send + 'static,
+    D: ToNapiValue + 'static,
+{
+    let outcome = catch_unwind(AssertUnwindSafe(work));
+    let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) else {
+        return;
+    };
+    match outcome {
+        Ok(Ok(value)) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
+        Ok(Err(e)) => deferred.reject(to_js(e)),
+        Err(payload) => deferred.reject(panic_error(payload)),
+    }
+}
+
+/// Rejects the promise in `slot` (if still pending) because its work could
+/// not be handed to a thread.
+fn reject_unstarted<D: ToNapiValue + 'static>(slot: &Slot<D>, e: std::io::Error) {
+    if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
+        deferred.reject(napi::Error::from_reason(format!(
+            "IO_ERROR: cannot start a thread: {e}"
+        )));
     }
 }
 
@@ -89,28 +135,85 @@ where
     let (deferred, promise) = env.create_deferred()?;
     // Kept reachable from here so that, if the thread cannot start, the
     // promise is still rejected instead of left pending forever.
-    let slot: Arc<Mutex<Option<JsDeferred<D, _>>>> = Arc::new(Mutex::new(Some(deferred)));
+    let slot: Slot<D> = Arc::new(Mutex::new(Some(deferred)));
     let theirs = Arc::clone(&slot);
     let spawned = std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
-            lower_priority();
-            let outcome = catch_unwind(AssertUnwindSafe(work));
-            let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) else {
-                return;
-            };
-            match outcome {
-                Ok(Ok(value)) => deferred.resolve(move |_env| Ok(convert(value))),
-                Ok(Err(e)) => deferred.reject(to_js(e)),
-                Err(payload) => deferred.reject(panic_error(payload)),
-            }
+            lower_priority(JOB_NICE);
+            run_and_settle(&theirs, work, convert);
         });
     if let Err(e) = spawned {
-        if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-            deferred.reject(napi::Error::from_reason(format!(
-                "IO_ERROR: cannot start a thread: {e}"
-            )));
-        }
+        reject_unstarted(&slot, e);
+    }
+    Ok(promise)
+}
+
+type LaneJob = Box<dyn FnOnce() + Send>;
+
+/// The apply lane's queue; its thread starts with the first job.
+static LANE: Mutex<Option<Sender<LaneJob>>> = Mutex::new(None);
+
+/// Hands `job` to the apply lane (none: only make sure its thread runs),
+/// starting its thread if there is none.
+fn lane_submit(job: Option<LaneJob>) -> std::io::Result<()> {
+    let mut lane = LANE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let job = match (lane.as_ref(), job) {
+        (Some(_), None) => return Ok(()),
+        (Some(tx), Some(job)) => match tx.send(job) {
+            Ok(()) => return Ok(()),
+            // The thread is gone (it never exits on its own): start another.
+            Err(returned) => Some(returned.0),
+        },
+        (None, job) => job,
+    };
+    let (tx, rx) = channel::<LaneJob>();
+    std::thread::Builder::new()
+        .name("lsm-apply".to_string())
+        .spawn(move || {
+            lower_priority(LANE_NICE);
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        })?;
+    if let Some(job) = job {
+        // The receiver is alive in the new thread: the send cannot fail.
+        let _ = tx.send(job);
+    }
+    *lane = Some(tx);
+    Ok(())
+}
+
+/// Starts the apply lane's thread if it is not running yet, so that the
+/// first large write group does not wait for (and share a CPU with) a
+/// starting thread: that first apply held the JS thread for ~7 ms.
+pub(crate) fn lane_start() {
+    // Best effort: if the thread cannot start now, the first job tries again
+    // and reports the failure through its promise.
+    let _ = lane_submit(None);
+}
+
+/// Runs `work` on the apply lane: one long-lived thread, shared by every
+/// database of the process, that takes jobs in submission order at a lower
+/// priority than the JS thread. Used for memtable inserts of large write
+/// groups: on the libuv pool they ran at the JS thread's priority and, on a
+/// machine with few cores, took its CPU (event-loop delay) whenever it woke.
+pub(crate) fn lane_job<'env, T, D>(
+    env: &'env Env,
+    work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
+    convert: fn(T) -> D,
+) -> napi::Result<Object<'env>>
+where
+    T: Send + 'static,
+    D: ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred()?;
+    let slot: Slot<D> = Arc::new(Mutex::new(Some(deferred)));
+    let theirs = Arc::clone(&slot);
+    if let Err(e) = lane_submit(Some(Box::new(move || {
+        run_and_settle(&theirs, work, convert)
+    }))) {
+        reject_unstarted(&slot, e);
     }
     Ok(promise)
 }

@@ -5,16 +5,16 @@
 //! it. The arena's memory is unknown to V8, which would otherwise keep
 //! flushed memtables alive until some unrelated allocation triggered a GC.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Uint8Array, Uint8ArraySlice};
-use napi::{Env, Task};
+use napi::bindgen_prelude::{Object, Uint8Array, Uint8ArraySlice};
+use napi::Env;
 use napi_derive::napi;
 
 use lsm_core::memtable::MemTable;
 
-use crate::convert::{invalid, panic_error, point_read, to_js};
+use crate::convert::{invalid, point_read, to_js};
+use crate::jobs::{lane_job, lane_start};
 
 #[napi]
 pub struct NativeMemtable {
@@ -34,6 +34,7 @@ impl NativeMemtable {
 impl NativeMemtable {
     #[napi(constructor)]
     pub fn new() -> Self {
+        lane_start();
         NativeMemtable {
             inner: Some(Arc::new(MemTable::new())),
         }
@@ -74,17 +75,22 @@ impl NativeMemtable {
         )
     }
 
-    /// [`NativeMemtable::apply`] on a libuv pool thread, so a large group
-    /// (a big batch) is inserted while the JS thread goes on. The caller
-    /// must not change `group` and must apply nothing else to this memtable
-    /// until the promise settles (the write queue commits one group at a
-    /// time); readers may run meanwhile, as with any apply.
+    /// [`NativeMemtable::apply`] on the apply lane (a thread of ours at a
+    /// lower priority than the JS thread), so a large group (a big batch) is
+    /// inserted while the JS thread goes on. The caller must not change
+    /// `group` and must apply nothing else to this memtable until the
+    /// promise settles (the write queue commits one group at a time);
+    /// readers may run meanwhile, as with any apply.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn apply_async(&self, group: Uint8Array) -> napi::Result<AsyncTask<ApplyTask>> {
-        Ok(AsyncTask::new(ApplyTask {
-            mem: Arc::clone(self.mem()?),
-            group,
-        }))
+    pub fn apply_async<'env>(
+        &self,
+        env: &'env Env,
+        group: Uint8Array,
+    ) -> napi::Result<Object<'env>> {
+        let mem = Arc::clone(self.mem()?);
+        // `group` moves into the job: it holds the JS bytes alive until the
+        // job is done (napi-rs releases the reference on the JS thread).
+        lane_job(env, move || mem.apply(&group).map(drop), |()| ())
     }
 
     #[napi(getter)]
@@ -95,31 +101,6 @@ impl NativeMemtable {
     #[napi(getter)]
     pub fn entry_count(&self) -> napi::Result<f64> {
         Ok(self.mem()?.len() as f64)
-    }
-}
-
-/// The work of [`NativeMemtable::apply_async`]. It holds a reference to the
-/// group's JS bytes, so they stay alive until the task settles.
-pub struct ApplyTask {
-    mem: Arc<MemTable>,
-    group: Uint8Array,
-}
-
-impl Task for ApplyTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        let (mem, group) = (&self.mem, &self.group);
-        // A panic must reject the promise, not unwind into libuv.
-        match catch_unwind(AssertUnwindSafe(|| mem.apply(group))) {
-            Ok(r) => r.map(drop).map_err(to_js),
-            Err(payload) => Err(panic_error(payload)),
-        }
-    }
-
-    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
-        Ok(())
     }
 }
 
