@@ -1,12 +1,14 @@
-//! Flush and compaction, run on a Rust thread of their own and reported back
-//! through a promise.
+//! Flush and compaction, run on a Rust thread of their own, and large
+//! memtable inserts, run on the apply lane (one long-lived thread); each is
+//! reported back through a promise.
 //!
-//! Why a dedicated thread rather than the libuv pool: the pool has 4 threads
+//! Why threads of ours rather than the libuv pool: the pool has 4 threads
 //! shared with every `fs` call of the process, and a compaction can run for
 //! seconds; occupying a pool thread that long would stall unrelated file I/O.
-//! A thread per job is cheap next to the job (one flush or compaction at a
-//! time in practice). The JS thread only converts arguments and, at the end,
-//! results.
+//! And a thread of ours can run at a lower priority than the JS thread, which
+//! a pool thread cannot be given and then handed back. A thread per flush or
+//! compaction is cheap next to the job (one of each at a time in practice).
+//! The JS thread only converts arguments and, at the end, results.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -110,21 +112,19 @@ fn run_and_settle<T, D>(
     }
 }
 
-/// Rejects the promise in `slot` (if still pending) because its work could
-/// not be handed to a thread.
-fn reject_unstarted<D: ToNapiValue + 'static>(slot: &Slot<D>, e: std::io::Error) {
-    if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-        deferred.reject(napi::Error::from_reason(format!(
-            "IO_ERROR: cannot start a thread: {e}"
-        )));
-    }
+/// Where a job runs.
+enum Runner {
+    /// A new thread of this name, at nice [`JOB_NICE`] (flush, compaction).
+    Thread(&'static str),
+    /// The apply lane.
+    Lane,
 }
 
-/// Runs `work` on a new thread and settles the returned promise with
+/// Runs `work` as `runner` says and settles the returned promise with
 /// `convert(result)` on the JS thread. A panic in `work` rejects the promise.
-fn spawn_job<'env, T, D>(
+fn run_job<'env, T, D>(
     env: &'env Env,
-    name: &str,
+    runner: Runner,
     work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
     convert: fn(T) -> D,
 ) -> napi::Result<Object<'env>>
@@ -133,18 +133,27 @@ where
     D: ToNapiValue + 'static,
 {
     let (deferred, promise) = env.create_deferred()?;
-    // Kept reachable from here so that, if the thread cannot start, the
-    // promise is still rejected instead of left pending forever.
+    // Kept reachable from here so that, if the work cannot be handed to a
+    // thread, the promise is still rejected instead of left pending forever.
     let slot: Slot<D> = Arc::new(Mutex::new(Some(deferred)));
     let theirs = Arc::clone(&slot);
-    let spawned = std::thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            lower_priority(JOB_NICE);
-            run_and_settle(&theirs, work, convert);
-        });
-    if let Err(e) = spawned {
-        reject_unstarted(&slot, e);
+    let job: LaneJob = Box::new(move || run_and_settle(&theirs, work, convert));
+    let started = match runner {
+        Runner::Thread(name) => std::thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                lower_priority(JOB_NICE);
+                job();
+            })
+            .map(drop),
+        Runner::Lane => lane_submit(Some(job)),
+    };
+    if let Err(e) = started {
+        if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
+            deferred.reject(napi::Error::from_reason(format!(
+                "IO_ERROR: cannot start a thread: {e}"
+            )));
+        }
     }
     Ok(promise)
 }
@@ -207,15 +216,7 @@ where
     T: Send + 'static,
     D: ToNapiValue + 'static,
 {
-    let (deferred, promise) = env.create_deferred()?;
-    let slot: Slot<D> = Arc::new(Mutex::new(Some(deferred)));
-    let theirs = Arc::clone(&slot);
-    if let Err(e) = lane_submit(Some(Box::new(move || {
-        run_and_settle(&theirs, work, convert)
-    }))) {
-        reject_unstarted(&slot, e);
-    }
-    Ok(promise)
+    run_job(env, Runner::Lane, work, convert)
 }
 
 /// Writes every entry of `memtable` to a new table at `path`, fsynced before
@@ -231,9 +232,9 @@ pub fn flush<'env>(
     let opts = table_options(options)?;
     let mem = Arc::clone(memtable.mem()?);
     let sync = sync.unwrap_or(true);
-    spawn_job(
+    run_job(
         env,
-        "lsm-flush",
+        Runner::Thread("lsm-flush"),
         move || flush_memtable(&mem, Path::new(&path), opts, sync),
         written,
     )
@@ -269,9 +270,9 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
         start: job.start.map(|b| b.to_vec()),
         end: job.end.map(|b| b.to_vec()),
     };
-    spawn_job(
+    run_job(
         env,
-        "lsm-compaction",
+        Runner::Thread("lsm-compaction"),
         move || run_compaction(&core_job),
         |outs| {
             outs.into_iter()
