@@ -113,16 +113,20 @@ fn run_and_settle<T, D>(
 }
 
 /// Where a job runs.
-enum Runner {
+pub(crate) enum Runner {
     /// A new thread of this name, at nice [`JOB_NICE`] (flush, compaction).
     Thread(&'static str),
-    /// The apply lane.
+    /// The apply lane: one long-lived thread, shared by every database of the
+    /// process, that takes jobs in submission order at nice [`LANE_NICE`].
+    /// Used for memtable inserts of large write groups: on the libuv pool
+    /// they ran at the JS thread's priority and, on a machine with few cores,
+    /// took its CPU (event-loop delay) whenever it woke.
     Lane,
 }
 
 /// Runs `work` as `runner` says and settles the returned promise with
 /// `convert(result)` on the JS thread. A panic in `work` rejects the promise.
-fn run_job<'env, T, D>(
+pub(crate) fn run_job<'env, T, D>(
     env: &'env Env,
     runner: Runner,
     work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
@@ -200,23 +204,6 @@ pub(crate) fn lane_start() {
     // Best effort: if the thread cannot start now, the first job tries again
     // and reports the failure through its promise.
     let _ = lane_submit(None);
-}
-
-/// Runs `work` on the apply lane: one long-lived thread, shared by every
-/// database of the process, that takes jobs in submission order at a lower
-/// priority than the JS thread. Used for memtable inserts of large write
-/// groups: on the libuv pool they ran at the JS thread's priority and, on a
-/// machine with few cores, took its CPU (event-loop delay) whenever it woke.
-pub(crate) fn lane_job<'env, T, D>(
-    env: &'env Env,
-    work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
-    convert: fn(T) -> D,
-) -> napi::Result<Object<'env>>
-where
-    T: Send + 'static,
-    D: ToNapiValue + 'static,
-{
-    run_job(env, Runner::Lane, work, convert)
 }
 
 /// Writes every entry of `memtable` to a new table at `path`, fsynced before

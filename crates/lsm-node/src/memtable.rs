@@ -14,7 +14,7 @@ use napi_derive::napi;
 use lsm_core::memtable::MemTable;
 
 use crate::convert::{invalid, point_read, to_js};
-use crate::jobs::{lane_job, lane_start};
+use crate::jobs::{lane_start, run_job, Runner};
 
 #[napi]
 pub struct NativeMemtable {
@@ -90,7 +90,12 @@ impl NativeMemtable {
         let mem = Arc::clone(self.mem()?);
         // `group` moves into the job: it holds the JS bytes alive until the
         // job is done (napi-rs releases the reference on the JS thread).
-        lane_job(env, move || mem.apply(&group).map(drop), |()| ())
+        run_job(
+            env,
+            Runner::Lane,
+            move || mem.apply(&group).map(drop),
+            |()| (),
+        )
     }
 
     #[napi(getter)]
