@@ -39,13 +39,13 @@ new PerformanceObserver(list => {
 
 /** [run ns, queued ns] of a thread of this process. */
 const schedstat = (tid: string) => readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ').slice(0, 2).map(Number)
+/** Every thread of this process: its name and schedstat. */
 const threads = () => {
-  const m = new Map<string, number[]>()
+  const m = new Map<string, { comm: string; run: number; queued: number }>()
   for (const tid of readdirSync('/proc/self/task')) {
     try {
-      m.set(tid, [...schedstat(tid), 0])
-      m.get(tid)![2] = 0
-      ;(m.get(tid) as unknown as { comm: string }).comm = readFileSync(`/proc/self/task/${tid}/comm`, 'latin1').trim()
+      const [run, queued] = schedstat(tid)
+      m.set(tid, { comm: readFileSync(`/proc/self/task/${tid}/comm`, 'latin1').trim(), run: run!, queued: queued! })
     } catch {
       // The thread ended meanwhile.
     }
@@ -82,9 +82,9 @@ const elapsed = performance.now() - t
 const after = threads()
 console.log(`fill ${elapsed.toFixed(0)} ms; JS thread queued for a CPU ${queuedMs.toFixed(0)} ms`)
 for (const [tid, v] of after) {
-  const b = before.get(tid) ?? [0, 0]
-  const ran = (v[0]! - b[0]!) / 1e6
-  if (ran > 1) console.log(`  thread ${tid} ${(v as unknown as { comm: string }).comm}${tid === main ? ' (JS)' : ''}: ran ${ran.toFixed(0)} ms, queued ${((v[1]! - b[1]!) / 1e6).toFixed(0)} ms${before.has(tid) ? '' : ' (started during the fill)'}`)
+  const b = before.get(tid) ?? { run: 0, queued: 0 }
+  const ran = (v.run - b.run) / 1e6
+  if (ran > 1) console.log(`  thread ${tid} ${v.comm}${tid === main ? ' (JS)' : ''}: ran ${ran.toFixed(0)} ms, queued ${((v.queued - b.queued) / 1e6).toFixed(0)} ms${before.has(tid) ? '' : ' (started during the fill)'}`)
 }
 console.log(events.sort((a, b) => parseFloat(a) - parseFloat(b)).join('\n'))
 await db.close()
