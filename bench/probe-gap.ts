@@ -4,7 +4,8 @@
  * gap over 4 ms between its ticks, split by the JS thread's schedstat into
  * time it ran and time it was runnable but queued for a CPU; GC pauses over
  * 1 ms; the DB's synchronous steps over 0.3 ms; and each thread's CPU during
- * the fill. ENGINE=native|ts.
+ * the fill. ENGINE=native|ts; WORKLOAD=fillbatch (the default) or fillseq
+ * (single puts in key order, 64 in flight).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { PerformanceObserver } from 'node:perf_hooks'
@@ -70,11 +71,17 @@ const timer = setInterval(() => {
   lastS = s
 }, 1)
 let next = 0
+const fillseq = process.env.WORKLOAD === 'fillseq'
 await Promise.all(Array.from({ length: 64 }, async () => {
   for (;;) {
-    const b = next++
-    if (b >= batches.length) return
-    await db.batch(batches[b]!)
+    const i = next++
+    if (fillseq) {
+      if (i >= N) return
+      await db.put(keys[i]!, values[i]!)
+    } else {
+      if (i >= batches.length) return
+      await db.batch(batches[i]!)
+    }
   }
 }))
 clearInterval(timer)
