@@ -227,7 +227,7 @@ export class DB extends EventEmitter {
   private progressWaiters: (() => void)[] = []
   private readonly statsData = new DBStats()
   /** Decides whether point reads run synchronously or in batches on the pool. */
-  private readonly batcher: ReadBatcher
+  private readonly batcher: ReadBatcher<Buffer | undefined>
 
   private constructor(location: string, opts: ResolvedOptions, core: Core, lock: DirLock) {
     super()
@@ -247,7 +247,7 @@ export class DB extends EventEmitter {
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
     // Only the native core reads off the JS thread: the TS engine's reads stay synchronous (no trial rounds).
-    this.batcher = new ReadBatcher(core.name === 'native' ? opts.readBatching : 'off')
+    this.batcher = new ReadBatcher(core.name === 'native' ? opts.readBatching : 'off', undefined, valueOf, e => ioError(e, 'read failed'))
   }
 
   /**
@@ -967,18 +967,16 @@ export class DB extends EventEmitter {
     try {
       this.checkOpen()
       k = toKey(key)
-      ;({ state, seq } = options === undefined ? { state: this.state, seq: this.lastSeq } : this.readAt(options))
+      state = this.state
+      seq = this.lastSeq
+      if (options !== undefined) ({ state, seq } = this.readAt(options))
     } catch (e) {
       return Promise.reject(e)
     }
     if (state.view.getBatch === undefined) return readShared(() => this.getSync(key, options))
     this.statsData.gets++
-    return this.batcher.read(state, k, seq).then(
-      valueOf,
-      (e: unknown) => {
-        throw ioError(e, 'read failed')
-      },
-    )
+    // Settles with `valueOf` of the lookup, or the read's error as an LsmError.
+    return this.batcher.read(state, k, seq)
   }
 
   /** Synchronous {@link get}: the read resolves in one core call without I/O waits beyond page reads. */
