@@ -54,7 +54,6 @@ const BATCH_SPELL_MS = 500
 const FIRST_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 4000
 
-
 /** Counts of what the batcher did, for `DB.stats()`. */
 export interface ReadBatchStats {
   /** Point reads answered through batches. */
