@@ -5,7 +5,7 @@
  * the `'auto'` policy's choices under a fake clock.
  */
 import test from 'ava'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DB } from '../ts/db.js'
 import { LsmError } from '../ts/errors.js'
@@ -15,7 +15,6 @@ import { Rng } from './helpers/random.js'
 
 const small = { memtableSize: 8192, l0CompactionTrigger: 4, blockSize: 512 }
 const key = (i: number) => `key${String(i).padStart(5, '0')}`
-const native = engines().includes('native')
 
 for (const engine of engines()) {
   test(`[${engine}] batched reads answer as synchronous reads do, snapshots included`, async t => {
@@ -53,12 +52,8 @@ for (const engine of engines()) {
     snap.release()
     const st = db.stats()
     t.true(st.levels.some(l => l.files > 0), 'some reads came from tables')
-    if (engine === 'native') {
-      t.is(st.readBatches.reads, 2 * ks.length)
-      t.true(st.readBatches.batches >= 2 && st.readBatches.batches < ks.length, `${st.readBatches.batches} batches`)
-    } else {
-      t.is(st.readBatches.reads, 0, 'the TypeScript engine reads synchronously')
-    }
+    t.is(st.readBatches.reads, 2 * ks.length)
+    t.true(st.readBatches.batches >= 2 && st.readBatches.batches < ks.length, `${st.readBatches.batches} batches`)
     await db.close()
     await t.throwsAsync(db.get(key(1)), { instanceOf: LsmError, message: /closed/ })
   })
@@ -69,29 +64,29 @@ test('an unknown readBatching is INVALID_ARGUMENT', async t => {
   t.is((e as LsmError).code, 'INVALID_ARGUMENT')
 })
 
-if (native) {
-  test('[native] close waits for batched reads in flight', async t => {
+for (const engine of engines()) {
+  test(`[${engine}] close waits for batched reads in flight`, async t => {
     const dir = tempDir(t)
-    let db = await DB.open(dir, { engine: 'native', ...small })
+    let db = await DB.open(dir, { engine, ...small })
     for (let i = 0; i < 600; i++) await db.put(key(i), `value-${i}`)
     await db.close()
-    db = await DB.open(dir, { engine: 'native', ...small, readBatching: 'always' })
+    db = await DB.open(dir, { engine, ...small, readBatching: 'always' })
     const reads = Array.from({ length: 600 }, (_, i) => db.get(key(i)))
     await db.close()
     const got = await Promise.all(reads)
     t.deepEqual(got.map(v => v?.toString()), Array.from({ length: 600 }, (_, i) => `value-${i}`))
   })
 
-  test('[native] a corrupt block fails only the batched reads it holds, with CORRUPTION naming the table', async t => {
+  test(`[${engine}] a corrupt block fails only the batched reads it holds, with CORRUPTION naming the table`, async t => {
     const dir = tempDir(t)
-    let db = await DB.open(dir, { engine: 'native', ...small, l0CompactionTrigger: 100, l0SlowdownTrigger: 200, l0StopTrigger: 300 })
+    let db = await DB.open(dir, { engine, ...small, l0CompactionTrigger: 100, l0SlowdownTrigger: 200, l0StopTrigger: 300 })
     for (let i = 0; i < 600; i++) await db.put(key(i), `value-${i}-${'y'.repeat(40)}`)
     await db.close()
     const table = readdirSync(dir).filter(n => n.endsWith('.sst')).sort()[0]!
     const b = readFileSync(join(dir, table))
     b[10]! ^= 0x40
     writeFileSync(join(dir, table), b)
-    db = await DB.open(dir, { engine: 'native', ...small, l0CompactionTrigger: 100, l0SlowdownTrigger: 200, l0StopTrigger: 300, readBatching: 'always' })
+    db = await DB.open(dir, { engine, ...small, l0CompactionTrigger: 100, l0SlowdownTrigger: 200, l0StopTrigger: 300, readBatching: 'always' })
     const settled = await Promise.allSettled(Array.from({ length: 600 }, (_, i) => db.get(key(i))))
     let failed = 0
     settled.forEach((s, i) => {
@@ -100,12 +95,79 @@ if (native) {
         t.true(s.reason instanceof LsmError)
         t.is((s.reason as LsmError).code, 'CORRUPTION')
         t.regex((s.reason as LsmError).message, new RegExp(table))
+        t.is((s.reason as LsmError).message.split(table).length, 2, 'the table is named once')
       } else {
         t.is(s.value?.toString(), `value-${i}-${'y'.repeat(40)}`, 'no wrong value')
       }
     })
     t.true(failed > 0 && failed < 100, `${failed} reads failed`)
     await db.close()
+  })
+}
+
+/** Paths of the files this process has open under `dir`. */
+function openFilesUnder(dir: string): string[] {
+  const out: string[] = []
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      if (target.startsWith(dir)) out.push(target)
+    } catch {
+      // Closed since the listing.
+    }
+  }
+  return out
+}
+
+for (const engine of engines()) {
+  test(`[${engine}] batched reads stay right while compactions replace and delete tables`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small, readBatching: 'always' })
+    const rng = new Rng(11)
+    const model = new Map<string, string>()
+    let checked = 0
+    for (let round = 0; round < 12; round++) {
+      // Reads issued before the batch answer as of before it, whenever the
+      // read threads get to them; a compaction may replace their tables meanwhile.
+      const ks = Array.from({ length: 120 }, () => key(rng.int(500)))
+      const want = ks.map(k => model.get(k))
+      const reads = ks.map(k => db.get(k))
+      const ops = Array.from({ length: 150 }, (_, j) => {
+        const k = key(rng.int(500))
+        if (rng.int(6) === 0) {
+          model.delete(k)
+          return { type: 'del' as const, key: k }
+        }
+        const v = `r${round}-${j}-${'z'.repeat(rng.int(50))}`
+        model.set(k, v)
+        return { type: 'put' as const, key: k, value: v }
+      })
+      await db.batch(ops)
+      if (round % 4 === 3) await db.compactRange()
+      const got = await Promise.all(reads)
+      for (let i = 0; i < ks.length; i++) t.is(got[i]?.toString(), want[i], `${ks[i]} in round ${round}`)
+      checked += ks.length
+    }
+    const st = db.stats()
+    t.true(st.compactions > 0, 'tables were replaced')
+    t.is(st.readBatches.reads, checked)
+    await db.close()
+    t.deepEqual(openFilesUnder(dir), [], 'no descriptor of the database stays open after close')
+  })
+
+  test(`[${engine}] a database made again at the same path reads its own tables in batches`, async t => {
+    const dir = tempDir(t)
+    for (const gen of ['first', 'second']) {
+      let db = await DB.open(dir, { engine, ...small })
+      for (let i = 0; i < 400; i++) await db.put(key(i), `${gen}-${i}`)
+      await db.close()
+      db = await DB.open(dir, { engine, ...small, readBatching: 'always' })
+      const got = await Promise.all(Array.from({ length: 400 }, (_, i) => db.get(key(i))))
+      t.deepEqual(got.map(v => v?.toString()), Array.from({ length: 400 }, (_, i) => `${gen}-${i}`))
+      t.true(db.stats().levels.some(l => l.files > 0))
+      await db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 }
 

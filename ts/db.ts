@@ -247,7 +247,7 @@ export class DB extends EventEmitter {
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
     // Only the native core reads off the JS thread: the TS engine's reads stay synchronous (no trial rounds).
-    this.batcher = new ReadBatcher(core.name === 'native' ? opts.readBatching : 'off', undefined, valueOf, e => ioError(e, 'read failed'))
+    this.batcher = new ReadBatcher(opts.readBatching, undefined, valueOf, e => ioError(e, 'read failed'))
   }
 
   /**

@@ -88,6 +88,9 @@ export interface OpenOptions {
    * engine's cache is full, a block enters it only when it is read a second
    * time soon after the first: one-off reads (scans, compactions, reads spread
    * over far more data than fits) do not push out blocks that are reused.
+   * The pure-TypeScript engine's two read threads (see `readBatching`) each
+   * keep a cache of half this size besides the main thread's, and up to half
+   * of `maxOpenFiles` descriptors each.
    */
   blockCacheSize?: number
   /** Table files kept open at once (default 1000); index and filter of live tables stay in memory regardless. */
@@ -106,13 +109,14 @@ export interface OpenOptions {
    */
   mmapReads?: boolean
   /**
-   * Native engine: how point reads (`get`) run. `'auto'` (default) runs them
-   * on the JS thread, and hands them to the libuv thread pool in batches
-   * while a measured trial shows that reads more of them per second (many
-   * reads in flight that miss the block cache); `'off'` always runs them on
-   * the JS thread; `'always'` always batches them. Either way a read answers
-   * as of when it was called. The pure-TypeScript engine always reads on the
-   * JS thread.
+   * How point reads (`get`) run. `'auto'` (default) runs them on the JS
+   * thread, and hands them to other threads in batches while a measured
+   * trial shows that reads more of them per second (many reads in flight
+   * that miss the block cache); `'off'` always runs them on the JS thread;
+   * `'always'` always batches them. The native engine reads batches on the
+   * libuv thread pool; the pure-TypeScript engine reads the memtables on
+   * the JS thread and the tables on two worker threads of its own. Either
+   * way a read answers as of when it was called.
    */
   readBatching?: ReadBatching
 }

@@ -217,7 +217,8 @@ export interface CoreReadView {
   release?(): void
   /**
    * Optional: point reads of `userKeys[i]` at `snapshotSeqs[i]` off the JS
-   * thread (the native core reads them on a libuv pool thread), in order; a
+   * thread (the native core reads them on a libuv pool thread, the
+   * TypeScript core its tables on a read worker thread), in order; a
    * key whose read failed gets its error in its place. The caller keeps the
    * view's files (its read state pinned) until the promise settles.
    */

@@ -8,7 +8,7 @@ import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
-import { compareBytes, comparePrefix, userKeyOf } from './ts/internal-key.js'
+import { compareBytes, comparePrefix, userKeyOf, type Kind } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
@@ -17,7 +17,8 @@ import { PooledFileSource, recycleBlock, Table } from './ts/sst.js'
 import type { Block } from './ts/block.js'
 import { BufferPool, FdPool, LruCache } from './ts/cache.js'
 import { basename } from 'node:path'
-import { releaseWorker, retainWorker, runInWorker } from './ts/background.js'
+import { forgetCachesInReadWorkers, forgetInReadWorkers, fromWorker, readInWorker, releaseWorker, retainWorker, runInWorker } from './ts/background.js'
+import type { ReadBatchReply, ReadCachesSpec, ReadViewSpec } from './ts/read-service.js'
 import { GroupWalker } from './ts/write-group.js'
 import { copyPrefix, DecodeError } from './ts/coding.js'
 import { setImmediate as nextTurn } from 'node:timers/promises'
@@ -58,11 +59,20 @@ class TsMemtable implements CoreMemtable {
   }
 }
 
+/** Tokens naming open table instances to the read threads (see `read-service.ts`). */
+let nextToken = 1
+
 class TsTable implements CoreTable {
   /** User-key range, for level searches. */
   readonly smallestUser: Uint8Array
   readonly largestUser: Uint8Array
-  constructor(readonly inner: Table) {
+  /** This open instance, to the read threads. */
+  readonly token = nextToken++
+  /**
+   * @param path The file, for the read threads to open it too.
+   * @param caches The caches it was opened with, if any.
+   */
+  constructor(readonly inner: Table, readonly path: string, readonly caches?: TsCaches) {
     this.smallestUser = userKeyOf(inner.properties.smallest)
     this.largestUser = userKeyOf(inner.properties.largest)
   }
@@ -84,6 +94,7 @@ class TsTable implements CoreTable {
   }
   close(): void {
     this.inner.close()
+    forgetInReadWorkers({ tables: [this.token] })
   }
 }
 
@@ -104,8 +115,67 @@ function findInLevel(level: readonly TsTable[], userKey: Uint8Array): number {
   return lo < level.length && compareBytes(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
 }
 
+/** Read views, numbered for the read threads. */
+let nextView = 1
+
 class TsReadView implements CoreReadView {
+  /** This view, to the read threads. */
+  private readonly id = nextView++
   constructor(private readonly memtables: readonly TsMemtable[], private readonly levels: readonly (readonly TsTable[])[]) {}
+
+  /**
+   * Reads the memtables here, then hands the keys they do not answer to a
+   * read thread, which reads the tables (`read-service.ts`).
+   */
+  getBatch(userKeys: readonly Uint8Array[], snapshotSeqs: readonly number[]): Promise<(Lookup | Error)[]> {
+    const n = userKeys.length
+    if (snapshotSeqs.length !== n) return Promise.reject(new LsmError('INVALID_ARGUMENT', 'getBatch takes one snapshot per key'))
+    const results: (Lookup | Error)[] = new Array(n)
+    const rest: number[] = []
+    let bytes = 0
+    for (let i = 0; i < n; i++) {
+      const k = userKeys[i]!
+      let r: Lookup | undefined
+      for (const m of this.memtables) {
+        const l = m.get(k, snapshotSeqs[i]!)
+        if (l.found) {
+          r = l
+          break
+        }
+      }
+      if (r !== undefined) results[i] = r
+      else {
+        rest.push(i)
+        bytes += k.length
+      }
+    }
+    if (rest.length === 0 || this.levels.every(l => l.length === 0)) {
+      for (const i of rest) results[i] = { found: false }
+      return Promise.resolve(results)
+    }
+    const keys = new Uint8Array(bytes)
+    const ends = new Uint32Array(rest.length)
+    const seqs = new Float64Array(rest.length)
+    let at = 0
+    for (let j = 0; j < rest.length; j++) {
+      const i = rest[j]!
+      keys.set(userKeys[i]!, at)
+      at += userKeys[i]!.length
+      ends[j] = at
+      seqs[j] = snapshotSeqs[i]!
+    }
+    return readInWorker(this.id, () => this.spec(), { keys, ends, seqs }).then(reply => {
+      fillAnswers(results, rest, reply)
+      return results
+    })
+  }
+
+  /** The tables of this view, for a read thread. */
+  private spec(): ReadViewSpec {
+    let caches: ReadCachesSpec | undefined
+    for (const level of this.levels) for (const t of level) caches ??= t.caches?.spec
+    return { caches, tokens: this.levels.map(l => l.map(t => t.token)), paths: this.levels.map(l => l.map(t => t.path)) }
+  }
 
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {
     for (const m of this.memtables) {
@@ -136,6 +206,24 @@ class TsReadView implements CoreReadView {
     ]
     return new TsCursor(new UserIterator(new MergingIterator(children), options.snapshotSeq), options)
   }
+}
+
+/** Puts a read thread's answers for keys `rest[j]` into `results`. */
+function fillAnswers(results: (Lookup | Error)[], rest: readonly number[], reply: ReadBatchReply): void {
+  const { meta, values } = reply
+  const buf = Buffer.from(values.buffer, values.byteOffset, values.byteLength)
+  let at = 0
+  for (let j = 0; j < rest.length; j++) {
+    const tag = meta[3 * j]!
+    if (tag === 0) {
+      results[rest[j]!] = { found: false }
+      continue
+    }
+    const len = meta[3 * j + 2]!
+    results[rest[j]!] = { found: true, kind: (tag - 1) as Kind, seq: meta[3 * j + 1]!, value: buf.subarray(at, at + len) }
+    at += len
+  }
+  for (const e of reply.errors) results[rest[e.index]!] = fromWorker(e)
 }
 
 /** Chunked user-level iteration with bounds, over a {@link UserIterator}. */
@@ -245,7 +333,15 @@ const CHUNK_SLAB_BYTES = 64 * 1024
 /** The most memory a block cache's {@link BufferPool} keeps for reuse. */
 const BLOCK_POOL_BYTES = 1024 * 1024
 
+/** Caches objects, numbered for the read threads. */
+let nextCaches = 1
+
 class TsCaches implements CoreCaches {
+  /**
+   * What each read thread keeps for these tables: half the block cache (two
+   * threads read batches) and half the open files.
+   */
+  readonly spec: ReadCachesSpec
   readonly blocks: LruCache<Block>
   /** Memory of dropped blocks, for the next ones read. */
   readonly pool: BufferPool
@@ -256,12 +352,14 @@ class TsCaches implements CoreCaches {
     this.pool = pool
     this.blocks = new LruCache<Block>(o.blockCacheBytes, b => recycleBlock(pool, b))
     this.fds = new FdPool(o.maxOpenFiles)
+    this.spec = { id: nextCaches++, blockCacheBytes: Math.floor(o.blockCacheBytes / 2), maxOpenFiles: Math.max(1, Math.floor(o.maxOpenFiles / 2)) }
     retainWorker()
   }
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.fds.closeAll()
+    await forgetCachesInReadWorkers(this.spec.id)
     await releaseWorker()
   }
   get mappedTables(): number {
@@ -281,11 +379,11 @@ export const tsCore: Core = {
   newMemtable: () => new TsMemtable(),
   newCaches: o => new TsCaches(o),
   openTable(path, caches) {
-    if (caches === undefined) return new TsTable(Table.openFile(path))
+    if (caches === undefined) return new TsTable(Table.openFile(path), path)
     const c = asTs(caches, TsCaches, 'caches')
     const src = new PooledFileSource(path, c.fds)
     try {
-      return new TsTable(Table.open(src, basename(path), c.blocks, c.pool))
+      return new TsTable(Table.open(src, basename(path), c.blocks, c.pool), path, c)
     } catch (e) {
       src.close()
       throw e

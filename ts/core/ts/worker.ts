@@ -1,29 +1,51 @@
 /**
- * The pure-TS core's background thread: flushes and compactions run here so
+ * The pure-TS core's background threads: flushes and compactions run here so
  * that the JS event loop stays responsive (GUIDE: background work never runs
- * on the main thread). One request at a time; each reply carries its id.
+ * on the main thread), and so do batches of point reads (`read-service.ts`).
+ * One request at a time; each reply carries its request's id (a `forget`
+ * without an id gets no reply).
  */
 import { parentPort } from 'node:worker_threads'
 import type { CompactionJob, TableOptions } from '../core.js'
 import { flushFrozen, runCompaction } from './compaction.js'
 import type { FrozenMemtable } from './memtable.js'
+import { forget, readBatch, type ForgetRequest, type ReadBatchRequest } from './read-service.js'
 
 export type WorkerRequest =
   | { id: number; type: 'flush'; memtable: FrozenMemtable; path: string; options?: TableOptions; sync?: boolean }
   | { id: number; type: 'compact'; job: CompactionJob }
+  | ({ id: number; type: 'read' } & ReadBatchRequest)
 
 export type WorkerReply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { message: string; code?: string; file?: string; name?: string } }
 
-parentPort?.on('message', (req: WorkerRequest) => {
+parentPort?.on('message', (req: WorkerRequest | ({ type: 'forget'; id?: number } & ForgetRequest)) => {
+  if (req.type === 'forget') {
+    try {
+      forget(req)
+    } catch {
+      // Closing files: nothing to report.
+    }
+    // With an id, someone waits for the files to be closed.
+    if (req.id !== undefined) parentPort!.postMessage({ id: req.id, ok: true, result: undefined } satisfies WorkerReply)
+    return
+  }
   let reply: WorkerReply
+  let transfer: ArrayBuffer[] = []
   try {
-    const result = req.type === 'flush' ? flushFrozen(req.memtable, req.path, req.options, req.sync) : runCompaction(req.job)
+    let result: unknown
+    if (req.type === 'read') {
+      const r = readBatch(req)
+      result = r
+      transfer = [r.meta.buffer as ArrayBuffer, r.values.buffer as ArrayBuffer]
+    } else {
+      result = req.type === 'flush' ? flushFrozen(req.memtable, req.path, req.options, req.sync) : runCompaction(req.job)
+    }
     reply = { id: req.id, ok: true, result }
   } catch (e) {
     const err = e as { message?: string; code?: string; file?: string; name?: string }
     reply = { id: req.id, ok: false, error: { message: String(err.message ?? e), code: err.code, file: err.file, name: err.name } }
   }
-  parentPort!.postMessage(reply)
+  parentPort!.postMessage(reply, transfer)
 })

@@ -1,0 +1,212 @@
+/**
+ * Batched point reads of the pure-TS core, run on a read worker thread (the
+ * main-thread side is in `ts-core.ts`, `TsReadView.getBatch`).
+ *
+ * A worker keeps its own open tables and block caches: JS objects cannot be
+ * shared between threads, and tables are immutable files, so a second reader
+ * of them needs nothing from the main thread but their paths. The main thread
+ * names each table by a token unique to its open instance (a path can be
+ * reused after a database is destroyed and made again) and tells the worker
+ * when an instance closes, and each batch is read against one read view: the
+ * tables of each level. A batch carries its view's tables only when the
+ * worker's current view is another one (messages to a worker arrive in the
+ * order they were sent, so the main thread knows which view that is).
+ */
+import { basename } from 'node:path'
+import type { Block } from './block.js'
+import { BufferPool, FdPool, LruCache } from './cache.js'
+import { compareBytes, userKeyOf } from './internal-key.js'
+import { PooledFileSource, recycleBlock, Table, type LookupResult } from './sst.js'
+
+/** The caches a database's tables use in one read worker. */
+export interface ReadCachesSpec {
+  /** Unique per main-thread caches object (per open database). */
+  id: number
+  blockCacheBytes: number
+  maxOpenFiles: number
+}
+
+/** One read view's tables: `tokens[level][i]` is the table at `paths[level][i]` (L0 newest first). */
+export interface ReadViewSpec {
+  caches: ReadCachesSpec | undefined
+  tokens: number[][]
+  paths: string[][]
+}
+
+/** A batch of point reads: key i is `keys[ends[i-1]..ends[i])`, read at `seqs[i]`. */
+export interface ReadBatchRequest {
+  view: number
+  /** Present when the worker's current view is not `view`. */
+  spec?: ReadViewSpec
+  keys: Uint8Array
+  ends: Uint32Array
+  seqs: Float64Array
+}
+
+/**
+ * The answers: for key i, `meta[3i]` is 0 (not found) or its kind + 1,
+ * `meta[3i+1]` its sequence number and `meta[3i+2]` the length of its value;
+ * the values of the found keys follow each other in `values`. A key whose
+ * read failed has 0 in `meta[3i]` and its error in `errors`.
+ */
+export interface ReadBatchReply {
+  meta: Float64Array
+  values: Uint8Array
+  errors: { index: number; message: string; code?: string; file?: string }[]
+}
+
+/** What a worker forgets: closed table instances, or a database's caches (it closed). */
+export interface ForgetRequest {
+  tables?: number[]
+  caches?: number
+}
+
+interface Caches {
+  blocks: LruCache<Block>
+  pool: BufferPool
+  fds: FdPool
+}
+
+interface OpenTable {
+  table: Table
+  smallest: Uint8Array
+  largest: Uint8Array
+  caches: number
+}
+
+const caches = new Map<number, Caches>()
+const tables = new Map<number, OpenTable>()
+let current: { id: number; caches: number; levels: { token: number; path: string }[][] } | undefined
+
+function cachesFor(spec: ReadCachesSpec | undefined): number {
+  if (spec === undefined) return 0
+  if (!caches.has(spec.id)) {
+    const pool = new BufferPool(Math.min(1024 * 1024, spec.blockCacheBytes))
+    caches.set(spec.id, {
+      pool,
+      blocks: new LruCache<Block>(spec.blockCacheBytes, b => recycleBlock(pool, b)),
+      fds: new FdPool(spec.maxOpenFiles),
+    })
+  }
+  return spec.id
+}
+
+/** The open instance `token` (opened now, from `path`, on first use). */
+function tableFor(token: number, path: string, cachesId: number): OpenTable {
+  let t = tables.get(token)
+  if (t !== undefined) return t
+  const c = caches.get(cachesId)
+  let table: Table
+  if (c === undefined) table = Table.openFile(path)
+  else {
+    const src = new PooledFileSource(path, c.fds)
+    try {
+      table = Table.open(src, basename(path), c.blocks, c.pool)
+    } catch (e) {
+      src.close()
+      throw e
+    }
+  }
+  t = { table, smallest: userKeyOf(table.properties.smallest), largest: userKeyOf(table.properties.largest), caches: cachesId }
+  tables.set(token, t)
+  return t
+}
+
+const NOT_FOUND: LookupResult = { found: false }
+
+/** Newest visible version of `key` in the current view (L0 newest first, then a binary search per level). */
+function lookup(key: Uint8Array, seq: number): LookupResult {
+  const view = current!
+  const levels = view.levels
+  for (let li = 0; li < levels.length; li++) {
+    const level = levels[li]!
+    if (li === 0) {
+      for (const e of level) {
+        const t = tableFor(e.token, e.path, view.caches)
+        if (compareBytes(key, t.smallest) < 0 || compareBytes(key, t.largest) > 0) continue
+        const r = t.table.get(key, seq)
+        if (r.found) return r
+      }
+      continue
+    }
+    // The first table whose largest key is ≥ key; it holds key if its smallest is ≤ key.
+    let lo = 0
+    let hi = level.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const e = level[mid]!
+      if (compareBytes(tableFor(e.token, e.path, view.caches).largest, key) < 0) lo = mid + 1
+      else hi = mid
+    }
+    if (lo === level.length) continue
+    const e = level[lo]!
+    const t = tableFor(e.token, e.path, view.caches)
+    if (compareBytes(t.smallest, key) > 0) continue
+    const r = t.table.get(key, seq)
+    if (r.found) return r
+  }
+  return NOT_FOUND
+}
+
+/** Answers one batch (see {@link ReadBatchReply}); the caller transfers `meta` and `values`. */
+export function readBatch(req: ReadBatchRequest): ReadBatchReply {
+  if (req.spec !== undefined) {
+    const cachesId = cachesFor(req.spec.caches)
+    current = {
+      id: req.view,
+      caches: cachesId,
+      levels: req.spec.tokens.map((l, i) => l.map((token, j) => ({ token, path: req.spec!.paths[i]![j]! }))),
+    }
+  }
+  if (current === undefined || current.id !== req.view) throw new Error(`read view ${req.view} was never described to this worker`)
+  const n = req.ends.length
+  const meta = new Float64Array(3 * n)
+  const found: Uint8Array[] = []
+  const errors: ReadBatchReply['errors'] = []
+  let bytes = 0
+  let start = 0
+  for (let i = 0; i < n; i++) {
+    const end = req.ends[i]!
+    const key = req.keys.subarray(start, end)
+    start = end
+    let r: LookupResult
+    try {
+      r = lookup(key, req.seqs[i]!)
+    } catch (e) {
+      const err = e as { message?: string; code?: string; file?: string }
+      errors.push({ index: i, message: String(err.message ?? e), code: err.code, file: err.file })
+      continue
+    }
+    if (!r.found) continue
+    meta[3 * i] = r.kind + 1
+    meta[3 * i + 1] = r.seq
+    meta[3 * i + 2] = r.value.length
+    found.push(r.value)
+    bytes += r.value.length
+  }
+  const values = new Uint8Array(bytes)
+  let at = 0
+  for (const v of found) {
+    values.set(v, at)
+    at += v.length
+  }
+  return { meta, values, errors }
+}
+
+/** Closes forgotten table instances, or every table and file of forgotten caches. */
+export function forget(req: ForgetRequest): void {
+  for (const token of req.tables ?? []) {
+    tables.get(token)?.table.close()
+    tables.delete(token)
+  }
+  if (req.caches !== undefined) {
+    for (const [token, t] of tables) {
+      if (t.caches !== req.caches) continue
+      t.table.close()
+      tables.delete(token)
+    }
+    caches.get(req.caches)?.fds.closeAll()
+    caches.delete(req.caches)
+    if (current?.caches === req.caches) current = undefined
+  }
+}
