@@ -16,6 +16,20 @@ import { Rng } from './helpers/random.js'
 const small = { memtableSize: 8192, l0CompactionTrigger: 4, blockSize: 512 }
 const key = (i: number) => `key${String(i).padStart(5, '0')}`
 
+/** `n` random puts and deletes (one in `delEvery`) of keys below `keySpace`, applied to `model` too. */
+function randomOps(rng: Rng, model: Map<string, string>, n: number, keySpace: number, delEvery: number, value: (k: string) => string) {
+  return Array.from({ length: n }, () => {
+    const k = key(rng.int(keySpace))
+    if (rng.int(delEvery) === 0) {
+      model.delete(k)
+      return { type: 'del' as const, key: k }
+    }
+    const v = value(k)
+    model.set(k, v)
+    return { type: 'put' as const, key: k, value: v }
+  })
+}
+
 for (const engine of engines()) {
   test(`[${engine}] batched reads answer as synchronous reads do, snapshots included`, async t => {
     const dir = tempDir(t)
@@ -23,17 +37,7 @@ for (const engine of engines()) {
     const rng = new Rng(7)
     const model = new Map<string, string>()
     for (let round = 0; round < 6; round++) {
-      const ops = Array.from({ length: 200 }, () => {
-        const k = key(rng.int(800))
-        if (rng.int(5) === 0) {
-          model.delete(k)
-          return { type: 'del' as const, key: k }
-        }
-        const v = `v${round}-${k}-${'x'.repeat(rng.int(60))}`
-        model.set(k, v)
-        return { type: 'put' as const, key: k, value: v }
-      })
-      await db.batch(ops)
+      await db.batch(randomOps(rng, model, 200, 800, 5, k => `v${round}-${k}-${'x'.repeat(rng.int(60))}`))
       if (round === 3) await db.compactRange()
     }
     const snap = db.snapshot()
@@ -132,17 +136,7 @@ for (const engine of engines()) {
       const ks = Array.from({ length: 120 }, () => key(rng.int(500)))
       const want = ks.map(k => model.get(k))
       const reads = ks.map(k => db.get(k))
-      const ops = Array.from({ length: 150 }, (_, j) => {
-        const k = key(rng.int(500))
-        if (rng.int(6) === 0) {
-          model.delete(k)
-          return { type: 'del' as const, key: k }
-        }
-        const v = `r${round}-${j}-${'z'.repeat(rng.int(50))}`
-        model.set(k, v)
-        return { type: 'put' as const, key: k, value: v }
-      })
-      await db.batch(ops)
+      await db.batch(randomOps(rng, model, 150, 500, 6, k => `r${round}-${k}-${'z'.repeat(rng.int(50))}`))
       if (round % 4 === 3) await db.compactRange()
       const got = await Promise.all(reads)
       for (let i = 0; i < ks.length; i++) t.is(got[i]?.toString(), want[i], `${ks[i]} in round ${round}`)
