@@ -8,7 +8,7 @@ import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
 import { buildBloom, bloomMayContain } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
-import { compareBytes, comparePrefix, userKeyOf, type Kind } from './ts/internal-key.js'
+import { compareBytes, comparePrefix, findInLevel, userKeyOf, type Kind } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
 import { Memtable } from './ts/memtable.js'
 import { MergingIterator, UserIterator } from './ts/merge-iterator.js'
@@ -103,18 +103,6 @@ function asTs<T>(x: unknown, cls: abstract new (...args: never[]) => T, what: st
   return x
 }
 
-/** Index of the table in a sorted, non-overlapping level whose range may hold `userKey`, or -1. */
-function findInLevel(level: readonly TsTable[], userKey: Uint8Array): number {
-  let lo = 0
-  let hi = level.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (compareBytes(level[mid]!.largestUser, userKey) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo < level.length && compareBytes(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
-}
-
 /** Read views, numbered for the read threads. */
 let nextView = 1
 
@@ -174,7 +162,7 @@ class TsReadView implements CoreReadView {
   private spec(): ReadViewSpec {
     let caches: ReadCachesSpec | undefined
     for (const level of this.levels) for (const t of level) caches ??= t.caches?.spec
-    return { caches, tokens: this.levels.map(l => l.map(t => t.token)), paths: this.levels.map(l => l.map(t => t.path)) }
+    return { caches, levels: this.levels.map(l => l.map(t => ({ token: t.token, path: t.path, smallestUser: t.smallestUser, largestUser: t.largestUser }))) }
   }
 
   get(userKey: Uint8Array, snapshotSeq: number): Lookup {

@@ -130,3 +130,15 @@ export function compareInternalKeyAt(a: Uint8Array, aoff: number, alen: number, 
 export function lookupKey(userKey: Uint8Array, seq: number): Uint8Array {
   return makeInternalKey(userKey, seq, Kind.Put)
 }
+
+/** Index of the table in a sorted, non-overlapping level whose user-key range may hold `userKey`, or -1. */
+export function findInLevel(level: readonly { smallestUser: Uint8Array; largestUser: Uint8Array }[], userKey: Uint8Array): number {
+  let lo = 0
+  let hi = level.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareBytes(level[mid]!.largestUser, userKey) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo < level.length && compareBytes(level[lo]!.smallestUser, userKey) <= 0 ? lo : -1
+}

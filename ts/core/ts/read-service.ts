@@ -15,7 +15,7 @@
 import { basename } from 'node:path'
 import type { Block } from './block.js'
 import { BufferPool, FdPool, LruCache } from './cache.js'
-import { compareBytes, userKeyOf } from './internal-key.js'
+import { compareBytes, findInLevel } from './internal-key.js'
 import { PooledFileSource, recycleBlock, Table, type LookupResult } from './sst.js'
 
 /** The caches a database's tables use in one read worker. */
@@ -26,11 +26,18 @@ export interface ReadCachesSpec {
   maxOpenFiles: number
 }
 
-/** One read view's tables: `tokens[level][i]` is the table at `paths[level][i]` (L0 newest first). */
+/** A table of a read view: its open instance's token, its file and its user-key range. */
+export interface ReadTableSpec {
+  token: number
+  path: string
+  smallestUser: Uint8Array
+  largestUser: Uint8Array
+}
+
+/** One read view's tables, per level (L0 newest first). */
 export interface ReadViewSpec {
   caches: ReadCachesSpec | undefined
-  tokens: number[][]
-  paths: string[][]
+  levels: ReadTableSpec[][]
 }
 
 /** A batch of point reads: key i is `keys[ends[i-1]..ends[i])`, read at `seqs[i]`. */
@@ -69,14 +76,12 @@ interface Caches {
 
 interface OpenTable {
   table: Table
-  smallest: Uint8Array
-  largest: Uint8Array
   caches: number
 }
 
 const caches = new Map<number, Caches>()
 const tables = new Map<number, OpenTable>()
-let current: { id: number; caches: number; levels: { token: number; path: string }[][] } | undefined
+let current: { id: number; caches: number; levels: ReadTableSpec[][] } | undefined
 
 function cachesFor(spec: ReadCachesSpec | undefined): number {
   if (spec === undefined) return 0
@@ -92,9 +97,9 @@ function cachesFor(spec: ReadCachesSpec | undefined): number {
 }
 
 /** The open instance `token` (opened now, from `path`, on first use). */
-function tableFor(token: number, path: string, cachesId: number): OpenTable {
-  let t = tables.get(token)
-  if (t !== undefined) return t
+function tableFor(token: number, path: string, cachesId: number): Table {
+  const t = tables.get(token)
+  if (t !== undefined) return t.table
   const c = caches.get(cachesId)
   let table: Table
   if (c === undefined) table = Table.openFile(path)
@@ -107,9 +112,8 @@ function tableFor(token: number, path: string, cachesId: number): OpenTable {
       throw e
     }
   }
-  t = { table, smallest: userKeyOf(table.properties.smallest), largest: userKeyOf(table.properties.largest), caches: cachesId }
-  tables.set(token, t)
-  return t
+  tables.set(token, { table, caches: cachesId })
+  return table
 }
 
 const NOT_FOUND: LookupResult = { found: false }
@@ -118,31 +122,17 @@ const NOT_FOUND: LookupResult = { found: false }
 function lookup(key: Uint8Array, seq: number): LookupResult {
   const view = current!
   const levels = view.levels
-  for (let li = 0; li < levels.length; li++) {
+  for (const e of levels[0] ?? []) {
+    if (compareBytes(key, e.smallestUser) < 0 || compareBytes(key, e.largestUser) > 0) continue
+    const r = tableFor(e.token, e.path, view.caches).get(key, seq)
+    if (r.found) return r
+  }
+  for (let li = 1; li < levels.length; li++) {
     const level = levels[li]!
-    if (li === 0) {
-      for (const e of level) {
-        const t = tableFor(e.token, e.path, view.caches)
-        if (compareBytes(key, t.smallest) < 0 || compareBytes(key, t.largest) > 0) continue
-        const r = t.table.get(key, seq)
-        if (r.found) return r
-      }
-      continue
-    }
-    // The first table whose largest key is ≥ key; it holds key if its smallest is ≤ key.
-    let lo = 0
-    let hi = level.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const e = level[mid]!
-      if (compareBytes(tableFor(e.token, e.path, view.caches).largest, key) < 0) lo = mid + 1
-      else hi = mid
-    }
-    if (lo === level.length) continue
-    const e = level[lo]!
-    const t = tableFor(e.token, e.path, view.caches)
-    if (compareBytes(t.smallest, key) > 0) continue
-    const r = t.table.get(key, seq)
+    const j = findInLevel(level, key)
+    if (j < 0) continue
+    const e = level[j]!
+    const r = tableFor(e.token, e.path, view.caches).get(key, seq)
     if (r.found) return r
   }
   return NOT_FOUND
@@ -152,11 +142,7 @@ function lookup(key: Uint8Array, seq: number): LookupResult {
 export function readBatch(req: ReadBatchRequest): ReadBatchReply {
   if (req.spec !== undefined) {
     const cachesId = cachesFor(req.spec.caches)
-    current = {
-      id: req.view,
-      caches: cachesId,
-      levels: req.spec.tokens.map((l, i) => l.map((token, j) => ({ token, path: req.spec!.paths[i]![j]! }))),
-    }
+    current = { id: req.view, caches: cachesId, levels: req.spec.levels }
   }
   if (current === undefined || current.id !== req.view) throw new Error(`read view ${req.view} was never described to this worker`)
   const n = req.ends.length
