@@ -4,10 +4,19 @@
  * directory, and reports input MB per CPU-second of the process (the JS
  * thread only waits, so that is the merge thread's rate).
  * Usage: npx tsx bench/probe-compact.ts DIR [native|ts] [rounds]
+ *
+ * PROBE_BUILD=dist loads the engine from .bench-dist/ (compile it first, as
+ * `npm run bench` does: tsc -p tsconfig.build.json --outDir .bench-dist).
+ * Measure the pure-TS merge that way: through tsx its worker loads the
+ * sources as CommonJS, where every imported binding is read through a getter
+ * call, and the merge ran ~25% slower (25–32 against 34–39 MB/CPU-s in
+ * alternating runs).
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { selectCore } from '../ts/core/select.js'
+import type { selectCore as SelectCore } from '../ts/core/select.js'
+
+const { selectCore } = (await import(process.env.PROBE_BUILD === 'dist' ? '../.bench-dist/core/select.js' : '../ts/core/select.js')) as { selectCore: typeof SelectCore }
 
 const dir = process.argv[2]!
 const core = selectCore((process.argv[3] ?? 'native') as 'native' | 'ts')
