@@ -1,7 +1,7 @@
 /**
  * Read-path probe (development aid): fills a DB once, then times getSync and
  * async get (64 in flight). Usage: npx tsx bench/probe-read.ts native|ts N [cacheMiB] [fill]
- * (`fill`: stop after filling). LSM_OPTS='{...}' adds open options to the fill,
+ * (`fill`: stop after filling). PROBE_BUILD=dist loads the engine from .bench-dist/. LSM_OPTS='{...}' adds open options to the fill,
  * LSM_READ_OPTS='{...}' to the reads; LANES=n sets the reads in flight (default 64);
  * SKIP_SYNC=1 leaves out the getSync loop (to profile the async reads alone).
  */
@@ -13,7 +13,10 @@ function mainCpu(): number {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
   return (Number(rest[11]) + Number(rest[12])) / 100
 }
-import { DB } from '../ts/db.js'
+import type { DB as DBType } from '../ts/db.js'
+// PROBE_BUILD=dist: the engine compiled into .bench-dist/, as the bench runs it
+// (through tsx the pure-TS code reads every imported binding through a getter).
+const { DB } = (await import(process.env.PROBE_BUILD === 'dist' ? '../.bench-dist/db.js' : '../ts/db.js')) as { DB: typeof DBType }
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { makeKeys, makeValues, prng, permutation } from './lib/data.js'
 

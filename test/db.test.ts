@@ -23,6 +23,36 @@ function filesHeld(dir: string): { maps: number; fds: number } | undefined {
   return { maps, fds }
 }
 
+/** Nice values of this process's threads, by thread id (Linux: /proc/self/task). */
+function threadNices(): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // Fields after the command's ')': state is the 3rd field, nice the 19th.
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]))
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return out
+}
+
+test('[ts] flushes and compactions run on threads below the JS thread\'s priority (Linux)', async t => {
+  if (process.platform !== 'linux' || !existsSync('/proc/self/task')) return t.pass('per-thread nice values are a Linux feature')
+  const base = threadNices().get(process.pid)!
+  const dir = tempDir(t)
+  const db = await DB.open(dir, { engine: 'ts', memtableSize: 64 << 10 })
+  for (let i = 0; i < 3000; i++) await db.put(`key${String(i * 7919 % 3000).padStart(5, '0')}`, 'v'.repeat(100))
+  await db.compactRange()
+  const st = db.stats()
+  t.true(st.flushes > 0 && st.compactions > 0, 'both kinds of job ran')
+  const nices = threadNices()
+  t.is(nices.get(process.pid), base, 'the JS thread keeps the process\'s priority')
+  // The flush and compaction threads stay alive while the database is open.
+  t.true([...nices.values()].filter(n => n === Math.max(10, base)).length >= (base >= 10 ? 1 : 2), `job threads at nice 10: ${JSON.stringify([...nices])}`)
+  t.is(s(await db.get('key00042')), 'v'.repeat(100))
+  await db.close()
+})
+
 for (const engine of engines()) {
   test(`[${engine}] close unmaps the tables and closes every descriptor at once, not at the next GC`, async t => {
     const dir = tempDir(t)

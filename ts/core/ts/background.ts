@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { LsmError, type ErrorCode } from '../../errors.js'
-import type { WorkerReply, WorkerRequest } from './worker.js'
+import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker.js'
 import type { ForgetRequest, ReadBatchReply, ReadBatchRequest } from './read-service.js'
 import { flushFrozen, runCompaction } from './compaction.js'
 
@@ -37,6 +37,16 @@ function workerUrl(): URL {
  * its messages one at a time), which would stall writers on full memtables.
  */
 class Lane {
+  constructor(
+    /**
+     * The thread's nice value (Linux): flushes and compactions run below the
+     * JS thread and the read threads, as the native core's job threads do
+     * (nice 10), so that on a machine short of cores the work a caller waits
+     * for wins the CPU and the merges take what is left.
+     */
+    private readonly nice = 0,
+  ) {}
+
   worker: Worker | undefined
   readonly pending = new Map<number, Pending>()
   /** Read lanes: the read view the thread now holds (0: none; a new thread holds none). */
@@ -53,9 +63,10 @@ class Lane {
     // From sources (tests under tsx) the worker compiles the TypeScript itself. It
     // uses tsx's CommonJS require hook: an ESM loader registered inside a worker
     // starts another hooks thread, and Node 20 was seen crashing at exit with it.
+    const workerData: WorkerSetup = { nice: this.nice }
     const w = url.pathname.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(fileURLToPath(url))}, ${JSON.stringify(fileURLToPath(url))})`, { eval: true })
-      : new Worker(url)
+      ? new Worker(`require('tsx/cjs/api').require(${JSON.stringify(fileURLToPath(url))}, ${JSON.stringify(fileURLToPath(url))})`, { eval: true, workerData })
+      : new Worker(url, { workerData })
     w.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id)
       if (p === undefined) return
@@ -92,8 +103,10 @@ class Lane {
   }
 }
 
-const flushLane = new Lane()
-const compactionLane = new Lane()
+/** Nice value of the flush and compaction threads (the native core's job threads use the same). */
+const JOB_NICE = 10
+const flushLane = new Lane(JOB_NICE)
+const compactionLane = new Lane(JOB_NICE)
 let nextId = 1
 /** Databases using the workers; when the last one closes and no job runs, the threads are stopped. */
 let users = 0

@@ -5,7 +5,9 @@
  * One request at a time; each reply carries its request's id (a `forget`
  * without an id gets no reply).
  */
-import { parentPort } from 'node:worker_threads'
+import { readlinkSync } from 'node:fs'
+import { getPriority, setPriority } from 'node:os'
+import { parentPort, workerData } from 'node:worker_threads'
 import type { CompactionJob, TableOptions } from '../core.js'
 import { flushFrozen, runCompaction } from './compaction.js'
 import type { FrozenMemtable } from './memtable.js'
@@ -19,6 +21,33 @@ export type WorkerRequest =
 export type WorkerReply =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { message: string; code?: string; file?: string; name?: string } }
+
+/** What a thread is started with (`workerData`). */
+export interface WorkerSetup {
+  /** Nice value to lower this thread to (0: leave it). */
+  nice: number
+}
+
+/**
+ * Lowers this thread's scheduling priority to `nice`. Linux only: there
+ * `setpriority` on a thread id applies to that thread alone, and the id is
+ * the last part of `/proc/thread-self`. Raising a nice value needs no
+ * privilege; anywhere it fails or is not possible, the thread keeps the
+ * process's priority (it only runs sooner than it would).
+ */
+function lowerPriority(nice: number): void {
+  if (!(nice > 0) || process.platform !== 'linux') return
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    // Never the process's main thread, whatever /proc says.
+    // Only ever down: a process already nicer than `nice` keeps its value.
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid && getPriority(tid) < nice) setPriority(tid, Math.min(nice, 19))
+  } catch {
+    // No /proc, or refused: run at the process's priority.
+  }
+}
+
+if (parentPort !== null) lowerPriority((workerData as Partial<WorkerSetup> | undefined)?.nice ?? 0)
 
 parentPort?.on('message', (req: WorkerRequest | ({ type: 'forget'; id?: number } & ForgetRequest)) => {
   if (req.type === 'forget') {
