@@ -90,7 +90,11 @@ export interface OpenOptions {
    * over far more data than fits) do not push out blocks that are reused.
    * The pure-TypeScript engine's two read threads (see `readBatching`) each
    * keep a cache of half this size besides the main thread's, and up to half
-   * of `maxOpenFiles` descriptors each.
+   * of `maxOpenFiles` descriptors each. The pure-TypeScript engine gains more
+   * from a larger cache than the native one: it cannot map table files, so a
+   * block it misses costs a file read and a decode in JavaScript (~9 µs
+   * against ~2 µs); random reads over a working set that fits run 2–2.5×
+   * faster (see docs/PERFORMANCE.md, twenty-sixth session).
    */
   blockCacheSize?: number
   /** Table files kept open at once (default 1000); index and filter of live tables stay in memory regardless. */
