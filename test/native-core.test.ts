@@ -515,6 +515,45 @@ test('property: damaged tables are CORRUPTION naming the file, in both cores ali
   t.pass()
 })
 
+test('openTableAsync opens on the pool what openTable opens, and fails as it does', async t => {
+  t.truthy(native.openTableAsync, 'the addon has openTableAsync')
+  const dir = tempDir(t)
+  const ops: WriteOp[] = Array.from({ length: 900 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`key${String(i).padStart(4, '0')}`), value: Buffer.alloc(i % 50, i) }))
+  const path = join(dir, '000007.sst')
+  await native.flush(memtableWith(native, [encodeWriteGroup(1, ops)]), path, { blockSize: 512 })
+  const caches = native.newCaches({ blockCacheBytes: 1 << 20, maxOpenFiles: 10 })
+  const sync = native.openTable(path, caches)
+  const async = await native.openTableAsync!(path, caches)
+  t.teardown(() => { sync.close(); async.close() })
+  t.is(async.fileSize, sync.fileSize)
+  t.deepEqual(async.properties, sync.properties)
+  const all = (table: CoreTable) => {
+    const c = native.newReadView([], [[table]]).cursor({ snapshotSeq: MAX_SEQ })
+    const out: string[] = []
+    for (;;) {
+      const ch = c.nextChunk(64)
+      ch.keys.forEach((k, i) => out.push(`${Buffer.from(k).toString()}=${Buffer.from(ch.values[i]!).toString('hex')}`))
+      if (ch.done) return out
+    }
+  }
+  t.is(all(async).length, 900)
+  t.deepEqual(all(async), all(sync))
+  const rejection = async (p: Promise<unknown>) => {
+    const e = await p.then(() => undefined, (err: unknown) => err)
+    t.true(e instanceof LsmError, `expected an LsmError, got ${String(e)}`)
+    return { code: (e as LsmError).code, file: (e as LsmError).file }
+  }
+  // A damaged footer, a missing file, caches of the other core: as openTable throws.
+  const bytes = readFileSync(path)
+  const bad = join(dir, '000008.sst')
+  writeFileSync(bad, bytes.subarray(0, bytes.length - 3))
+  t.deepEqual(await rejection(native.openTableAsync!(bad)), errorOf(() => native.openTable(bad)))
+  t.deepEqual(await rejection(native.openTableAsync!(bad)), { code: 'CORRUPTION', file: '000008.sst' })
+  t.is((await rejection(native.openTableAsync!(join(dir, 'absent.sst')))).code, 'IO_ERROR')
+  t.is((await rejection(native.openTableAsync!(path, tsCore.newCaches({ blockCacheBytes: 1, maxOpenFiles: 1 })))).code, 'INVALID_ARGUMENT')
+  t.is(tsCore.openTableAsync, undefined, 'the pure-TS core opens on the JS thread')
+})
+
 test('point reads of large values, and keys that are values read earlier, answer alike', async t => {
   const dir = tempDir(t)
   const big = Buffer.alloc(300_000, 9)

@@ -798,6 +798,7 @@ export class DB extends EventEmitter {
     if (this.imms[this.imms.length - 1] !== imm) throw new Error('flushes must install oldest first')
     // The next WAL after this memtable's becomes the oldest one still needed.
     const nextWal = this.imms.length >= 2 ? this.imms[this.imms.length - 2]!.walNumber : this.wal.fileNumber
+    await this.versions.preopen([meta.fileNumber])
     await this.versions.logAndApply({ addedFiles: [meta], logNumber: nextWal }, imm.lastSeq)
     this.versions.pendingOutputs.delete(meta.fileNumber)
     this.imms.pop()
@@ -865,6 +866,7 @@ export class DB extends EventEmitter {
         level: outLevel, fileNumber: o.fileNumber, fileSize: o.fileSize, minSeq: o.properties.minSeq, maxSeq: o.properties.maxSeq,
         smallest: o.properties.smallest, largest: o.properties.largest,
       }))
+      await versions.preopen(added.map(f => f.fileNumber))
       await versions.logAndApply({ compactPointers: cp, deletedFiles: deleted, addedFiles: added }, this.lastSeq)
       const outBytes = added.reduce((n, f) => n + f.fileSize, 0)
       this.statsData.recordCompaction(inputBytes, outBytes, performance.now() - t0, false, parts.length)

@@ -270,6 +270,11 @@ export interface Core {
    */
   openTable(path: string, caches?: CoreCaches): CoreTable
   /**
+   * {@link openTable} off the JS thread, where the core can (native: on the
+   * libuv pool). Absent when it cannot: callers then open with openTable.
+   */
+  openTableAsync?(path: string, caches?: CoreCaches): Promise<CoreTable>
+  /**
    * Flush: writes every entry of `memtable` (which no longer changes) to a new
    * table file at `path`, fsynced before the promise resolves unless `sync`
    * is false (default true): then the caller must fsync the file before a

@@ -27,6 +27,8 @@ export interface NativeBinding {
   // `out` must not overlap the key. Chunks are packed (see NativeCursorHandle).
   NativeMemtable: new () => NativeMemtableHandle
   NativeTable: { open(path: string, caches?: NativeCachesHandle): NativeTableHandle }
+  /** `NativeTable.open` on a libuv pool thread (absent from addons built before it). */
+  openTableAsync?(path: string, caches?: NativeCachesHandle): Promise<NativeTableHandle>
   NativeCaches: new (blockCacheBytes: number, maxOpenFiles: number, mmapReads?: boolean) => NativeCachesHandle
   NativeReadView: new (memtables: NativeMemtableHandle[], levels: NativeTableHandle[][]) => NativeReadViewHandle
   /** `NativeReadViewHandle.get` through the view's `reader` (a free function: less per-call work in napi-rs than a method). */

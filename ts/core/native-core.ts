@@ -336,6 +336,18 @@ function makeNativeCore(b: NativeBinding): Core {
       const handle = call(() => (c === undefined ? b.NativeTable.open(path) : b.NativeTable.open(path, c)), [basename(path)])
       return new NativeTable(handle, path)
     },
+    ...(typeof b.openTableAsync === 'function' && {
+      async openTableAsync(path: string, caches?: CoreCaches): Promise<CoreTable> {
+        const c = caches === undefined ? undefined : asNative(caches, NativeCaches, 'caches').handle
+        let handle: NativeTableHandle
+        try {
+          handle = await b.openTableAsync!(path, c)
+        } catch (e) {
+          throw mapError(e, [basename(path)])
+        }
+        return new NativeTable(handle, path)
+      },
+    }),
     async flush(memtable: CoreMemtable, path: string, options?: TableOptions, sync?: boolean): Promise<WrittenTable> {
       const mem = asNative(memtable, NativeMemtable, 'memtable')
       try {
