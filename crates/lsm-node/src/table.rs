@@ -101,6 +101,14 @@ pub struct NativeTable {
 }
 
 impl NativeTable {
+    /// The JS handle of a table just opened.
+    fn wrap(table: Table) -> Self {
+        NativeTable {
+            file_size: table.file_size() as f64,
+            inner: Some(table),
+        }
+    }
+
     /// The open table, or an error after `close()`.
     pub(crate) fn table(&self) -> napi::Result<&Table> {
         self.inner
@@ -116,11 +124,9 @@ impl NativeTable {
     #[napi(factory, catch_unwind)]
     pub fn open(path: String, caches: Option<ClassInstance<NativeCaches>>) -> napi::Result<Self> {
         let caches = caches.as_ref().map(|c| &c.inner);
-        let table = Table::open_file(Path::new(&path), caches).map_err(to_js)?;
-        Ok(NativeTable {
-            file_size: table.file_size() as f64,
-            inner: Some(table),
-        })
+        Table::open_file(Path::new(&path), caches)
+            .map(NativeTable::wrap)
+            .map_err(to_js)
     }
 
     #[napi(getter)]
@@ -194,9 +200,6 @@ impl Task for OpenTableTask {
     }
 
     fn resolve(&mut self, _env: Env, table: Table) -> napi::Result<NativeTable> {
-        Ok(NativeTable {
-            file_size: table.file_size() as f64,
-            inner: Some(table),
-        })
+        Ok(NativeTable::wrap(table))
     }
 }
