@@ -254,3 +254,23 @@ test("'off' and 'always' do not change their minds", t => {
   t.false(off.batching)
   t.true(always.batching)
 })
+
+for (const engine of engines()) {
+  test(`[${engine}] batched reads answer right when the block cache holds only a few blocks`, async t => {
+    // Each batch reads more blocks than the cache holds: a value found early in a batch must
+    // not change when its block is evicted (and its memory reused) by a later read of the batch.
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small, blockCacheSize: 8192, readBatching: 'always' })
+    const rng = new Rng(11)
+    const model = new Map<string, string>()
+    for (let round = 0; round < 4; round++) {
+      await db.batch(randomOps(rng, model, 300, 1200, 7, k => `v${round}-${k}-${String(rng.int(1e9)).repeat(1 + rng.int(6))}`))
+    }
+    await db.compactRange()
+    const ks = Array.from({ length: 1200 }, (_, i) => key(i))
+    const got = await Promise.all(ks.map(k => db.get(k)))
+    for (let i = 0; i < ks.length; i++) t.is(got[i]?.toString(), model.get(ks[i]!), ks[i])
+    t.true(db.stats().readBatches.batches < ks.length, 'reads shared batches')
+    await db.close()
+  })
+}

@@ -147,8 +147,10 @@ export function readBatch(req: ReadBatchRequest): ReadBatchReply {
   if (current === undefined || current.id !== req.view) throw new Error(`read view ${req.view} was never described to this worker`)
   const n = req.ends.length
   const meta = new Float64Array(3 * n)
-  const found: Uint8Array[] = []
   const errors: ReadBatchReply['errors'] = []
+  // A found value is a view into a cached block, which a later read of the batch may evict
+  // (and its memory be reused): copy it out before the next lookup.
+  let values = new Uint8Array(4096)
   let bytes = 0
   let start = 0
   for (let i = 0; i < n; i++) {
@@ -167,16 +169,15 @@ export function readBatch(req: ReadBatchRequest): ReadBatchReply {
     meta[3 * i] = r.kind + 1
     meta[3 * i + 1] = r.seq
     meta[3 * i + 2] = r.value.length
-    found.push(r.value)
+    if (bytes + r.value.length > values.length) {
+      const grown = new Uint8Array(Math.max(2 * values.length, bytes + r.value.length))
+      grown.set(values.subarray(0, bytes))
+      values = grown
+    }
+    values.set(r.value, bytes)
     bytes += r.value.length
   }
-  const values = new Uint8Array(bytes)
-  let at = 0
-  for (const v of found) {
-    values.set(v, at)
-    at += v.length
-  }
-  return { meta, values, errors }
+  return { meta, values: values.slice(0, bytes), errors }
 }
 
 /** Closes forgotten table instances, or every table and file of forgotten caches. */
