@@ -5,16 +5,17 @@
  */
 import test from 'ava'
 import fc from 'fast-check'
-import { Block, BlockBuilder, pointHit, pointKey } from '../ts/core/ts/block.js'
+import { Block, BlockBuilder, pointHit, pointKey, scanPoint } from '../ts/core/ts/block.js'
 import { BufferPool, LruCache, type CacheOwner } from '../ts/core/ts/cache.js'
 import { DB } from '../ts/db.js'
 import { tempDir } from './helpers/engines.js'
 import { Rng } from './helpers/random.js'
 import { crc32c, crc32cRange } from '../ts/core/ts/crc32c.js'
-import { compareInternalKeyAt, compareInternalKeys, Kind, makeInternalKey } from '../ts/core/ts/internal-key.js'
-import { compress, decompress, decompressRange, decompressWithin } from '../ts/core/ts/snappy.js'
+import { compareInternalKeyAt, compareInternalKeys, Kind, kindOf, makeInternalKey, seqOf, userKeyOf } from '../ts/core/ts/internal-key.js'
+import { Table, TableBuilder, type RandomAccess } from '../ts/core/ts/sst.js'
+import { compress, decompress, decompressRange, decompressWithin, PartialDecode } from '../ts/core/ts/snappy.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
-import { sortedEntries } from './helpers/model.js'
+import { sortedEntries, type Entry } from './helpers/model.js'
 
 test('property: crc32cRange equals crc32c of the range, and extends', t => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.nat(), fc.nat(), (data, a, b, seed) => {
@@ -96,6 +97,134 @@ for (const interval of [1, 3, 16]) {
     }))
   })
 }
+
+/** Sorted entries with keys and values long enough for multi-byte varints, values often compressible. */
+const longEntries = fc.array(
+  fc.record({
+    key: fc.uint8Array({ minLength: 0, maxLength: 150, min: 97, max: 99 }),
+    seq: fc.integer({ min: 1, max: 2 ** 45 - 1 }),
+    kind: fc.constantFrom(Kind.Put, Kind.Put, Kind.Delete),
+    value: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 400 })).map(([b, n]) => new Uint8Array(n).fill(b))),
+  }),
+  { minLength: 1, maxLength: 120 },
+).map(items => {
+  const byKey = new Map<string, Entry>()
+  for (const it of items) {
+    const ik = makeInternalKey(it.key, it.seq, it.kind)
+    byKey.set(Buffer.from(ik).toString('hex'), [ik, it.kind === Kind.Put ? it.value : new Uint8Array(0)])
+  }
+  return [...byKey.values()].sort((a, b) => compareInternalKeys(a[0], b[0]))
+})
+
+test('property: scanPoint over a block being decoded finds what seekPoint finds, and gives up past the last entry', t => {
+  fc.assert(fc.property(longEntries, fc.array(fc.uint8Array({ maxLength: 150, min: 96, max: 100 }), { maxLength: 8 }), fc.integer({ min: 1, max: 2 ** 45 - 1 }), fc.boolean(), (model, seekKeys, seq, compressed) => {
+    const b = new BlockBuilder(16)
+    for (const [k, v] of model) b.add(k, v)
+    const data = b.finish().slice()
+    const block = new Block(data)
+    const last = model[model.length - 1]![0]
+    const packed = compress(data)
+    // The compressed bytes, then room for the output, as the table reader's scratch holds them.
+    const buf = new Uint8Array(packed.length + data.length)
+    buf.set(packed)
+    const dec = new PartialDecode()
+    for (const target of [...seekKeys.map(k => makeInternalKey(k, seq, Kind.Put)), ...model.map(e => e[0])]) {
+      if (compressed) t.true(dec.start(buf, 0, packed.length))
+      else dec.plain(data, data.length)
+      const found = scanPoint(dec, target)
+      if (compareInternalKeys(target, last) > 0) {
+        t.false(found, 'a target past the last key is left to the whole block')
+        continue
+      }
+      t.true(found)
+      t.true(dec.decoded <= data.length)
+      const key = pointKey().slice(0, pointHit.keyLength)
+      const value = dec.buf.slice(pointHit.valueStart, pointHit.valueEnd)
+      t.true(block.seekPoint(target))
+      t.deepEqual(key, pointKey().slice(0, pointHit.keyLength))
+      t.deepEqual(value, block.data.slice(pointHit.valueStart, pointHit.valueEnd))
+    }
+  }), { numRuns: 150 })
+})
+
+test('scanPoint decodes only as far as the entry it finds', t => {
+  const b = new BlockBuilder(16)
+  const keys = Array.from({ length: 200 }, (_, i) => makeInternalKey(new TextEncoder().encode(`key${String(i).padStart(4, '0')}`), 1, Kind.Put))
+  for (const k of keys) b.add(k, new Uint8Array(20).fill(7))
+  const data = b.finish().slice()
+  const packed = compress(data)
+  const buf = new Uint8Array(packed.length + data.length)
+  buf.set(packed)
+  const dec = new PartialDecode()
+  t.true(dec.start(buf, 0, packed.length))
+  t.true(scanPoint(dec, keys[3]!))
+  t.true(dec.decoded < data.length / 4, `${dec.decoded} of ${data.length} bytes decoded`)
+  t.true(scanPoint(dec, keys[199]!))
+  t.true(dec.decoded < data.length, 'the restart array is never decoded')
+})
+
+/** A table's bytes read as a file is: through `readInto`, so a point read may scan in the read scratch. */
+class ReadIntoSource implements RandomAccess {
+  reads = 0
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.length
+  }
+  read(offset: number, length: number): Uint8Array {
+    return this.bytes.slice(offset, offset + length)
+  }
+  readInto(offset: number, length: number, dst: Uint8Array): void {
+    this.reads++
+    dst.set(this.bytes.subarray(offset, offset + length))
+  }
+  close(): void {}
+}
+
+test('property: point reads that decode part of a block answer as reads of whole blocks do', t => {
+  fc.assert(fc.property(longEntries, fc.integer({ min: 64, max: 4096 }), fc.constantFrom('snappy' as const, 'none' as const), fc.array(fc.uint8Array({ maxLength: 150, min: 96, max: 100 }), { maxLength: 8 }), fc.integer({ min: 1, max: 2 ** 45 - 1 }), (model, blockSize, compression, probes, snapshot) => {
+    const tb = new TableBuilder({ blockSize, bitsPerKey: 0, compression })
+    for (const [k, v] of model) tb.add(k, v)
+    const bytes = tb.finish().bytes.slice()
+    const scanning = Table.open(new ReadIntoSource(bytes), 'scan.sst')
+    const cache = new LruCache<Block>(64 << 20)
+    const whole = Table.open(new ReadIntoSource(bytes), 'whole.sst', cache)
+    for (const uk of [...probes, ...model.map(e => userKeyOf(e[0]))]) {
+      for (const snap of [snapshot, 2 ** 45 - 1, seqOf(model[0]![0])]) {
+        const a = scanning.get(uk, snap)
+        const b = whole.get(uk, snap)
+        const want = model.find(([k]) => Buffer.compare(userKeyOf(k), uk) === 0 && seqOf(k) <= snap)
+        t.is(a.found, want !== undefined)
+        t.deepEqual(a.found ? [a.seq, a.kind, a.value.slice()] : undefined, b.found ? [b.seq, b.kind, b.value.slice()] : undefined)
+        if (want !== undefined && a.found) t.deepEqual([a.seq, a.kind, a.value.slice()], [seqOf(want[0]), kindOf(want[0]), want[1]])
+      }
+    }
+    t.true(cache.usedBytes > 0, 'the cached table read whole blocks into its cache')
+    scanning.close()
+    whole.close()
+  }), { numRuns: 120 })
+})
+
+test('LruCache.admitIn: everything while there is room; once full, a key on its second miss', t => {
+  const cache = new LruCache<string>(10_000)
+  const owner: CacheOwner<string> = new Map()
+  t.true(cache.admitIn(owner, 1, 4000))
+  cache.setIn(owner, 1, 'a', 4000)
+  t.true(cache.admitIn(owner, 2, 4000))
+  cache.setIn(owner, 2, 'b', 4000)
+  // Full: 3 would evict.
+  t.false(cache.admitIn(owner, 3, 4000), 'first miss turned away')
+  t.true(cache.admitIn(owner, 3, 4000), 'second miss admitted')
+  t.false(cache.admitIn(owner, 3, 4000), 'admission is forgotten once used')
+  // The keys turned away are forgotten after max(8, capacity / 4096) of them.
+  for (let k = 100; k < 108; k++) t.false(cache.admitIn(owner, k, 4000))
+  t.false(cache.admitIn(owner, 3, 4000), 'forgotten: a first miss again')
+  // Another owner's keys are its own; closing an owner forgets its keys.
+  const other: CacheOwner<string> = new Map()
+  t.false(cache.admitIn(other, 3, 4000))
+  cache.evictOwner(other)
+  t.false(cache.admitIn(other, 3, 4000), 'forgotten with its owner')
+  t.true(cache.admitIn(owner, 3, 4000))
+})
 
 test('Block.seekPoint rejects an entry sharing more than the previous key', t => {
   const b = new BlockBuilder(16)
@@ -226,7 +355,9 @@ test('pure TS: iterators stay intact while point reads recycle the memory of a s
     }
     for (let r = 0; r < 3; r++) {
       const k = keys[rng.int(keys.length)]!
+      // Twice: a full cache admits a block on its second miss (LruCache.admitIn), evicting another.
       t.true(db.getSync(Buffer.from(k, 'latin1'))?.equals(model.get(k)!), `getSync ${k}`)
+      t.true(db.getSync(Buffer.from(k, 'latin1'))?.equals(model.get(k)!), `getSync ${k} again`)
     }
   }
   t.deepEqual(seenF, keys)

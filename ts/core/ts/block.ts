@@ -8,6 +8,7 @@
 import { ByteWriter, DecodeError, getFixed32, getVarint, putVarint } from './coding.js'
 import { compareInternalKeyAt, compareInternalKeys } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
+import type { PartialDecode } from './snappy.js'
 
 /** The builder's "previous key" before the first entry (never written to). */
 const NO_KEY = new Uint8Array(0)
@@ -116,6 +117,65 @@ export const pointHit = {
   valueStart: 0,
   /** End (exclusive) of the entry's value in the block's data. */
   valueEnd: 0,
+}
+
+/**
+ * {@link Block.seekPoint} over a data block still being decoded (`dec`): scans
+ * its entries from the first, decoding only as far as the first entry whose
+ * key is ≥ `target`, so a point read that misses the cache decodes about half
+ * a block. On success `pointHit` and `pointKey()` are set as by `seekPoint`,
+ * with the value's offsets in `dec.buf`.
+ *
+ * The restart array at the block's end is not decoded, so where the entries
+ * end is not known; but entry `i` of a well-formed data block ends before a
+ * restart array of at least ⌈(i + 1) / 16⌉ offsets (data blocks restart every
+ * 16 entries, FORMAT.md §4.2). An entry that does not end before that, or does
+ * not restart where it should, or shares more than the key before it, makes
+ * the scan give up: it returns false and the caller decodes the whole block.
+ * Since an index key is its block's last key, a read never needs to scan past
+ * the last entry of a well-formed block.
+ */
+export function scanPoint(dec: PartialDecode, target: Uint8Array): boolean {
+  const tlen = target.length
+  const n = dec.length
+  const base = dec.base
+  let p = 0
+  let key = keyScratch
+  let klen = 0
+  for (let i = 0; ; i++) {
+    const limit = n - 8 - 4 * (i >>> 4)
+    if (p + 3 > limit) return false
+    // The entry's three varints (at most 15 bytes, none past the limit in a well-formed block).
+    dec.fill(p + 15 < limit ? p + 15 : limit)
+    const d = dec.buf
+    let q = base + p
+    let shared: number, unshared: number, vlen: number
+    if (d[q]! < 0x80) shared = d[q++]!
+    else [shared, q] = getVarint(d, q, 5)
+    if (d[q]! < 0x80) unshared = d[q++]!
+    else [unshared, q] = getVarint(d, q, 5)
+    if (d[q]! < 0x80) vlen = d[q++]!
+    else [vlen, q] = getVarint(d, q, 5)
+    const keyEnd = q - base + unshared
+    const end = keyEnd + vlen
+    if (end > limit || shared > klen || ((i & 15) === 0 && shared !== 0)) return false
+    dec.fill(keyEnd)
+    klen = shared + unshared
+    if (key.length < klen) {
+      const grown = new Uint8Array(Math.max(klen, key.length * 2))
+      grown.set(key.subarray(0, shared))
+      keyScratch = key = grown
+    }
+    for (let j = 0; j < unshared; j++) key[shared + j] = d[q + j]!
+    if (compareInternalKeyAt(key, 0, klen, target, tlen, 0) >= 0) {
+      dec.fill(end)
+      pointHit.keyLength = klen
+      pointHit.valueStart = base + keyEnd
+      pointHit.valueEnd = base + end
+      return true
+    }
+    p = end
+  }
 }
 
 /** A parsed, validated block. Cheap to create; entries are decoded lazily. */

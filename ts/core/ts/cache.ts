@@ -109,6 +109,37 @@ export class LruCache<V> {
     this.store(owner as Map<unknown, CacheNode<V>>, key, value, charge)
   }
 
+  /**
+   * Whether a value of about `charge` bytes that is not cached should be read
+   * into the cache now: yes while the cache has room for it; once full (when
+   * storing it would evict others), only on its second miss among the keys
+   * recently turned away, as the native cache does (`crates/lsm-core/src/cache.rs`).
+   * A block read once is then not worth the full decode and eviction that
+   * caching it costs; one read again soon is.
+   * @internal
+   */
+  admitIn(owner: CacheOwner<V>, key: number, charge: number): boolean {
+    if (this.used + charge <= this.capacity) return true
+    let keys = this.seen.get(owner)
+    if (keys?.delete(key) === true) {
+      this.seenCount--
+      return true
+    }
+    if (this.seenCount >= Math.max(8, Math.floor(this.capacity / 4096))) {
+      this.seen.clear()
+      this.seenCount = 0
+      keys = undefined
+    }
+    if (keys === undefined) this.seen.set(owner, (keys = new Set()))
+    keys.add(key)
+    this.seenCount++
+    return false
+  }
+
+  /** Keys {@link LruCache.admitIn} turned away since it last forgot them, by owner. */
+  private readonly seen = new Map<CacheOwner<V>, Set<number>>()
+  private seenCount = 0
+
   private store(owner: Map<unknown, CacheNode<V>>, key: unknown, value: V, charge: number): void {
     if (charge > this.capacity) return
     const old = owner.get(key)
@@ -148,6 +179,11 @@ export class LruCache<V> {
    */
   evictOwner(owner: CacheOwner<V>): void {
     for (const e of owner.values()) this.drop(e)
+    const keys = this.seen.get(owner)
+    if (keys !== undefined) {
+      this.seenCount -= keys.size
+      this.seen.delete(owner)
+    }
   }
 
   /** Sum of the charges of the entries held, in bytes. */

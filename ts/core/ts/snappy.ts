@@ -298,8 +298,27 @@ export function decompressWithin(buf: Uint8Array, from: number, to: number, out?
 function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number, out?: OutputBuffers): Uint8Array {
   const base = end
   const oend = end + n
-  let op = base
-  while (ip < end) {
+  // No stop short of the input's end: elements past the declared length are an error.
+  decodeElements(buf, ip, end, base, base, oend, oend + 1)
+  if (decodedTo !== oend) throw new DecodeError(`snappy output of ${decodedTo - base} bytes is shorter than the declared ${n}`)
+  if (out === undefined) return buf.slice(base, oend)
+  const copy = new Uint8Array(out.take(n), 0, n)
+  copy.set(buf.subarray(base, oend))
+  return copy
+}
+
+/** Where the output of the last {@link decodeElements} ends. */
+let decodedTo = 0
+
+/**
+ * Decodes elements from `buf[ip..end)`, appending to the output `buf[base..oend)`
+ * from `op`, until the output reaches `stop` or the input ends. Returns where
+ * the input stopped; the output's end is left in {@link decodedTo}. Malformed
+ * input throws {@link DecodeError}.
+ */
+function decodeElements(buf: Uint8Array, ip: number, end: number, base: number, op: number, oend: number, stop: number): number {
+  const n = oend - base
+  while (ip < end && op < stop) {
     const tag = buf[ip++]!
     const kind = tag & 3
     let len: number
@@ -362,9 +381,65 @@ function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number, out?:
     }
     op += len
   }
-  if (op !== oend) throw new DecodeError(`snappy output of ${op - base} bytes is shorter than the declared ${n}`)
-  if (out === undefined) return buf.slice(base, oend)
-  const copy = new Uint8Array(out.take(n), 0, n)
-  copy.set(buf.subarray(base, oend))
-  return copy
+  decodedTo = op
+  return ip
+}
+
+/**
+ * A compressed input decoded a little at a time, in place: its output goes
+ * right after it in the same buffer (as with {@link decompressWithin}), and
+ * {@link PartialDecode.fill} decodes only as far as a reader needs. A point
+ * read stops once it has found its entry, about half-way through a block on
+ * average. One instance is reused; it is valid until its next `start`.
+ */
+export class PartialDecode {
+  /** The buffer holding the input and, after it, the output. */
+  buf: Uint8Array = new Uint8Array(0)
+  /** Where the output starts in `buf`. */
+  base = 0
+  /** The declared output length. */
+  length = 0
+  /** Output bytes decoded so far: `buf[base..base+decoded)`. */
+  decoded = 0
+  private ip = 0
+  private end = 0
+
+  /**
+   * Starts decoding `buf[from..to)` (the whole input, preamble included) into
+   * `buf[to..)`. Returns false, having decoded nothing, when `buf` lacks room
+   * for the output; malformed preambles throw {@link DecodeError}.
+   */
+  start(buf: Uint8Array, from: number, to: number): boolean {
+    const [n, start] = preambleRange(buf, from, to)
+    if (buf.length - to < n) return false
+    this.buf = buf
+    this.ip = start
+    this.end = to
+    this.base = to
+    this.length = n
+    this.decoded = 0
+    return true
+  }
+
+  /** Takes `buf[0..n)`, bytes that were never compressed, as the whole output (`fill` then has nothing to do). */
+  plain(buf: Uint8Array, n: number): void {
+    this.buf = buf
+    this.base = 0
+    this.length = n
+    this.decoded = n
+    this.ip = this.end = 0
+  }
+
+  /**
+   * Decodes until at least `upTo` output bytes (at most the declared length)
+   * exist; throws {@link DecodeError} when the input is malformed or ends first.
+   */
+  fill(upTo: number): void {
+    const base = this.base
+    const stop = base + Math.min(upTo, this.length)
+    if (base + this.decoded >= stop) return
+    this.ip = decodeElements(this.buf, this.ip, this.end, base, base + this.decoded, base + this.length, stop)
+    this.decoded = decodedTo - base
+    if (decodedTo < stop) throw new DecodeError(`snappy output of ${this.decoded} bytes is shorter than the declared ${this.length}`)
+  }
 }

@@ -14,14 +14,14 @@ import { Buffer } from 'node:buffer'
 import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
-import { Block, BlockBuilder, pointHit, pointKey, type BlockIterator } from './block.js'
+import { Block, BlockBuilder, pointHit, pointKey, scanPoint, type BlockIterator } from './block.js'
 import { buildBloomFromHashes, bloomMayContain, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH, type OutputBuffers } from './snappy.js'
+import { compressView, decompressRange, decompressWithin, MAX_DECOMPRESSED_LENGTH, PartialDecode, type OutputBuffers } from './snappy.js'
 
 export const FOOTER_SIZE = 64
 export const BLOCK_TRAILER_SIZE = 5
@@ -396,6 +396,27 @@ interface PointIndex {
   prefix: number
 }
 
+/**
+ * The answer of a point read whose seek found `pointKey()` with its value at
+ * `pointHit` in `data`: the version found when its user key is `userKey`.
+ * With `copy`, the value is copied out of `data` (a scratch buffer the next
+ * read reuses); otherwise it is a view of `data`.
+ */
+function pointResult(userKey: Uint8Array, data: Uint8Array, copy: boolean): LookupResult {
+  const ulen = userKey.length
+  const k = pointKey()
+  const kul = pointHit.keyLength - TRAILER_LENGTH
+  if (kul !== ulen) return NOT_FOUND
+  for (let i = 0; i < ulen; i++) if (k[i] !== userKey[i]) return NOT_FOUND
+  const lo32 = getFixed32(k, kul)
+  return {
+    found: true,
+    kind: (lo32 & 0xff) as Kind,
+    seq: getFixed32(k, kul + 4) * 0x100_0000 + Math.floor(lo32 / 256),
+    value: copy ? data.slice(pointHit.valueStart, pointHit.valueEnd) : data.subarray(pointHit.valueStart, pointHit.valueEnd),
+  }
+}
+
 /** The result of every lookup that finds nothing (shared, frozen). */
 const NOT_FOUND: LookupResult = Object.freeze({ found: false })
 /** Where {@link Table.get} builds its seek target (reads are synchronous, so one buffer serves all). */
@@ -436,6 +457,10 @@ export function recycleBlock(pool: BufferPool, b: Block): void {
 }
 
 let readScratch = new Uint8Array(64 * 1024)
+/** Whether the last `Table.readVerified` read into {@link readScratch}. */
+let readBorrowed = false
+/** The decoder of point reads that scan a block without caching it (reads are synchronous, so one serves all). */
+const partial = new PartialDecode()
 /** Blocks larger than this are read into a buffer of their own (the scratch does not grow past it). */
 const MAX_SCRATCH = 1024 * 1024
 
@@ -523,28 +548,10 @@ export class Table {
     /** The stored compression type: 0 (none) or 1 (Snappy), FORMAT.md §4.1. */
     type: number
   } {
-    const limit = this.fileSize - FOOTER_SIZE
+    const raw = this.readVerified(h)
     const size = h.size
-    const total = size + BLOCK_TRAILER_SIZE
-    if (h.offset + total > limit) throw new DecodeError(`block handle ${h.offset}+${size} lies outside the table`)
-    // Read into the scratch when the source can: then the bytes are not ours to keep.
-    let raw: Uint8Array
-    let borrowed = false
-    const src = this.source
-    if (src.readInto !== undefined && total <= MAX_SCRATCH) {
-      // Room for the block and, when it is compressed, its output after it (typically 2-4x the stored size).
-      const want = Math.min(2 * MAX_SCRATCH, 4 * total)
-      if (readScratch.length < want) readScratch = new Uint8Array(Math.max(want, Math.min(2 * MAX_SCRATCH, readScratch.length * 2)))
-      raw = readScratch
-      src.readInto(h.offset, total, raw)
-      borrowed = true
-    } else {
-      raw = src.read(h.offset, total)
-    }
+    const borrowed = readBorrowed
     const type = raw[size]!
-    if (getFixed32(raw, size + 1) !== maskCrc(crc32cRange(raw, 0, size + 1))) {
-      throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
-    }
     if (type === COMPRESSION_NONE) {
       if (pool !== undefined) return { contents: inPool(pool, raw.subarray(0, size)), type }
       return { contents: borrowed ? raw.slice(0, size) : raw.subarray(0, size), type }
@@ -560,6 +567,59 @@ export class Table {
       }
     }
     throw new DecodeError(`block at offset ${h.offset} has unknown compression type ${type}`)
+  }
+
+  /**
+   * The stored bytes and trailer of a block, their checksum verified: in the
+   * read scratch when the source can read into it ({@link readBorrowed} then
+   * true: the bytes are not the caller's to keep), else in an array of their own.
+   */
+  private readVerified(h: BlockHandle): Uint8Array {
+    const limit = this.fileSize - FOOTER_SIZE
+    const size = h.size
+    const total = size + BLOCK_TRAILER_SIZE
+    if (h.offset + total > limit) throw new DecodeError(`block handle ${h.offset}+${size} lies outside the table`)
+    let raw: Uint8Array
+    readBorrowed = false
+    const src = this.source
+    if (src.readInto !== undefined && total <= MAX_SCRATCH) {
+      // Room for the block and, when it is compressed, its output after it (typically 2-4x the stored size).
+      const want = Math.min(2 * MAX_SCRATCH, 4 * total)
+      if (readScratch.length < want) readScratch = new Uint8Array(Math.max(want, Math.min(2 * MAX_SCRATCH, readScratch.length * 2)))
+      raw = readScratch
+      src.readInto(h.offset, total, raw)
+      readBorrowed = true
+    } else {
+      raw = src.read(h.offset, total)
+    }
+    if (getFixed32(raw, size + 1) !== maskCrc(crc32cRange(raw, 0, size + 1))) {
+      throw new DecodeError(`block at offset ${h.offset} fails its checksum`)
+    }
+    return raw
+  }
+
+  /**
+   * A point read of a data block kept out of the cache: the block is read and
+   * verified whole, then decoded only as far as the entry the read wants
+   * ({@link scanPoint}). True when the entry was found: `pointHit` then gives
+   * its value's place in `partial.buf` (valid until the next block read). False
+   * when the caller must decode the whole block instead (a block not read
+   * into the scratch, a scan that gave up, anything malformed: the whole
+   * block's decode reports it); a failed checksum throws.
+   */
+  private scanDataBlock(h: BlockHandle, target: Uint8Array): boolean {
+    const raw = this.readVerified(h)
+    if (!readBorrowed) return false
+    const size = h.size
+    const type = raw[size]
+    try {
+      if (type === COMPRESSION_NONE) partial.plain(raw, size)
+      else if (type !== COMPRESSION_SNAPPY || !partial.start(raw, 0, size)) return false
+      return scanPoint(partial, target)
+    } catch (e) {
+      if (e instanceof DecodeError) return false
+      throw e
+    }
   }
 
   /** Decodes a block handle stored as an index value. */
@@ -584,23 +644,15 @@ export class Table {
   private dataBlockAt(h: BlockHandle): Block {
     const cache = this.blockCache
     if (cache === undefined) return new Block(this.readBlock(h))
-    let b = cache.getIn(this.cached, h.offset)
-    if (b === undefined) {
-      b = this.readDataBlock(h)
-      // Charged at the memory the cache holds: the decompressed size, rounded up to a pooled buffer's.
-      cache.setIn(this.cached, h.offset, b, b.data.buffer.byteLength + 64)
-    }
-    return b
+    return cache.getIn(this.cached, h.offset) ?? this.cacheDataBlock(cache, h)
   }
 
-  /** The data block at `offset` (`size` stored bytes), through the block cache if any, with no handle object on a hit. */
-  private dataBlockAtOffset(offset: number, size: number): Block {
-    const cache = this.blockCache
-    if (cache !== undefined) {
-      const b = cache.getIn(this.cached, offset)
-      if (b !== undefined) return b
-    }
-    return this.dataBlockAt({ offset, size })
+  /** Reads a data block that is not cached into the cache. */
+  private cacheDataBlock(cache: LruCache<Block>, h: BlockHandle): Block {
+    const b = this.readDataBlock(h)
+    // Charged at the memory the cache holds: the decompressed size, rounded up to a pooled buffer's.
+    cache.setIn(this.cached, h.offset, b, b.data.buffer.byteLength + 64)
+    return b
   }
 
   /** Decodes every index entry once (on the first point read): later reads binary-search flat arrays. */
@@ -690,22 +742,20 @@ export class Table {
       if (compareInternalKeyAt(keys, at, starts[mid + 1]! - at, target, tlen, prefix) < 0) lo = mid + 1
       else hi = mid
     }
+    const cache = this.blockCache
     for (; lo < n; lo++) {
-      const block = this.dataBlockAtOffset(idx.offsets[lo]!, idx.sizes[lo]!)
+      const offset = idx.offsets[lo]!
+      const size = idx.sizes[lo]!
+      let block = cache === undefined ? undefined : cache.getIn(this.cached, offset)
+      if (block === undefined) {
+        const h = { offset, size }
+        if (cache !== undefined && cache.admitIn(this.cached, offset, 2 * size + 64)) block = this.cacheDataBlock(cache, h)
+        else if (this.scanDataBlock(h, target)) return pointResult(userKey, partial.buf, true)
+        else block = new Block(this.readBlock(h))
+      }
       // A separator may lie above its block's last key: the answer can open the next block.
       if (!block.seekPoint(target)) continue
-      const k = pointKey()
-      const klen = pointHit.keyLength
-      const kul = klen - TRAILER_LENGTH
-      if (kul !== ulen) return NOT_FOUND
-      for (let i = 0; i < ulen; i++) if (k[i] !== userKey[i]) return NOT_FOUND
-      const lo32 = getFixed32(k, kul)
-      return {
-        found: true,
-        kind: (lo32 & 0xff) as Kind,
-        seq: getFixed32(k, kul + 4) * 0x100_0000 + Math.floor(lo32 / 256),
-        value: block.data.subarray(pointHit.valueStart, pointHit.valueEnd),
-      }
+      return pointResult(userKey, block.data, false)
     }
     return NOT_FOUND
   }
