@@ -119,6 +119,40 @@ export const pointHit = {
   valueEnd: 0,
 }
 
+/** The `shared` and `unshared` key lengths and the value length of the entry header {@link readEntryHeader} read last. */
+const header = { shared: 0, unshared: 0, valueLength: 0 }
+
+/** Reads the three varints of the entry header at `d[p]` into {@link header}; returns where the key suffix starts. */
+function readEntryHeader(d: Uint8Array, p: number): number {
+  let v: number
+  if (d[p]! < 0x80) v = d[p++]!
+  else [v, p] = getVarint(d, p, 5)
+  header.shared = v
+  if (d[p]! < 0x80) v = d[p++]!
+  else [v, p] = getVarint(d, p, 5)
+  header.unshared = v
+  if (d[p]! < 0x80) v = d[p++]!
+  else [v, p] = getVarint(d, p, 5)
+  header.valueLength = v
+  return p
+}
+
+/**
+ * Rebuilds an entry's key in the shared key scratch: the previous key's first
+ * `shared` bytes (already there) and the `unshared` bytes at `d[at]`. Returns the scratch.
+ */
+function rebuildKey(d: Uint8Array, at: number, shared: number, unshared: number): Uint8Array {
+  let key = keyScratch
+  const klen = shared + unshared
+  if (key.length < klen) {
+    const grown = new Uint8Array(Math.max(klen, key.length * 2))
+    grown.set(key.subarray(0, shared))
+    keyScratch = key = grown
+  }
+  for (let i = 0; i < unshared; i++) key[shared + i] = d[at + i]!
+  return key
+}
+
 /**
  * {@link Block.seekPoint} over a data block still being decoded (`dec`): scans
  * its entries from the first, decoding only as far as the first entry whose
@@ -140,7 +174,6 @@ export function scanPoint(dec: PartialDecode, target: Uint8Array): boolean {
   const n = dec.length
   const base = dec.base
   let p = 0
-  let key = keyScratch
   let klen = 0
   for (let i = 0; ; i++) {
     const limit = n - 8 - 4 * (i >>> 4)
@@ -148,25 +181,14 @@ export function scanPoint(dec: PartialDecode, target: Uint8Array): boolean {
     // The entry's three varints (at most 15 bytes, none past the limit in a well-formed block).
     dec.fill(p + 15 < limit ? p + 15 : limit)
     const d = dec.buf
-    let q = base + p
-    let shared: number, unshared: number, vlen: number
-    if (d[q]! < 0x80) shared = d[q++]!
-    else [shared, q] = getVarint(d, q, 5)
-    if (d[q]! < 0x80) unshared = d[q++]!
-    else [unshared, q] = getVarint(d, q, 5)
-    if (d[q]! < 0x80) vlen = d[q++]!
-    else [vlen, q] = getVarint(d, q, 5)
+    const q = readEntryHeader(d, base + p)
+    const { shared, unshared } = header
     const keyEnd = q - base + unshared
-    const end = keyEnd + vlen
+    const end = keyEnd + header.valueLength
     if (end > limit || shared > klen || ((i & 15) === 0 && shared !== 0)) return false
     dec.fill(keyEnd)
     klen = shared + unshared
-    if (key.length < klen) {
-      const grown = new Uint8Array(Math.max(klen, key.length * 2))
-      grown.set(key.subarray(0, shared))
-      keyScratch = key = grown
-    }
-    for (let j = 0; j < unshared; j++) key[shared + j] = d[q + j]!
+    const key = rebuildKey(d, q, shared, unshared)
     if (compareInternalKeyAt(key, 0, klen, target, tlen, 0) >= 0) {
       dec.fill(end)
       pointHit.keyLength = klen
@@ -259,26 +281,15 @@ export class Block {
       else hi = mid - 1
     }
     let p = this.restartPoint(lo)
-    let key = keyScratch
     let klen = 0
     while (p < limit) {
       const entry = p
-      let shared: number, unshared: number, vlen: number
-      if (d[p]! < 0x80) shared = d[p++]!
-      else [shared, p] = getVarint(d, p, 5)
-      if (d[p]! < 0x80) unshared = d[p++]!
-      else [unshared, p] = getVarint(d, p, 5)
-      if (d[p]! < 0x80) vlen = d[p++]!
-      else [vlen, p] = getVarint(d, p, 5)
+      p = readEntryHeader(d, p)
+      const { shared, unshared, valueLength: vlen } = header
       if (shared > klen) throw new DecodeError(`block entry at ${entry} shares more than the previous key`)
       if (p + unshared + vlen > limit) throw new DecodeError(`block entry at ${entry} runs past the entries`)
       klen = shared + unshared
-      if (key.length < klen) {
-        const grown = new Uint8Array(Math.max(klen, key.length * 2))
-        grown.set(key.subarray(0, shared))
-        keyScratch = key = grown
-      }
-      for (let i = 0; i < unshared; i++) key[shared + i] = d[p + i]!
+      const key = rebuildKey(d, p, shared, unshared)
       p += unshared
       if (compareInternalKeyAt(key, 0, klen, target, tlen, 0) >= 0) {
         pointHit.keyLength = klen
