@@ -608,9 +608,10 @@ export class Table {
    * block's decode reports it); a failed checksum throws.
    */
   private scanDataBlock(h: BlockHandle, target: Uint8Array): boolean {
-    const raw = this.readVerified(h)
-    if (!readBorrowed) return false
+    // Only a block read into the scratch has room after it to decode in place: leave others unread.
     const size = h.size
+    if (this.source.readInto === undefined || size + BLOCK_TRAILER_SIZE > MAX_SCRATCH) return false
+    const raw = this.readVerified(h)
     const type = raw[size]
     try {
       if (type === COMPRESSION_NONE) partial.plain(raw, size)
