@@ -1,6 +1,6 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { bloomMayContain, bloomProbes, buildBloom, murmur3 } from '../ts/core/ts/bloom.js'
+import { bloomMayContain, bloomMayContainHash, bloomProbes, buildBloom, murmur3 } from '../ts/core/ts/bloom.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -30,6 +30,13 @@ test('no false negatives (property)', t => {
   fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 24 }), { maxLength: 200 }), fc.integer({ min: 1, max: 20 }), (keys, bpk) => {
     const f = buildBloom(keys, bpk)
     for (const k of keys) t.true(bloomMayContain(f, k))
+  }), { numRuns: 200 })
+})
+
+test('a probe with the key\'s hash answers as a probe with the key (property)', t => {
+  fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 24 }), { maxLength: 100 }), fc.array(fc.uint8Array({ maxLength: 24 }), { maxLength: 100 }), fc.integer({ min: 1, max: 20 }), (keys, probes, bpk) => {
+    const f = buildBloom(keys, bpk)
+    for (const k of [...keys, ...probes]) t.is(bloomMayContainHash(f, murmur3(k)), bloomMayContain(f, k))
   }), { numRuns: 200 })
 })
 

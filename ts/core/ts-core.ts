@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer'
 import { markAsUntransferable } from 'node:worker_threads'
 import { LsmError } from '../errors.js'
 import type { CacheOptions, Chunk, CompactionJob, CoreCaches, CompactionOutput, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions, WrittenTable } from './core.js'
-import { buildBloom, bloomMayContain } from './ts/bloom.js'
+import { buildBloom, bloomMayContain, murmur3 } from './ts/bloom.js'
 import { crc32c } from './ts/crc32c.js'
 import { compareBytes, comparePrefix, findInLevel, userKeyOf, type Kind } from './ts/internal-key.js'
 import type { InternalIterator } from './ts/iterator.js'
@@ -170,17 +170,21 @@ class TsReadView implements CoreReadView {
       const r = m.get(userKey, snapshotSeq)
       if (r.found) return r
     }
+    // One filter hash for every table the key is looked up in.
+    let h = -1
     const l0 = this.levels[0] ?? []
     for (const t of l0) {
       if (compareBytes(userKey, t.smallestUser) < 0 || compareBytes(userKey, t.largestUser) > 0) continue
-      const r = t.get(userKey, snapshotSeq)
+      if (h < 0) h = murmur3(userKey)
+      const r = t.inner.get(userKey, snapshotSeq, h)
       if (r.found) return r
     }
     for (let i = 1; i < this.levels.length; i++) {
       const level = this.levels[i]!
       const j = findInLevel(level, userKey)
       if (j < 0) continue
-      const r = level[j]!.get(userKey, snapshotSeq)
+      if (h < 0) h = murmur3(userKey)
+      const r = level[j]!.inner.get(userKey, snapshotSeq, h)
       if (r.found) return r
     }
     return { found: false }

@@ -113,12 +113,20 @@ function mod(h: number, m: number): number {
 
 /** True when `key` may be in the set the filter was built from; false means certainly not. */
 export function bloomMayContain(filter: Uint8Array, key: Uint8Array): boolean {
+  return bloomMayContainHash(filter, murmur3(key))
+}
+
+/**
+ * {@link bloomMayContain} for a key whose {@link murmur3} is `hash`: a read
+ * that checks several tables' filters hashes its key once.
+ */
+export function bloomMayContainHash(filter: Uint8Array, hash: number): boolean {
   if (filter.length < 2) return true
   const bytes = filter.length - 1
   const k = filter[bytes]!
   if (k < 1 || k > 30) return true
   const totalBits = bytes * 8
-  let h = murmur3(key)
+  let h = hash >>> 0
   const delta = ((h >>> 17) | (h << 15)) >>> 0
   for (let j = 0; j < k; j++) {
     const b = mod(h, totalBits)

@@ -14,6 +14,7 @@
  */
 import { basename } from 'node:path'
 import type { Block } from './block.js'
+import { murmur3 } from './bloom.js'
 import { BufferPool, FdPool, LruCache } from './cache.js'
 import { compareBytes, findInLevel } from './internal-key.js'
 import { PooledFileSource, recycleBlock, Table, type LookupResult } from './sst.js'
@@ -122,9 +123,12 @@ const NOT_FOUND: LookupResult = { found: false }
 function lookup(key: Uint8Array, seq: number): LookupResult {
   const view = current!
   const levels = view.levels
+  // One filter hash for every table the key is looked up in.
+  let h = -1
   for (const e of levels[0] ?? []) {
     if (compareBytes(key, e.smallestUser) < 0 || compareBytes(key, e.largestUser) > 0) continue
-    const r = tableFor(e.token, e.path, view.caches).get(key, seq)
+    if (h < 0) h = murmur3(key)
+    const r = tableFor(e.token, e.path, view.caches).get(key, seq, h)
     if (r.found) return r
   }
   for (let li = 1; li < levels.length; li++) {
@@ -132,7 +136,8 @@ function lookup(key: Uint8Array, seq: number): LookupResult {
     const j = findInLevel(level, key)
     if (j < 0) continue
     const e = level[j]!
-    const r = tableFor(e.token, e.path, view.caches).get(key, seq)
+    if (h < 0) h = murmur3(key)
+    const r = tableFor(e.token, e.path, view.caches).get(key, seq, h)
     if (r.found) return r
   }
   return NOT_FOUND
