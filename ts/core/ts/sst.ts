@@ -15,7 +15,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs'
 import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
 import { Block, BlockBuilder, pointHit, pointKey, scanPoint, type BlockIterator } from './block.js'
-import { buildBloomFromHashes, bloomMayContain, bloomMayContainHash, murmur3, murmur3At } from './bloom.js'
+import { buildBloomFromHashes, bloomMayContainHash, murmur3, murmur3At } from './bloom.js'
 import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
@@ -694,9 +694,9 @@ export class Table {
     return point
   }
 
-  /** True unless the bloom filter proves `userKey` absent. */
-  mayContain(userKey: Uint8Array): boolean {
-    return this.filter === undefined || bloomMayContain(this.filter, userKey)
+  /** True unless the bloom filter proves `userKey` absent; `keyHash`, when given, is `murmur3(userKey)`. */
+  mayContain(userKey: Uint8Array, keyHash?: number): boolean {
+    return this.filter === undefined || bloomMayContainHash(this.filter, keyHash ?? murmur3(userKey))
   }
 
   /**
@@ -707,9 +707,7 @@ export class Table {
   get(userKey: Uint8Array, snapshotSeq: number, keyHash?: number): LookupResult {
     // Nothing is visible at a NaN or negative snapshot (not even the bottom
     // level's sequence-0 entries, FORMAT.md §2.1).
-    if (!(snapshotSeq >= 0)) return NOT_FOUND
-    const filter = this.filter
-    if (filter !== undefined && !bloomMayContainHash(filter, keyHash ?? murmur3(userKey))) return NOT_FOUND
+    if (!(snapshotSeq >= 0) || !this.mayContain(userKey, keyHash)) return NOT_FOUND
     try {
       return this.lookup(userKey, snapshotSeq > MAX_SEQUENCE ? MAX_SEQUENCE : Math.floor(snapshotSeq))
     } catch (e) {
