@@ -67,7 +67,17 @@ export interface OpenOptions {
    * idle, so background work keeps up with faster writers.
    */
   maxSubcompactions?: number | 'auto'
-  /** Data block size in tables (default 4096). */
+  /**
+   * Data block size in tables, before compression (default 2048). A point
+   * read that misses the block cache verifies and decompresses one whole
+   * block, so smaller blocks make such reads cheaper: against 4096, the
+   * bench's random reads ran 15–25% faster with the native engine and ~5%
+   * faster with the pure-TypeScript one, for ~5% more disk, slightly slower
+   * scans (pure TypeScript: ~12%) and more memory for table indexes, which
+   * stay in memory for every live table: per data block, its last key plus
+   * ~28 bytes with the native engine, ~60 with the pure-TypeScript one.
+   * Scan-heavy or memory-tight workloads may prefer 4096 or more.
+   */
   blockSize?: number
   /** Bloom filter bits per key; 0 disables filters (default 10). */
   bitsPerKey?: number
@@ -173,7 +183,7 @@ export const DEFAULTS: ResolvedOptions = {
   maxBytesForLevelBase: 'auto',
   levelMultiplier: 10,
   maxSubcompactions: 'auto',
-  blockSize: 4096,
+  blockSize: 2048,
   bitsPerKey: 10,
   compression: 'snappy',
   maxGroupBytes: 4 * 1024 * 1024,

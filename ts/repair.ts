@@ -43,7 +43,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 export interface RepairOptions {
   /** Size at which an output table is cut (default 2 MiB). */
   targetFileSize?: number
-  /** Data block size of the output tables (default 4096). */
+  /** Data block size of the output tables (default 2048). */
   blockSize?: number
   /** Bloom filter bits per key of the output tables (default 10). */
   bitsPerKey?: number

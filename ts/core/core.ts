@@ -41,7 +41,7 @@ export type Lookup =
 
 /** Options for writing a table (FORMAT.md §4). */
 export interface TableOptions {
-  /** Target size of a data block in bytes (default 4096). */
+  /** Target size of a data block in bytes (default 2048). */
   blockSize?: number
   /** Entries between restart points in data blocks (default 16). */
   restartInterval?: number

@@ -81,7 +81,7 @@ export interface TableProperties {
 
 /** How {@link TableBuilder} lays out a table (FORMAT.md §4). */
 export interface TableBuilderOptions {
-  /** A data block is finished once its estimated size reaches this many bytes (default 4096). */
+  /** A data block is finished once its estimated size reaches this many bytes (default 2048). */
   blockSize?: number
   /** Entries between restart points in data blocks (default 16). */
   restartInterval?: number
@@ -132,7 +132,7 @@ export class TableBuilder {
   private props = { entryCount: 0, deletionCount: 0, dataBlockCount: 0, rawKeyBytes: 0, rawValueBytes: 0, minSeq: Infinity, maxSeq: 0 }
 
   constructor(options: TableBuilderOptions = {}) {
-    this.blockSize = options.blockSize ?? 4096
+    this.blockSize = options.blockSize ?? 2048
     this.bitsPerKey = options.bitsPerKey ?? 10
     const compression = options.compression ?? 'snappy'
     if (compression !== 'snappy' && compression !== 'none') throw new RangeError(`compression must be 'snappy' or 'none', got ${String(compression)}`)

@@ -64,7 +64,7 @@ impl Compression {
 /// How a table is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableOptions {
-    /// Target data block size (default 4096), measured on the uncompressed
+    /// Target data block size (default 2048), measured on the uncompressed
     /// block.
     pub block_size: usize,
     /// Restart interval of data blocks (default 16).
@@ -78,7 +78,7 @@ pub struct TableOptions {
 impl Default for TableOptions {
     fn default() -> Self {
         TableOptions {
-            block_size: 4096,
+            block_size: 2048,
             restart_interval: DATA_RESTART_INTERVAL,
             bits_per_key: 10,
             compression: Compression::Snappy,

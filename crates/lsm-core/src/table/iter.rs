@@ -1,9 +1,10 @@
-//! Iterates a table: a two-level cursor, the index block on top choosing the
-//! data block, a block iterator below walking it.
+//! Iterates a table: a two-level cursor, a position in the table's decoded
+//! index on top choosing the data block, a block iterator below walking it.
 //!
-//! Because each index key is the *last* key of its block, `seek(t)` on the
-//! index lands on the first block that can hold a key ≥ `t`. Data blocks are
-//! loaded (and checksum-verified) only when the cursor enters them.
+//! Because each index key is the *last* key of its block (or above it),
+//! `seek(t)` on the index lands on the first block that can hold a key ≥ `t`.
+//! Data blocks are loaded (and checksum-verified) only when the cursor enters
+//! them.
 
 use crate::block::BlockIter;
 use crate::error::Result;
@@ -13,17 +14,19 @@ use crate::table::reader::Table;
 /// A cursor over all entries of a [`Table`], in internal-key order.
 pub struct TableIter {
     table: Table,
-    index: BlockIter,
+    /// The data block under the cursor, as an index position; the number of
+    /// blocks when the index cursor is exhausted (either end).
+    block: usize,
     /// The block under the cursor; `None` when invalid.
     data: Option<BlockIter>,
 }
 
 impl TableIter {
     pub(crate) fn new(table: Table) -> Self {
-        let index = table.index_block().iter();
+        let block = table.point_index().len();
         TableIter {
             table,
-            index,
+            block,
             data: None,
         }
     }
@@ -33,14 +36,18 @@ impl TableIter {
         &self.table
     }
 
+    fn blocks(&self) -> usize {
+        self.table.point_index().len()
+    }
+
     /// Loads the block the index cursor points at, or clears `data` when the
     /// index is exhausted. Returns whether a block is loaded.
     fn load_block(&mut self) -> Result<bool> {
         self.data = None;
-        if !self.index.valid() {
+        let Some(handle) = self.table.point_index().handle(self.block) else {
             return Ok(false);
-        }
-        let block = self.table.read_block(self.index.value())?;
+        };
+        let block = self.table.read_block_at(handle)?;
         self.data = Some(block.iter());
         Ok(true)
     }
@@ -52,8 +59,8 @@ impl TableIter {
     /// Moves forward past blocks with nothing left (normally only the end of
     /// one block, but a block with no entries must not stop the walk).
     fn skip_forward(&mut self) -> Result<()> {
-        while !self.data_valid() && self.index.valid() {
-            self.index.next()?;
+        while !self.data_valid() && self.block < self.blocks() {
+            self.block += 1;
             if self.load_block()? {
                 if let Some(d) = self.data.as_mut() {
                     d.seek_to_first()?;
@@ -64,8 +71,9 @@ impl TableIter {
     }
 
     fn skip_backward(&mut self) -> Result<()> {
-        while !self.data_valid() && self.index.valid() {
-            self.index.prev()?;
+        while !self.data_valid() && self.block < self.blocks() {
+            // Before the first block the cursor is exhausted, as past the last.
+            self.block = self.block.checked_sub(1).unwrap_or(self.blocks());
             if self.load_block()? {
                 if let Some(d) = self.data.as_mut() {
                     d.seek_to_last()?;
@@ -96,7 +104,7 @@ impl KvIter for TableIter {
 
     fn seek_to_first(&mut self) -> Result<()> {
         self.guarded(|s| {
-            s.index.seek_to_first()?;
+            s.block = 0;
             if s.load_block()? {
                 if let Some(d) = s.data.as_mut() {
                     d.seek_to_first()?;
@@ -108,7 +116,7 @@ impl KvIter for TableIter {
 
     fn seek_to_last(&mut self) -> Result<()> {
         self.guarded(|s| {
-            s.index.seek_to_last()?;
+            s.block = s.blocks().checked_sub(1).unwrap_or(0);
             if s.load_block()? {
                 if let Some(d) = s.data.as_mut() {
                     d.seek_to_last()?;
@@ -120,7 +128,7 @@ impl KvIter for TableIter {
 
     fn seek(&mut self, target: &[u8]) -> Result<()> {
         self.guarded(|s| {
-            s.index.seek(target)?;
+            s.block = s.table.point_index().find(target);
             if s.load_block()? {
                 if let Some(d) = s.data.as_mut() {
                     d.seek(target)?;

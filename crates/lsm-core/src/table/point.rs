@@ -1,6 +1,8 @@
-//! The point-read path of a table: the index decoded once into flat arrays,
-//! so a lookup is a binary search with no varint decoding, then one data
-//! block seek. Iterators keep using the index block itself.
+//! A table's index, decoded once into flat arrays when the table opens: a
+//! point read is a binary search with no varint decoding, then one data
+//! block seek, and a table iterator's upper cursor is a position in it. The
+//! index block itself is not kept: these arrays are all of the index a
+//! table holds in memory (per data block, its separator plus 28 bytes).
 //!
 //! The search runs first over one `u64` per separator: the 8 bytes of its
 //! user key that follow the prefix all separators share (big-endian,
@@ -12,7 +14,7 @@
 use std::cmp::Ordering;
 
 use crate::block::Block;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::iter::KvIter;
 use crate::key::{compare_internal, TRAILER_LEN};
 use crate::table::format::BlockHandle;
@@ -22,7 +24,9 @@ use crate::table::format::BlockHandle;
 #[derive(Debug, Default)]
 pub(crate) struct PointIndex {
     keys: Vec<u8>,
-    ends: Vec<usize>,
+    /// Where each separator ends in `keys` (u32: half the memory of usize;
+    /// `build` rejects an index of 4 GiB or more of keys).
+    ends: Vec<u32>,
     handles: Vec<BlockHandle>,
     /// The bytes every separator's user key starts with.
     common: Vec<u8>,
@@ -57,7 +61,9 @@ impl PointIndex {
         it.seek_to_first()?;
         while it.valid() {
             p.keys.extend_from_slice(it.key());
-            p.ends.push(p.keys.len());
+            let end = u32::try_from(p.keys.len())
+                .map_err(|_| Error::corruption("index block keys exceed 4 GiB"))?;
+            p.ends.push(end);
             p.handles
                 .push(BlockHandle::decode(it.value()).map_err(|e| e.context("index entry"))?);
             it.next()?;
@@ -81,8 +87,13 @@ impl PointIndex {
     }
 
     fn key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.keys[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.keys[start..self.ends[i] as usize]
+    }
+
+    /// The number of data blocks.
+    pub(crate) fn len(&self) -> usize {
+        self.handles.len()
     }
 
     /// The block that holds the first entry ≥ `target` if any does: the first
@@ -166,7 +177,7 @@ mod tests {
         assert!(table.get(b"z", 9).unwrap().is_none());
         // Invisible at an older snapshot.
         assert!(table.get(b"k000007", 4).unwrap().is_none());
-        let idx = PointIndex::build(table.index_block()).unwrap();
+        let idx = table.point_index();
         assert!(idx.handle(idx.find(&lookup_key(b"z", 9))).is_none());
     }
 
@@ -197,7 +208,7 @@ mod tests {
             let mut idx = PointIndex::default();
             for k in &seps {
                 idx.keys.extend_from_slice(k);
-                idx.ends.push(idx.keys.len());
+                idx.ends.push(idx.keys.len() as u32);
                 idx.handles.push(BlockHandle { offset: 0, size: 0 });
             }
             idx.build_prefixes();

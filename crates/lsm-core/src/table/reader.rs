@@ -55,8 +55,7 @@ struct TableInner {
     file_name: Option<String>,
     footer: Footer,
     properties: Properties,
-    index: Block,
-    /// The index decoded for point reads.
+    /// The index block, decoded (the block itself is dropped after).
     point: PointIndex,
     /// Filter contents (its own buffer for file tables, shared for memory ones).
     filter: Option<(Arc<[u8]>, std::ops::Range<usize>)>,
@@ -161,7 +160,6 @@ impl Table {
             file_name: file_name.map(str::to_string),
             footer,
             properties,
-            index,
             point,
             filter,
         };
@@ -224,18 +222,13 @@ impl Table {
         self.filter().map_or(true, |f| may_contain(f, user_key))
     }
 
-    pub(crate) fn index_block(&self) -> &Block {
-        &self.inner.index
+    /// The decoded index: one separator and handle per data block.
+    pub(crate) fn point_index(&self) -> &PointIndex {
+        &self.inner.point
     }
 
-    /// Reads and verifies the data block an index entry points to, through the
-    /// block cache when the table has one.
-    pub(crate) fn read_block(&self, handle_bytes: &[u8]) -> Result<Block> {
-        let handle = BlockHandle::decode(handle_bytes).map_err(|e| e.context("index entry"))?;
-        self.read_block_at(handle)
-    }
-
-    /// [`Table::read_block`] for a decoded handle.
+    /// Reads and verifies the data block at `handle`, through the block cache
+    /// when the table has one.
     pub(crate) fn read_block_at(&self, handle: BlockHandle) -> Result<Block> {
         let key = (self.inner.id, handle.offset);
         if let Some(cache) = &self.inner.cache {
@@ -482,9 +475,7 @@ mod tests {
     /// The first data block's handle and type.
     fn first_data_block(table: &[u8]) -> (crate::table::format::BlockHandle, u8) {
         let t = Table::open(table.to_vec(), None).unwrap();
-        let mut it = t.index_block().iter();
-        it.seek_to_first().unwrap();
-        let h = BlockHandle::decode(it.value()).unwrap();
+        let h = t.point_index().handle(0).unwrap();
         let (_, ty) = check_block_typed(table, h).unwrap();
         (h, ty)
     }
@@ -540,8 +531,8 @@ mod tests {
         let (hc, _) = first_data_block(&sample());
         assert!(hc.size < hp.size);
         let (ba, bb) = (
-            a.read_block(&hp.encode()).unwrap(),
-            b.read_block(&hc.encode()).unwrap(),
+            a.read_block_at(hp).unwrap(),
+            b.read_block_at(hc).unwrap(),
         );
         assert_eq!(ba.contents(), bb.contents());
         assert_eq!(bb.size() as u64, hp.size);
