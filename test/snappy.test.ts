@@ -199,10 +199,9 @@ function build(es: [Uint8Array, Uint8Array][], options: TableOptions) {
 /** Data blocks of a table: stored type, stored size, decompressed size. */
 function dataBlocks(bytes: Uint8Array): { type: number; size: number; raw: number }[] {
   const table = Table.open(new BytesSource(bytes), 'x.sst')
-  const ii = table.indexIterator()
   const out = []
-  for (ii.seekToFirst(); ii.valid(); ii.next()) {
-    const h = Table.decodeHandle(ii.value())
+  for (let i = 0; i < table.blockCount; i++) {
+    const h = table.blockHandle(i)
     const { type, contents } = table.readStoredBlock(h)
     out.push({ type, size: h.size, raw: contents.length })
   }

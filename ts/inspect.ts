@@ -99,18 +99,11 @@ export function walkTable(table: Table, onEntry?: (ikey: Uint8Array, value: Uint
   let prev: Uint8Array | undefined
   let expectedOffset = 0
   let allBlocksRead = true
-  const ii = table.indexIterator()
-  try {
-    ii.seekToFirst()
-  } catch (e) {
-    return { blocks, problems: [`index block: ${message(e)}`] }
-  }
-  while (ii.valid()) {
-    const index = blocks.length
-    const indexKey = ii.key().slice()
+  for (let index = 0; index < table.blockCount; index++) {
+    const indexKey = table.indexKey(index).slice()
     let info: BlockInfo
     try {
-      const h = Table.decodeHandle(ii.value())
+      const h = table.blockHandle(index)
       info = { index, offset: h.offset, size: h.size, entries: 0, indexKey }
       if (h.offset !== expectedOffset) problems.push(`data block ${index} starts at ${h.offset}, expected ${expectedOffset}`)
       expectedOffset = h.offset + h.size + BLOCK_TRAILER_SIZE
@@ -152,13 +145,6 @@ export function walkTable(table: Table, onEntry?: (ikey: Uint8Array, value: Uint
       problems.push(`data block ${index}${info.offset >= 0 ? ` at offset ${info.offset}` : ''}: ${info.error}`)
     }
     blocks.push(info)
-    try {
-      ii.next()
-    } catch (e) {
-      problems.push(`index block: ${message(e)}`)
-      allBlocksRead = false
-      break
-    }
   }
   const p = table.properties
   if (p.dataBlockCount !== blocks.length) problems.push(`properties say ${p.dataBlockCount} data blocks, the index lists ${blocks.length}`)

@@ -74,8 +74,8 @@ export interface OpenOptions {
    * bench's random reads ran 15–25% faster with the native engine and ~5%
    * faster with the pure-TypeScript one, for ~5% more disk, slightly slower
    * scans (pure TypeScript: ~12%) and more memory for table indexes, which
-   * stay in memory for every live table: per data block, its last key plus
-   * ~28 bytes with the native engine, ~60 with the pure-TypeScript one.
+   * stay in memory for every live table: per data block, its separator key
+   * plus 28 bytes with the native engine and 20 with the pure-TypeScript one.
    * Scan-heavy or memory-tight workloads may prefer 4096 or more.
    */
   blockSize?: number

@@ -380,7 +380,11 @@ function wrap<T>(file: string, fn: () => T): T {
  * bytes are checked and decompressed from here, and only the result the caller
  * keeps is allocated. Reused by every read (reads are synchronous).
  */
-/** A table's index as point reads search it: separator keys in one array, and the handles they map to. */
+/**
+ * A table's index, decoded when the table opens: separator keys in one array,
+ * and the handles they map to. Point reads binary-search it and iterators move
+ * over it by position; the index block itself is not kept.
+ */
 interface PointIndex {
   /** Number of index entries (data blocks). */
   count: number
@@ -477,10 +481,9 @@ export class Table {
   readonly properties: TableProperties
   /** Size of the table file, in bytes. */
   readonly fileSize: number
-  private readonly index: Block
   private readonly filter: Uint8Array | undefined
-  /** The index decoded for point reads (on the first one). */
-  private point: PointIndex | undefined
+  /** The index, decoded. */
+  private readonly point: PointIndex
 
   private constructor(private readonly source: RandomAccess, name: string) {
     this.name = name
@@ -495,7 +498,7 @@ export class Table {
     const handle = (off: number): BlockHandle => ({ offset: getFixed64(footer, off), size: getFixed64(footer, off + 8) })
     const filterH = handle(0)
     this.properties = decodeProperties(this.readBlock(handle(16)))
-    this.index = new Block(this.readBlock(handle(32)))
+    this.point = Table.decodeIndex(new Block(this.readBlock(handle(32))))
     this.filter = filterH.size > 0 ? this.readBlock(filterH) : undefined
   }
 
@@ -632,11 +635,11 @@ export class Table {
   }
 
   /**
-   * The data block an index entry (`indexValue`, an encoded {@link BlockHandle}) points at, through the block cache if any.
-   * Without a cache, `memory` (when given) holds the block's contents, replacing what it held.
+   * Data block `i`, through the block cache if any. Without a cache, `memory`
+   * (when given) holds the block's contents, replacing what it held.
    */
-  dataBlock(indexValue: Uint8Array, memory?: ReusedBuffer): Block {
-    const h = Table.decodeHandle(indexValue)
+  dataBlock(i: number, memory?: ReusedBuffer): Block {
+    const h = this.blockHandle(i)
     if (memory !== undefined && this.blockCache === undefined) return new Block(this.readStoredBlock(h, memory).contents)
     return this.dataBlockAt(h)
   }
@@ -656,13 +659,13 @@ export class Table {
     return b
   }
 
-  /** Decodes every index entry once (on the first point read): later reads binary-search flat arrays. */
-  private decodePointIndex(): PointIndex {
+  /** Decodes every index entry once (when the table opens): reads binary-search flat arrays. */
+  private static decodeIndex(index: Block): PointIndex {
     const keys: Uint8Array[] = []
     const offsets: number[] = []
     const sizes: number[] = []
     let total = 0
-    const it = this.index.iterator()
+    const it = index.iterator()
     for (it.seekToFirst(); it.valid(); it.next()) {
       const h = Table.decodeHandle(it.value())
       const k = it.key()
@@ -689,9 +692,54 @@ export class Table {
       const m = Math.min(first.length, last.length) - TRAILER_LENGTH
       while (prefix < m && first[prefix] === last[prefix]) prefix++
     }
-    const point: PointIndex = { count: n, keys: bytes, starts, offsets: Float64Array.from(offsets), sizes: Float64Array.from(sizes), prefix }
-    this.point = point
-    return point
+    return { count: n, keys: bytes, starts, offsets: Float64Array.from(offsets), sizes: Float64Array.from(sizes), prefix }
+  }
+
+  /** Number of data blocks. */
+  get blockCount(): number {
+    return this.point.count
+  }
+
+  /** The index key (separator) of data block `i`: ≥ each of its keys, < each key of the next block. */
+  indexKey(i: number): Uint8Array {
+    const { keys, starts } = this.point
+    return keys.subarray(starts[i]!, starts[i + 1]!)
+  }
+
+  /** Where data block `i` is stored. */
+  blockHandle(i: number): BlockHandle {
+    return { offset: this.point.offsets[i]!, size: this.point.sizes[i]! }
+  }
+
+  /**
+   * The first data block whose separator is ≥ `target` (an internal key), or
+   * {@link blockCount} when there is none. Every separator's user key starts
+   * with the same `prefix` bytes: the target is compared with them once, then
+   * only the rest of each key.
+   */
+  findBlock(target: Uint8Array, tlen = target.length): number {
+    const idx = this.point
+    const n = idx.count
+    const keys = idx.keys
+    const starts = idx.starts
+    const ulen = tlen - TRAILER_LENGTH
+    let lo = 0
+    let hi = n
+    const prefix = idx.prefix
+    let c = 0
+    for (let i = 0; i < prefix && i < ulen; i++) {
+      c = target[i]! - keys[i]!
+      if (c !== 0) break
+    }
+    if (c < 0 || (c === 0 && ulen < prefix)) hi = 0
+    else if (c > 0) lo = n
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const at = starts[mid]!
+      if (compareInternalKeyAt(keys, at, starts[mid + 1]! - at, target, tlen, prefix) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   /** True unless the bloom filter proves `userKey` absent; `keyHash`, when given, is `murmur3(userKey)`. */
@@ -724,29 +772,9 @@ export class Table {
     const target = targetScratch
     target.set(userKey, 0)
     writeTrailer(target, ulen, snapshotSeq, Kind.Put)
-    const idx = this.point ?? this.decodePointIndex()
+    const idx = this.point
     const n = idx.count
-    const keys = idx.keys
-    const starts = idx.starts
-    // First block whose separator is ≥ target. Every separator's user key starts
-    // with the same `prefix` bytes: compare the target with them once, then only
-    // the rest of each key.
-    let lo = 0
-    let hi = n
-    const prefix = idx.prefix
-    let c = 0
-    for (let i = 0; i < prefix && i < ulen; i++) {
-      c = userKey[i]! - keys[i]!
-      if (c !== 0) break
-    }
-    if (c < 0 || (c === 0 && ulen < prefix)) hi = 0
-    else if (c > 0) lo = n
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const at = starts[mid]!
-      if (compareInternalKeyAt(keys, at, starts[mid + 1]! - at, target, tlen, prefix) < 0) lo = mid + 1
-      else hi = mid
-    }
+    let lo = this.findBlock(target, tlen)
     const cache = this.blockCache
     for (; lo < n; lo++) {
       const offset = idx.offsets[lo]!
@@ -781,16 +809,12 @@ export class Table {
     this.source.close()
     this.blockCache?.evictOwner(this.cached)
   }
-
-  /** @internal */
-  indexIterator(): BlockIterator {
-    return this.index.iterator()
-  }
 }
 
-/** Two-level iterator: the index picks the data block, the block iterator walks it. */
+/** Two-level iterator: a position in the decoded index picks the data block, the block iterator walks it. */
 export class TableIterator implements InternalIterator {
-  private readonly ii: BlockIterator
+  /** The data block under the cursor; {@link Table.blockCount} when past either end. */
+  private at: number
   private bi: BlockIterator | undefined
   /** The block `bi` walks, pinned (see {@link recycleBlock}) until the iterator leaves it. */
   private block: Block | undefined
@@ -800,7 +824,7 @@ export class TableIterator implements InternalIterator {
     /** Where blocks are decoded when they replace each other (see {@link Table.iterator}). */
     private readonly memory?: ReusedBuffer,
   ) {
-    this.ii = table.indexIterator()
+    this.at = table.blockCount
   }
 
   private guard<T>(fn: () => T): T {
@@ -810,8 +834,8 @@ export class TableIterator implements InternalIterator {
   private loadBlock(): void {
     // The old block is left first: its memory may then serve the new one.
     this.unpin()
-    if (!this.ii.valid()) return
-    const b = this.table.dataBlock(this.ii.value(), this.memory)
+    if (this.at >= this.table.blockCount) return
+    const b = this.table.dataBlock(this.at, this.memory)
     b.pins++
     this.block = b
     this.bi = b.iterator()
@@ -830,7 +854,7 @@ export class TableIterator implements InternalIterator {
 
   private skipEmptyForward(): void {
     while (this.bi !== undefined && !this.bi.valid()) {
-      this.ii.next()
+      this.at++
       this.loadBlock()
       this.bi?.seekToFirst()
     }
@@ -838,7 +862,8 @@ export class TableIterator implements InternalIterator {
 
   private skipEmptyBackward(): void {
     while (this.bi !== undefined && !this.bi.valid()) {
-      this.ii.prev()
+      // Before the first block the cursor is past the end, as after the last.
+      this.at = this.at === 0 ? this.table.blockCount : this.at - 1
       this.loadBlock()
       this.bi?.seekToLast()
     }
@@ -855,7 +880,7 @@ export class TableIterator implements InternalIterator {
   }
   seekToFirst(): void {
     this.guard(() => {
-      this.ii.seekToFirst()
+      this.at = 0
       this.loadBlock()
       this.bi?.seekToFirst()
       this.skipEmptyForward()
@@ -863,7 +888,7 @@ export class TableIterator implements InternalIterator {
   }
   seekToLast(): void {
     this.guard(() => {
-      this.ii.seekToLast()
+      this.at = Math.max(0, this.table.blockCount - 1)
       this.loadBlock()
       this.bi?.seekToLast()
       this.skipEmptyBackward()
@@ -871,7 +896,7 @@ export class TableIterator implements InternalIterator {
   }
   seek(target: Uint8Array): void {
     this.guard(() => {
-      this.ii.seek(target)
+      this.at = this.table.findBlock(target)
       this.loadBlock()
       this.bi?.seek(target)
       this.skipEmptyForward()
