@@ -717,7 +717,7 @@ export class Table {
    * with the same `prefix` bytes: the target is compared with them once, then
    * only the rest of each key.
    */
-  findBlock(target: Uint8Array, tlen = target.length): number {
+  findBlock(target: Uint8Array, tlen: number): number {
     const idx = this.point
     const n = idx.count
     const keys = idx.keys
@@ -896,7 +896,7 @@ export class TableIterator implements InternalIterator {
   }
   seek(target: Uint8Array): void {
     this.guard(() => {
-      this.at = this.table.findBlock(target)
+      this.at = this.table.findBlock(target, target.length)
       this.loadBlock()
       this.bi?.seek(target)
       this.skipEmptyForward()
