@@ -627,7 +627,7 @@ export class Table {
   }
 
   /** Decodes a block handle stored as an index value. */
-  static decodeHandle(v: Uint8Array): BlockHandle {
+  private static decodeHandle(v: Uint8Array): BlockHandle {
     const c = new Cursor(v)
     const h = { offset: c.varint64(), size: c.varint64() }
     if (c.remaining !== 0) throw new DecodeError('trailing bytes after a block handle')
