@@ -511,6 +511,31 @@ unsafe fn decode(input: &[u8], mut ip: usize, dst: *mut u8, n: usize) -> Result<
             // A run of one byte (a value's repeated tail): fixed-size stores.
             // SAFETY: `from < op` was written; `op + WIDE <= n`.
             std::ptr::write_bytes(dst.add(op), *dst.add(from), WIDE);
+        } else if offset < 16 && n - op >= len + 16 {
+            // A short period (a run the compressor found a few bytes in, at
+            // offset 2, 3, …): fixed 16-byte moves instead of a `memcpy` call
+            // per doubling, which was ~11% of a point read that decodes.
+            // Each move copies 16 bytes from `from` to `d`, of which the first
+            // `d - from` are the period repeated (written already) and the rest
+            // are overwritten by the next move; the gap `d - from` stays a
+            // multiple of the period. Once it is 16 or more, the moves no
+            // longer overlap and advance 16 bytes at a time.
+            let end_op = op + len;
+            let mut s = from;
+            let mut d = op;
+            while d < end_op && d - s < 16 {
+                // SAFETY: `d + 16 < end_op + 16 <= n`; `std::ptr::copy` is a
+                // memmove, so the overlap is defined (it reads before writing).
+                std::ptr::copy(dst.add(s), dst.add(d), 16);
+                d += d - s;
+            }
+            while d < end_op {
+                // SAFETY: `s + 16 <= d` (the gap is at least 16), both below
+                // `n`: `d + 16 < end_op + 16 <= n`.
+                std::ptr::copy_nonoverlapping(dst.add(s), dst.add(d), 16);
+                s += 16;
+                d += 16;
+            }
         } else if offset >= len {
             // SAFETY: `from + len <= op`: the ranges do not overlap, and both
             // are in bounds.

@@ -423,7 +423,7 @@ fn every_truncation_and_random_damage_is_an_error_never_a_panic() {
 ///
 /// Real data blocks of the bench's data: 16-byte decimal keys (as internal
 /// keys), 100-byte values of 50 random bytes then one byte repeated 50 times,
-/// cut at 4 KiB like a table's data blocks.
+/// cut at 2 KiB like a table's data blocks.
 #[test]
 #[ignore]
 fn snappy_throughput() {
@@ -439,7 +439,7 @@ fn snappy_throughput() {
         let fill = b'a' + rng.below(26) as u8;
         value.extend(std::iter::repeat(fill).take(50));
         b.add(&key, &value);
-        if b.estimated_size() >= 4096 {
+        if b.estimated_size() >= 2048 {
             blocks.push(b.finish());
         }
     }
@@ -550,4 +550,40 @@ fn wide_copies_repeat_their_period() {
     want.extend((0..64).map(|i| lit[i % 50]));
     want.extend_from_slice(&tail);
     assert_eq!(decompress(&s).unwrap(), want);
+}
+
+/// Copies with a short period (offsets 1 to 17) of every length, once with
+/// room after them (the decoder's 16-byte moves) and once at the very end of
+/// the output (its exact path): each must repeat its period exactly.
+#[test]
+fn short_period_copies_repeat_their_period() {
+    let tail: Vec<u8> = (100..170).collect();
+    for offset in 1..=17usize {
+        for len in 4..=64usize {
+            for room in [true, false] {
+                let lit: Vec<u8> = (0..offset).map(|i| (i * 37 + 11) as u8).collect();
+                let n = offset + len + if room { tail.len() } else { 0 };
+                let mut s = Vec::new();
+                let mut m = n;
+                while m >= 0x80 {
+                    s.push((m & 0x7f) as u8 | 0x80);
+                    m >>= 7;
+                }
+                s.push(m as u8);
+                s.push(((offset - 1) << 2) as u8);
+                s.extend_from_slice(&lit);
+                s.extend_from_slice(&[(((len - 1) << 2) | 2) as u8, offset as u8, 0]);
+                if room {
+                    s.extend_from_slice(&[60 << 2, (tail.len() - 1) as u8]);
+                    s.extend_from_slice(&tail);
+                }
+                let mut want = lit.clone();
+                want.extend((0..len).map(|i| lit[i % offset]));
+                if room {
+                    want.extend_from_slice(&tail);
+                }
+                assert_eq!(decompress(&s).unwrap(), want, "offset {offset}, len {len}, room {room}");
+            }
+        }
+    }
 }

@@ -116,7 +116,7 @@ impl KvIter for TableIter {
 
     fn seek_to_last(&mut self) -> Result<()> {
         self.guarded(|s| {
-            s.block = s.blocks().checked_sub(1).unwrap_or(0);
+            s.block = s.blocks().saturating_sub(1);
             if s.load_block()? {
                 if let Some(d) = s.data.as_mut() {
                     d.seek_to_last()?;
