@@ -196,7 +196,15 @@ impl Shard {
         false
     }
 
-    fn insert(&mut self, key: CacheKey, block: Block, charge: usize) {
+    /// Whether a missed block of about `charge` bytes should be read into
+    /// the cache: yes while it fits without evicting; else [`Shard::admit`].
+    fn admit_miss(&mut self, key: CacheKey, charge: usize) -> bool {
+        charge <= self.capacity && (self.usage + charge <= self.capacity || self.admit(key))
+    }
+
+    /// Stores `block`; `admitted` skips the admission check (the caller
+    /// made it with [`Shard::admit_miss`] before reading the block).
+    fn insert(&mut self, key: CacheKey, block: Block, charge: usize, admitted: bool) {
         let resident = match self.map.get(&key) {
             Some(&i) => {
                 self.remove_node(i);
@@ -207,7 +215,7 @@ impl Shard {
         if charge > self.capacity {
             return; // would evict everything and still not fit
         }
-        if self.usage + charge > self.capacity && !resident && !self.admit(key) {
+        if !admitted && self.usage + charge > self.capacity && !resident && !self.admit(key) {
             return;
         }
         self.evict_to(self.capacity - charge);
@@ -298,7 +306,22 @@ impl BlockCache {
     /// full shard admits it only on its second miss (see the module comment).
     pub fn insert(&self, key: CacheKey, block: Block) {
         let charge = block.size() + ENTRY_OVERHEAD;
-        self.shard(key).insert(key, block, charge);
+        self.shard(key).insert(key, block, charge, false);
+    }
+
+    /// Decides, before a missed block is read, whether it will be cached: a
+    /// shard with room for about `size` more bytes takes it; a full one only
+    /// on its second miss (see the module comment). A point read told no
+    /// decodes just what it needs of the block, into scratch memory.
+    pub fn admit_miss(&self, key: CacheKey, size: usize) -> bool {
+        self.shard(key).admit_miss(key, size + ENTRY_OVERHEAD)
+    }
+
+    /// Caches a block that [`BlockCache::admit_miss`] admitted, evicting
+    /// least recently used blocks of its shard to make room.
+    pub fn insert_admitted(&self, key: CacheKey, block: Block) {
+        let charge = block.size() + ENTRY_OVERHEAD;
+        self.shard(key).insert(key, block, charge, true);
     }
 
     /// Drops every block of table `id` (the table is closed).

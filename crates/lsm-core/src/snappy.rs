@@ -391,11 +391,91 @@ pub fn decompress_uninit(input: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<()
         )));
     }
     // SAFETY: `out` is valid for writes of `n` bytes.
-    unsafe { decode(input, ip, out.as_mut_ptr().cast::<u8>(), n) }
+    let (_, op) = unsafe { decode(input, ip, out.as_mut_ptr().cast::<u8>(), n, 0, usize::MAX) }?;
+    if op != n {
+        return Err(Error::corruption(format!(
+            "snappy output of {op} bytes is shorter than the declared {n}"
+        )));
+    }
+    Ok(())
 }
 
-/// The element loop of [`decompress_uninit`]: decodes `input[ip..]` into the
-/// `n` bytes at `dst`. Every check is made before the bytes it guards are
+/// A compressed input decoded a little at a time into memory the caller
+/// lends (a point read decodes a data block only as far as the entry it
+/// wants: about half of it on average). Bytes below [`PartialDecode::decoded`]
+/// are final; the ones above it are unspecified.
+pub struct PartialDecode<'a> {
+    input: &'a [u8],
+    ip: usize,
+    out: &'a mut [u8],
+    n: usize,
+    decoded: usize,
+}
+
+impl<'a> PartialDecode<'a> {
+    /// Starts decoding `input` into `out`, which must hold at least the
+    /// declared length ([`decompressed_len`]); decodes nothing yet.
+    pub fn new(input: &'a [u8], out: &'a mut [u8]) -> Result<Self> {
+        let (n, ip) = preamble(input)?;
+        if out.len() < n {
+            return Err(Error::invalid(format!(
+                "snappy output buffer of {} bytes for a declared length of {n}",
+                out.len()
+            )));
+        }
+        Ok(PartialDecode {
+            input,
+            ip,
+            out,
+            n,
+            decoded: 0,
+        })
+    }
+
+    /// The declared uncompressed length.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when the declared length is 0.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Decodes until at least `upto` bytes are final or the input ends, and
+    /// returns how many are final (less than `upto` only when the input ends
+    /// first). Malformed input is an error, as for [`decompress`].
+    pub fn fill(&mut self, upto: usize) -> Result<usize> {
+        if self.decoded < upto && self.ip < self.input.len() {
+            // SAFETY: `out` is valid for writes of `n` bytes (checked in
+            // `new`), and the bytes below `decoded` were written by earlier
+            // calls.
+            let (ip, op) = unsafe {
+                decode(
+                    self.input,
+                    self.ip,
+                    self.out.as_mut_ptr(),
+                    self.n,
+                    self.decoded,
+                    upto,
+                )
+            }?;
+            self.ip = ip;
+            self.decoded = op;
+        }
+        Ok(self.decoded)
+    }
+
+    /// The bytes decoded so far.
+    pub fn decoded(&self) -> &[u8] {
+        &self.out[..self.decoded]
+    }
+}
+
+/// The element loop of [`decompress_uninit`] and [`PartialDecode`]: decodes
+/// `input[ip..]` into the `n` bytes at `dst` from output position `op`,
+/// element by element until the output reaches `stop` or the input ends, and
+/// returns where input and output stopped. Every check is made before the bytes it guards are
 /// touched; bytes of `dst` are read only below the write position, where
 /// earlier elements have written them. Elements of up to 16 (or 64) bytes are
 /// one fixed 16- (or 64-) byte copy when the output has room, writing up to 63
@@ -403,15 +483,22 @@ pub fn decompress_uninit(input: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<()
 /// stream that ends before them is an error.
 ///
 /// # Safety
-/// `dst` must be valid for writes of `n` bytes.
-unsafe fn decode(input: &[u8], mut ip: usize, dst: *mut u8, n: usize) -> Result<()> {
+/// `dst` must be valid for writes of `n` bytes, and its first `op` bytes
+/// must be initialized (decoded by an earlier call).
+unsafe fn decode(
+    input: &[u8],
+    mut ip: usize,
+    dst: *mut u8,
+    n: usize,
+    mut op: usize,
+    stop: usize,
+) -> Result<(usize, usize)> {
     /// Elements of up to this many bytes are copied as exactly this many
     /// when both sides have room (the longest copy element is 64 bytes).
     const WIDE: usize = 64;
     let end = input.len();
     let src = input.as_ptr();
-    let mut op = 0usize;
-    while ip < end {
+    while ip < end && op < stop {
         let tag = input[ip];
         ip += 1;
         let (len, offset) = match tag & 3 {
@@ -559,12 +646,7 @@ unsafe fn decode(input: &[u8], mut ip: usize, dst: *mut u8, n: usize) -> Result<
         }
         op += len;
     }
-    if op != n {
-        return Err(Error::corruption(format!(
-            "snappy output of {op} bytes is shorter than the declared {n}"
-        )));
-    }
-    Ok(())
+    Ok((ip, op))
 }
 
 #[cfg(test)]

@@ -23,7 +23,9 @@ use crate::key::{
     compare_bytes, compare_internal, parse_internal_key, user_key, Kind, Lookup, LookupKey, Probe,
 };
 use crate::mmap::{MapBudget, Mapping};
-use crate::table::format::{BlockHandle, Footer, Properties};
+use crate::coding::get_varint32;
+use crate::snappy::{self, PartialDecode};
+use crate::table::format::{BlockHandle, Footer, Properties, COMPRESSION_NONE, COMPRESSION_SNAPPY};
 use crate::table::iter::TableIter;
 use crate::table::point::PointIndex;
 use crate::table::source::Source;
@@ -236,13 +238,17 @@ impl Table {
                 return Ok(block);
             }
         }
-        let (buf, range) = self.inner.source.read_block(handle)?;
-        let block = Block::new(buf, range)
-            .map_err(|e| e.context(format!("data block at {}", handle.offset)))?;
+        let block = self.load_block(handle)?;
         if let Some(cache) = &self.inner.cache {
             cache.insert(key, block.clone());
         }
         Ok(block)
+    }
+
+    /// Reads, verifies and decodes the data block at `handle` (no cache).
+    fn load_block(&self, handle: BlockHandle) -> Result<Block> {
+        let (buf, range) = self.inner.source.read_block(handle)?;
+        Block::new(buf, range).map_err(|e| e.context(format!("data block at {}", handle.offset)))
     }
 
     /// Attaches this table's name to a corruption error.
@@ -291,18 +297,47 @@ impl Table {
                 return Ok(Probe::Missing(visit));
             }
         }
+        let point = &self.inner.point;
+        let mut i = point.find(lookup);
+        let Some(handle) = point.handle(i) else {
+            return Ok(Probe::Missing(visit));
+        };
+        // The block the read lands in: from the cache; else read whole into
+        // it when the cache admits it; else scanned without caching.
+        let mut visit = visit;
+        let key = (self.inner.id, handle.offset);
+        let mut first = self.inner.cache.as_ref().and_then(|c| c.get(key));
+        if first.is_none() {
+            match &self.inner.cache {
+                // The stored size stands in for the decoded one, which is not
+                // known before the read (Snappy rarely shrinks data blocks
+                // below half).
+                Some(cache) if cache.admit_miss(key, 2 * handle.size as usize) => {
+                    let block = self.load_block(handle).map_err(|e| self.annotate(e))?;
+                    cache.insert_admitted(key, block.clone());
+                    first = Some(block);
+                }
+                _ => match self.scan_point(handle, user_key, lookup, visit)? {
+                    Ok(probe) => return Ok(probe),
+                    Err(v) => visit = v,
+                },
+            }
+        }
         // The block iterator decodes keys into this thread's buffer, handed
         // back when the probe ends (on every path but an error's), so a probe
         // allocates nothing for them.
         let mut key_buf = KEY_BUF.take();
-        let point = &self.inner.point;
-        let mut i = point.find(lookup);
         let it = loop {
-            let Some(handle) = point.handle(i) else {
-                KEY_BUF.set(key_buf);
-                return Ok(Probe::Missing(visit));
+            let block = match first.take() {
+                Some(block) => block,
+                None => {
+                    let Some(handle) = point.handle(i) else {
+                        KEY_BUF.set(key_buf);
+                        return Ok(Probe::Missing(visit));
+                    };
+                    self.read_block_at(handle).map_err(|e| self.annotate(e))?
+                }
             };
-            let block = self.read_block_at(handle).map_err(|e| self.annotate(e))?;
             let mut it = block.iter_reusing(compare_internal, key_buf);
             it.seek(lookup).map_err(|e| self.annotate(e))?;
             if it.valid() {
@@ -325,9 +360,207 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The point read of a data block the cache does not hold and will not
+    /// keep (or of any block, without a cache): the block is verified whole,
+    /// as always, but decoded only as far as its first entry ≥ `lookup`, about
+    /// half of it on average, into this thread's scratch memory; nothing is
+    /// allocated. Entries are scanned from the first, without the restart
+    /// array at the block's end (FORMAT.md §4.2 bounds where each may end).
+    ///
+    /// A failed checksum is an error, as on the whole-block path. `Err(visit)`
+    /// hands the visitor back when the block must be read whole instead: one
+    /// over [`SCAN_MAX_BYTES`], or one the scan finds anything unexpected in
+    /// (the whole-block path then reports the damage precisely).
+    fn scan_point<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        handle: BlockHandle,
+        user_key: &[u8],
+        lookup: &[u8],
+        visit: F,
+    ) -> Result<std::result::Result<Probe<R, F>, F>> {
+        if handle.size > SCAN_MAX_BYTES as u64 {
+            return Ok(Err(visit));
+        }
+        let mut scratch = SCAN_SCRATCH.take();
+        let r = self.scan_point_in(&mut scratch, handle, user_key, lookup, visit);
+        SCAN_SCRATCH.set(scratch);
+        r
+    }
+
+    fn scan_point_in<R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+        &self,
+        s: &mut ScanScratch,
+        handle: BlockHandle,
+        user_key: &[u8],
+        lookup: &[u8],
+        visit: F,
+    ) -> Result<std::result::Result<Probe<R, F>, F>> {
+        let (stored, ty) = self
+            .inner
+            .source
+            .stored_block(handle, &mut s.stored)
+            .map_err(|e| self.annotate(e))?;
+        match ty {
+            COMPRESSION_NONE => Ok(scan_entries(
+                &mut Plain(stored),
+                &mut s.key,
+                user_key,
+                lookup,
+                visit,
+            )),
+            COMPRESSION_SNAPPY => {
+                let n = match snappy::decompressed_len(stored) {
+                    Ok(n) if n <= SCAN_MAX_BYTES => n,
+                    _ => return Ok(Err(visit)),
+                };
+                if s.out.len() < n {
+                    s.out.resize(n, 0);
+                }
+                match PartialDecode::new(stored, &mut s.out) {
+                    Ok(mut dec) => Ok(scan_entries(&mut dec, &mut s.key, user_key, lookup, visit)),
+                    Err(_) => Ok(Err(visit)),
+                }
+            }
+            _ => Ok(Err(visit)),
+        }
+    }
+}
+
+/// Largest block (stored or decoded) [`Table::scan_point`] reads into its
+/// scratch memory, which it keeps; larger ones are read whole.
+const SCAN_MAX_BYTES: usize = 256 << 10;
+
+/// [`Table::scan_point`]'s reused memory: the stored block (file-backed
+/// tables read without a mapping), its decoded bytes, the current key.
+#[derive(Default)]
+struct ScanScratch {
+    stored: Vec<u8>,
+    out: Vec<u8>,
+    key: Vec<u8>,
+}
+
 thread_local! {
     /// Key memory for [`Table::probe`]'s block iterators (see there).
     static KEY_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Memory for [`Table::scan_point`].
+    static SCAN_SCRATCH: std::cell::Cell<ScanScratch> = const {
+        std::cell::Cell::new(ScanScratch { stored: Vec::new(), out: Vec::new(), key: Vec::new() })
+    };
+}
+
+/// A data block's contents as a scan sees them: decoded up to some point.
+trait Decoded {
+    /// The block's whole length.
+    fn len(&self) -> usize;
+    /// Makes at least `upto` bytes available (fewer only when the block
+    /// ends first); `None` when its compressed form is malformed.
+    fn fill(&mut self, upto: usize) -> Option<usize>;
+    /// The bytes available.
+    fn bytes(&self) -> &[u8];
+}
+
+/// A block stored uncompressed: all of it is available.
+struct Plain<'a>(&'a [u8]);
+
+impl Decoded for Plain<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn fill(&mut self, _upto: usize) -> Option<usize> {
+        Some(self.0.len())
+    }
+    fn bytes(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl Decoded for PartialDecode<'_> {
+    fn len(&self) -> usize {
+        PartialDecode::len(self)
+    }
+    fn fill(&mut self, upto: usize) -> Option<usize> {
+        PartialDecode::fill(self, upto).ok()
+    }
+    fn bytes(&self) -> &[u8] {
+        self.decoded()
+    }
+}
+
+/// Restart interval of data blocks (FORMAT.md §4.2).
+const DATA_RESTARTS_EVERY: usize = 16;
+
+/// Scans a data block's entries from the first, making available only as
+/// much as it reads, up to the first entry whose key is ≥ `lookup`, and
+/// visits it when its user key is `user_key`. Entry `i` of a well-formed
+/// block ends before a restart array of at least ⌈(i + 1) / 16⌉ offsets and
+/// its count, and entries 0, 16, 32, … share nothing with the key before;
+/// anything else, or running out of block, gives the visitor back
+/// (`Err`) for a whole-block read. (An index key is its block's last key,
+/// so a well-formed block always holds an entry ≥ `lookup`.)
+fn scan_entries<D: Decoded, R, F: FnOnce(u64, Kind, &[u8]) -> R>(
+    d: &mut D,
+    key: &mut Vec<u8>,
+    user_key: &[u8],
+    lookup: &[u8],
+    visit: F,
+) -> std::result::Result<Probe<R, F>, F> {
+    let n = d.len();
+    key.clear();
+    let mut p = 0usize;
+    for i in 0usize.. {
+        let Some(limit) = n.checked_sub(4 + 4 * (i / DATA_RESTARTS_EVERY + 1)) else {
+            break;
+        };
+        if p + 3 > limit {
+            break;
+        }
+        // The three varints take at most 15 bytes.
+        let Some(have) = d.fill((p + 15).min(limit)) else {
+            break;
+        };
+        let avail = have.min(limit);
+        if avail < p {
+            break;
+        }
+        let Some((shared, unshared, value_len, header)) = entry_header(&d.bytes()[p..avail])
+        else {
+            break;
+        };
+        let key_start = p + header;
+        let key_end = key_start.saturating_add(unshared);
+        let end = key_end.saturating_add(value_len);
+        if end > limit || shared > key.len() || (i % DATA_RESTARTS_EVERY == 0 && shared != 0) {
+            break;
+        }
+        match d.fill(end) {
+            Some(have) if have >= end => {}
+            _ => break,
+        }
+        let bytes = d.bytes();
+        key.truncate(shared);
+        key.extend_from_slice(&bytes[key_start..key_end]);
+        if compare_internal(key, lookup) != std::cmp::Ordering::Less {
+            let Ok(parsed) = parse_internal_key(key) else {
+                break;
+            };
+            return Ok(if parsed.user_key != user_key {
+                Probe::Missing(visit)
+            } else {
+                Probe::Found(visit(parsed.seq, parsed.kind, &bytes[key_end..end]))
+            });
+        }
+        p = end;
+    }
+    Err(visit)
+}
+
+/// An entry's `shared`, `unshared` and value lengths, and the header's size.
+fn entry_header(b: &[u8]) -> Option<(usize, usize, usize, usize)> {
+    let (shared, a) = get_varint32(b).ok()?;
+    let (unshared, c) = get_varint32(b.get(a..)?).ok()?;
+    let (value_len, e) = get_varint32(b.get(a + c..)?).ok()?;
+    Some((shared as usize, unshared as usize, value_len as usize, a + c + e))
 }
 
 #[cfg(test)]
@@ -538,6 +771,57 @@ mod tests {
         assert_eq!(bb.size() as u64, hp.size);
     }
 
+    /// Point reads that miss the cache scan a block from its first entry
+    /// (`Table::scan_point`); blocks whose restart points are not every 16
+    /// entries make the scan give up part-way, for a whole-block read. Every
+    /// answer, at every snapshot and for absent keys, must match a model of
+    /// the entries, whatever the restart interval and compression.
+    #[test]
+    fn point_reads_agree_with_the_entries_for_any_restart_interval() {
+        let entries = sample_entries();
+        let model = |k: &[u8], snap: u64| -> Option<Lookup> {
+            entries.iter().find_map(|(ik, v)| {
+                let p = parse_internal_key(ik).unwrap();
+                (p.user_key == k && p.seq <= snap).then(|| match p.kind {
+                    Kind::Put => Lookup::Put {
+                        seq: p.seq,
+                        value: v.clone(),
+                    },
+                    Kind::Delete => Lookup::Delete { seq: p.seq },
+                })
+            })
+        };
+        for restart_interval in [1, 3, 8, 16, 17, 32] {
+            for compression in [Compression::None, Compression::Snappy] {
+                let bytes = build_table(
+                    TableOptions {
+                        block_size: 300,
+                        restart_interval,
+                        compression,
+                        ..TableOptions::default()
+                    },
+                    &entries,
+                )
+                .unwrap();
+                let table = Table::open(bytes, None).unwrap();
+                for i in 0..300u64 {
+                    let k = format!("user{i:04}");
+                    let between = format!("user{i:04}x");
+                    for snap in [3 * i, 3 * i + 1, 3 * i + 2, 3 * i + 3, u64::MAX] {
+                        assert_eq!(
+                            table.get(k.as_bytes(), snap).unwrap(),
+                            model(k.as_bytes(), snap),
+                            "{k} at {snap}, restart interval {restart_interval}"
+                        );
+                        assert_eq!(table.get(between.as_bytes(), snap).unwrap(), None);
+                    }
+                }
+                assert_eq!(table.get(b"user", u64::MAX).unwrap(), None);
+                assert_eq!(table.get(b"user9999", u64::MAX).unwrap(), None);
+            }
+        }
+    }
+
     #[test]
     fn a_compressed_block_is_checked_by_crc_first_then_decoded_strictly() {
         let good = sample();
@@ -571,16 +855,36 @@ mod tests {
         let mut junk = good.clone();
         junk[start + 2..end].fill(0xff);
         cases.push(junk);
-        for mut m in cases {
+        for (i, mut m) in cases.into_iter().enumerate() {
             reseal(&mut m);
             let t = Table::open(m, Some("000009.sst")).unwrap();
-            let e = t.get(b"user0000", u64::MAX).unwrap_err();
-            let msg = e.to_string();
-            assert!(msg.starts_with("CORRUPTION: 000009.sst: "), "{msg}");
-            assert!(
-                msg.contains("compressed block at 0") && msg.contains("snappy"),
-                "{msg}"
-            );
+            let check = |e: crate::Error| {
+                let msg = e.to_string();
+                assert!(msg.starts_with("CORRUPTION: 000009.sst: "), "{msg}");
+                assert!(
+                    msg.contains("compressed block at 0") && msg.contains("snappy"),
+                    "{msg}"
+                );
+            };
+            // Reading the block whole reports it.
+            let mut it = t.iter();
+            check(it.seek_to_first().unwrap_err());
+            // A point read decodes only up to its entry: one that lies before
+            // a wrong declared length is answered (the stored bytes passed
+            // their checksum); damage it reaches is reported.
+            match t.get(b"user0000", u64::MAX) {
+                Ok(found) => {
+                    assert!(i < 2, "case {i} answered {found:?}");
+                    assert_eq!(
+                        found,
+                        Some(Lookup::Put {
+                            seq: 3,
+                            value: b"new0".to_vec()
+                        })
+                    );
+                }
+                Err(e) => check(e),
+            }
         }
         // An unknown type under a valid checksum.
         let mut typed = good.clone();

@@ -107,6 +107,41 @@ impl Source {
         }
     }
 
+    /// Verifies one block and returns its stored bytes and compression type
+    /// without copying or decompressing them: from the mapping or memory in
+    /// place, else read into `scratch` (grown as needed and reused, so a
+    /// point read that scans the block allocates nothing).
+    pub(crate) fn stored_block<'s>(
+        &'s self,
+        handle: BlockHandle,
+        scratch: &'s mut Vec<u8>,
+    ) -> Result<(&'s [u8], u8)> {
+        match self {
+            Source::Memory(data) => {
+                let (range, ty) = check_block_typed(data, handle)?;
+                Ok((&data[range], ty))
+            }
+            Source::Mapped(map) => {
+                let (range, ty) = check_block_typed(map.bytes(), handle)?;
+                Ok((&map.bytes()[range], ty))
+            }
+            Source::File { size, .. } | Source::Pooled { size, .. } => {
+                let limit = size.saturating_sub(FOOTER_LEN);
+                let range = handle.range_within(limit).ok_or_else(|| {
+                    Error::corruption(format!("block handle {handle:?} lies outside the table"))
+                })?;
+                let len = range.len() + BLOCK_TRAILER_LEN;
+                if scratch.len() < len {
+                    scratch.resize(len, 0);
+                }
+                let raw = &mut scratch[..len];
+                self.read_at(raw, handle.offset)?;
+                let ty = verify_block(raw, handle)?;
+                Ok((&scratch[..range.len()], ty))
+            }
+        }
+    }
+
     /// Reads and verifies one block as stored: buffer, stored range, type.
     fn read_stored_block(&self, handle: BlockHandle) -> Result<(Arc<[u8]>, Range<usize>, u8)> {
         match self {
