@@ -129,11 +129,17 @@ fn main() {
     let get = best(rounds, || {
         let t = cpu_ns();
         for &i in &order {
-            found += last.get_with(&key(i), u64::MAX, |_, _, v| v.len()).found().is_some() as usize;
+            found += last
+                .get_with(&key(i), u64::MAX, |_, _, v| v.len())
+                .found()
+                .is_some() as usize;
         }
         per(t)
     });
-    println!("memtable get     {get:7.1} ns/read ({} found per round)", found / rounds);
+    println!(
+        "memtable get     {get:7.1} ns/read ({} found per round)",
+        found / rounds
+    );
 
     // Snappy on data blocks shaped like the flushed ones: ~4 KiB of entries
     // (3 varint bytes, an 8-byte key suffix, an 8-byte trailer, a value).

@@ -440,13 +440,16 @@ mod tests {
             c.insert(k, block(236)); // 300 bytes charged each
         }
         c.get(keys[0]); // keys[1] is now the least recent
-        // The shard is full: a block's first miss does not evict anything ...
+                        // The shard is full: a block's first miss does not evict anything ...
         c.insert(keys[3], block(236));
-        assert!(c.get(keys[3]).is_none(), "first miss of a full shard is not admitted");
+        assert!(
+            c.get(keys[3]).is_none(),
+            "first miss of a full shard is not admitted"
+        );
         assert!(keys[..3].iter().all(|&k| c.get(k).is_some()));
         c.get(keys[0]);
         c.get(keys[2]); // keys[1] is the least recent again
-        // ... its second one does.
+                        // ... its second one does.
         c.insert(keys[3], block(236));
         assert!(c.get(keys[3]).is_some(), "second miss is admitted");
         assert!(c.get(keys[1]).is_none(), "least recently used was evicted");
@@ -478,7 +481,7 @@ mod tests {
             .collect();
         let share = MIN_SHARD_BYTES;
         let mut reference: Vec<(CacheKey, usize)> = Vec::new(); // most recent last
-        // The doorkeeper: keys turned away while the shard was full.
+                                                                // The doorkeeper: keys turned away while the shard was full.
         let mut seen: Vec<CacheKey> = Vec::new();
         let window = (share / SEEN_BYTES_PER_KEY).max(MIN_SEEN);
         let (mut rejected, mut emptied) = (0, 0);
@@ -545,7 +548,10 @@ mod tests {
             assert!(c.get(k).is_none());
             c.insert(k, block(4032));
         }
-        assert!(hot.iter().all(|&k| c.get(k).is_some()), "the scan evicted nothing");
+        assert!(
+            hot.iter().all(|&k| c.get(k).is_some()),
+            "the scan evicted nothing"
+        );
         // A block the scan reads again soon is one that is reused: it gets in.
         c.insert((2, 0), block(4032));
         c.insert((2, 0), block(4032));

@@ -399,7 +399,11 @@ fn sub_ranges_together_write_what_one_whole_job_writes() {
         let mut splits: Vec<Vec<u8>> = (0..1 + rng.below(3))
             .map(|_| {
                 let k = format!("k{:02}", rng.below(42));
-                if rng.one_in(2) { k.into_bytes() } else { format!("{k}5").into_bytes() }
+                if rng.one_in(2) {
+                    k.into_bytes()
+                } else {
+                    format!("{k}5").into_bytes()
+                }
             })
             .collect();
         splits.sort();
@@ -411,7 +415,9 @@ fn sub_ranges_together_write_what_one_whole_job_writes() {
         for (n, w) in bounds.windows(2).enumerate() {
             let job = CompactionJob {
                 inputs: paths.clone(),
-                outputs: (0..50).map(|i| dir.join(&format!("r{n}-{i}.sst"))).collect(),
+                outputs: (0..50)
+                    .map(|i| dir.join(&format!("r{n}-{i}.sst")))
+                    .collect(),
                 smallest_snapshot: s,
                 drop_deletes,
                 target_file_size: 300,
@@ -441,7 +447,10 @@ fn sub_ranges_together_write_what_one_whole_job_writes() {
 #[test]
 fn an_empty_or_reversed_range_is_refused() {
     let dir = TempDir::new("compact-ranges");
-    for (start, end) in [(b"b".to_vec(), b"b".to_vec()), (b"c".to_vec(), b"b".to_vec())] {
+    for (start, end) in [
+        (b"b".to_vec(), b"b".to_vec()),
+        (b"c".to_vec(), b"b".to_vec()),
+    ] {
         let job = CompactionJob {
             inputs: vec![],
             outputs: vec![dir.join("out.sst")],

@@ -582,7 +582,11 @@ fn short_period_copies_repeat_their_period() {
                 if room {
                     want.extend_from_slice(&tail);
                 }
-                assert_eq!(decompress(&s).unwrap(), want, "offset {offset}, len {len}, room {room}");
+                assert_eq!(
+                    decompress(&s).unwrap(),
+                    want,
+                    "offset {offset}, len {len}, room {room}"
+                );
             }
         }
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::block::Block;
 use crate::bloom::{bloom_hash, may_contain, may_contain_hash};
 use crate::cache::{next_table_id, BlockCache};
+use crate::coding::get_varint32;
 use crate::error::{Error, Result};
 use crate::file_pool::{open_for_read, FilePool};
 use crate::iter::KvIter;
@@ -23,7 +24,6 @@ use crate::key::{
     compare_bytes, compare_internal, parse_internal_key, user_key, Kind, Lookup, LookupKey, Probe,
 };
 use crate::mmap::{MapBudget, Mapping};
-use crate::coding::get_varint32;
 use crate::snappy::{self, PartialDecode};
 use crate::table::format::{BlockHandle, Footer, Properties, COMPRESSION_NONE, COMPRESSION_SNAPPY};
 use crate::table::iter::TableIter;
@@ -523,8 +523,7 @@ fn scan_entries<D: Decoded, R, F: FnOnce(u64, Kind, &[u8]) -> R>(
         if avail < p {
             break;
         }
-        let Some((shared, unshared, value_len, header)) = entry_header(&d.bytes()[p..avail])
-        else {
+        let Some((shared, unshared, value_len, header)) = entry_header(&d.bytes()[p..avail]) else {
             break;
         };
         let key_start = p + header;
@@ -560,7 +559,12 @@ fn entry_header(b: &[u8]) -> Option<(usize, usize, usize, usize)> {
     let (shared, a) = get_varint32(b).ok()?;
     let (unshared, c) = get_varint32(b.get(a..)?).ok()?;
     let (value_len, e) = get_varint32(b.get(a + c..)?).ok()?;
-    Some((shared as usize, unshared as usize, value_len as usize, a + c + e))
+    Some((
+        shared as usize,
+        unshared as usize,
+        value_len as usize,
+        a + c + e,
+    ))
 }
 
 #[cfg(test)]
@@ -763,10 +767,7 @@ mod tests {
         let (hp, _) = first_data_block(&sample_plain());
         let (hc, _) = first_data_block(&sample());
         assert!(hc.size < hp.size);
-        let (ba, bb) = (
-            a.read_block_at(hp).unwrap(),
-            b.read_block_at(hc).unwrap(),
-        );
+        let (ba, bb) = (a.read_block_at(hp).unwrap(), b.read_block_at(hc).unwrap());
         assert_eq!(ba.contents(), bb.contents());
         assert_eq!(bb.size() as u64, hp.size);
     }

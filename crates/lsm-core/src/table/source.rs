@@ -126,10 +126,7 @@ impl Source {
                 Ok((&map.bytes()[range], ty))
             }
             Source::File { size, .. } | Source::Pooled { size, .. } => {
-                let limit = size.saturating_sub(FOOTER_LEN);
-                let range = handle.range_within(limit).ok_or_else(|| {
-                    Error::corruption(format!("block handle {handle:?} lies outside the table"))
-                })?;
+                let range = stored_range(*size, handle)?;
                 let len = range.len() + BLOCK_TRAILER_LEN;
                 if scratch.len() < len {
                     scratch.resize(len, 0);
@@ -151,10 +148,7 @@ impl Source {
             }
             Source::Mapped(_) => Err(Error::invalid("stored read of a mapped table")),
             Source::File { size, .. } | Source::Pooled { size, .. } => {
-                let limit = size.saturating_sub(FOOTER_LEN);
-                let range = handle.range_within(limit).ok_or_else(|| {
-                    Error::corruption(format!("block handle {handle:?} lies outside the table"))
-                })?;
+                let range = stored_range(*size, handle)?;
                 let len = range.len() + BLOCK_TRAILER_LEN;
                 // Collecting a zero-filled iterator of known length allocates the
                 // `Arc` once (no Vec-then-copy), and a fresh `Arc` is unique, so
@@ -169,6 +163,14 @@ impl Source {
             }
         }
     }
+}
+
+/// Where a block's stored bytes lie in a table file of `size` bytes: before
+/// the footer, or the handle is corruption.
+fn stored_range(size: usize, handle: BlockHandle) -> Result<Range<usize>> {
+    handle
+        .range_within(size.saturating_sub(FOOTER_LEN))
+        .ok_or_else(|| Error::corruption(format!("block handle {handle:?} lies outside the table")))
 }
 
 /// `read_exact_at`, except that a file that ended early is corruption (the
