@@ -312,7 +312,7 @@ impl Table {
                 // The stored size stands in for the decoded one, which is not
                 // known before the read (Snappy rarely shrinks data blocks
                 // below half).
-                Some(cache) if cache.admit_miss(key, 2 * handle.size as usize) => {
+                Some(cache) if cache.admit_miss(key, (handle.size as usize).saturating_mul(2)) => {
                     let block = self.load_block(handle).map_err(|e| self.annotate(e))?;
                     cache.insert_admitted(key, block.clone());
                     first = Some(block);
