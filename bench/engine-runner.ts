@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { drive } from './lib/drive.js'
 import { makeKeys, makeMissingKeys, makeValues, permutation, prng, uniform, KEY_BYTES, VALUE_BYTES, VALUE_POOL_MAX } from './lib/data.js'
 import { ALL_ENGINES, loadEngine, type Engine, type EngineName, type Store } from './lib/engines.js'
 import { currentRss, dirUsage, ioDelta, peakRss, readIo, resetPeakRss, watchEventLoop } from './lib/measure.js'
@@ -99,30 +100,6 @@ result.baselineRssBytes = currentRss()
 log(`data for N=${N} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s, rss ${(result.baselineRssBytes / 2 ** 20).toFixed(0)} MiB`)
 const perWorkloadRss = resetPeakRss()
 result.perWorkloadRss = perWorkloadRss
-
-// ---- the driver -------------------------------------------------------------
-
-/** Runs op(0..count-1) keeping up to `inflight` of them pending; only promises are awaited. */
-async function drive(count: number, inflight: number, op: (i: number) => unknown): Promise<void> {
-  let next = 0
-  let failed = false
-  const lane = async () => {
-    try {
-      while (!failed) {
-        const i = next++
-        if (i >= count) return
-        const r = op(i)
-        if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') await r
-      }
-    } catch (e) {
-      failed = true
-      throw e
-    }
-  }
-  const lanes: Promise<void>[] = []
-  for (let c = 0; c < Math.min(inflight, count); c++) lanes.push(lane())
-  await Promise.all(lanes)
-}
 
 interface Timed {
   window: { startUs: number; endUs: number }

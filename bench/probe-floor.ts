@@ -10,6 +10,7 @@
  *   npx tsx bench/probe-floor.ts [N] [rounds]
  */
 import { makeKeys, makeValues, permutation, prng } from './lib/data.js'
+import { drive } from './lib/drive.js'
 
 const N = Number(process.argv[2] ?? 1_000_000)
 const ROUNDS = Number(process.argv[3] ?? 3)
@@ -52,22 +53,6 @@ class NullStore {
     this.off += key.length
     return this.group()
   }
-}
-
-/** The bench's driver (bench/engine-runner.ts `drive`). */
-async function drive(count: number, inflight: number, op: (i: number) => unknown): Promise<void> {
-  let next = 0
-  const lane = async () => {
-    for (;;) {
-      const i = next++
-      if (i >= count) return
-      const r = op(i)
-      if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') await r
-    }
-  }
-  const lanes: Promise<void>[] = []
-  for (let c = 0; c < Math.min(inflight, count); c++) lanes.push(lane())
-  await Promise.all(lanes)
 }
 
 async function time(name: string, op: (i: number) => unknown): Promise<void> {
