@@ -322,6 +322,8 @@ for (const engine of engines()) {
     await t.throwsAsync(DB.open(dir, { engine, mmapReads: 'yes' as never }), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, maxSubcompactions: 0 }), { code: 'INVALID_ARGUMENT' })
     await t.throwsAsync(DB.open(dir, { engine, maxSubcompactions: 'many' as never }), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(DB.open(dir, { engine, recycleTableFiles: -1 }), { code: 'INVALID_ARGUMENT' })
+    await t.throwsAsync(DB.open(dir, { engine, recycleTableFiles: 1.5 }), { code: 'INVALID_ARGUMENT' })
     await db.close()
     await db.close() // twice is fine
     await t.throwsAsync(db.put('a', 'b'), { instanceOf: LsmError, code: 'CLOSED' })

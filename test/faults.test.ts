@@ -208,7 +208,8 @@ for (const engine of engines()) {
 for (const engine of engines()) {
   serial(`[${engine}] a table that cannot be deleted in the background is reported, and deleted later`, async t => {
     const dir = tempDir(t)
-    const db = await DB.open(dir, { engine, ...small })
+    // Dead tables are deleted, not kept for recycling (that path is the next test's).
+    const db = await DB.open(dir, { engine, ...small, recycleTableFiles: 0 })
     const errors: LsmError[] = []
     db.on('error', e => errors.push(e as LsmError))
     failNth((op, path) => op === 'unlink' && path.endsWith('.sst'), 1)
@@ -228,5 +229,31 @@ for (const engine of engines()) {
     const live = again.stats().levels.reduce((n, l) => n + l.files, 0)
     t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
     await again.close()
+  })
+
+  serial(`[${engine}] a dead table that cannot be moved into the recycle pool is reported, and deleted later`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small })
+    const errors: LsmError[] = []
+    db.on('error', e => errors.push(e as LsmError))
+    failNth((op, path) => op === 'rename' && path.endsWith('.sst'), 1)
+    for (let i = 0; i < 400; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => db.put(`key${i + j}`, 'v'.repeat(60))))
+    }
+    await db.compactRange()
+    setFaultHook(undefined)
+    t.is(errors.length, 1, 'the failed rename is reported once')
+    t.is(errors[0]?.code, 'IO_ERROR')
+    t.regex(errors[0]?.message ?? '', /cannot recycle \d+\.sst/)
+    t.is((await db.get('key7'))?.toString(), 'v'.repeat(60), 'reads and writes go on')
+    await db.put('more', 'x')
+    await db.close()
+    const live = (await DB.open(dir, { engine, ...small }).then(async again => {
+      const n = again.stats().levels.reduce((k, l) => k + l.files, 0)
+      await again.close()
+      return n
+    }))
+    t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
+    t.deepEqual(readdirSync(dir).filter(f => f.endsWith('.recycle')), [])
   })
 }

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { DB } from '../ts/db.js'
@@ -78,13 +78,59 @@ for (const engine of engines()) {
     writeFileSync(join(dir, '999990.sst'), 'orphan')
     writeFileSync(join(dir, 'MANIFEST-999991'), 'stale')
     writeFileSync(join(dir, 'CURRENT.tmp'), 'half')
+    writeFileSync(join(dir, '999992.recycle'), 'a dead table a crash left in the recycle pool')
     writeFileSync(join(dir, 'notes.txt'), 'not ours')
     db = await DB.open(dir, { engine, ...small })
     t.false(existsSync(join(dir, '999990.sst')))
     t.false(existsSync(join(dir, 'MANIFEST-999991')))
     t.false(existsSync(join(dir, 'CURRENT.tmp')))
+    t.false(existsSync(join(dir, '999992.recycle')))
     t.true(existsSync(join(dir, 'notes.txt')), 'files that are not ours are left alone')
     t.is((await db.get('a'))?.toString(), '1')
+    await db.close()
+  })
+
+  test(`[${engine}] compactions write over recycled dead tables; close and compactRange leave none`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small, recycleTableFiles: 8 })
+    const inodes = (ext: string) => new Set(files(dir, ext).map(f => { try { return statSync(join(dir, f)).ino } catch { return -1 } }))
+    const seen = new Set<number>()
+    let reused = false
+    let last = 0
+    for (let round = 0; round < 12 && !reused; round++) {
+      last = round
+      for (let i = 0; i < 500; i += 25) {
+        await Promise.all(Array.from({ length: 25 }, (_, j) => db.put(`key${i + j}`, `round${round}-${'x'.repeat(40)}`)))
+      }
+      for (const ino of inodes('.recycle')) seen.add(ino)
+      for (const ino of inodes('.sst')) if (seen.has(ino)) reused = true
+      t.true(files(dir, '.recycle').length <= 8, 'the pool keeps at most recycleTableFiles files')
+    }
+    t.true(seen.size > 0, 'dead tables were kept for reuse')
+    t.true(reused, 'a later table took over a recycled file')
+    const want = `round${last}-${'x'.repeat(40)}`
+    for (let i = 0; i < 500; i++) t.is((await db.get(`key${i}`))?.toString(), want)
+    await db.compactRange()
+    t.deepEqual(files(dir, '.recycle'), [], 'compactRange gives the pool back')
+    await db.put('more', 'x')
+    await db.close()
+    t.deepEqual(files(dir, '.recycle'), [], 'close leaves only live files')
+    const again = await DB.open(dir, { engine, ...small })
+    for (let i = 0; i < 500; i += 7) t.is((await again.get(`key${i}`))?.toString(), want)
+    t.is((await again.get('more'))?.toString(), 'x')
+    await again.close()
+  })
+
+  test(`[${engine}] recycleTableFiles: 0 deletes every dead table`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small, recycleTableFiles: 0 })
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 500; i += 25) {
+        await Promise.all(Array.from({ length: 25 }, (_, j) => db.put(`key${i + j}`, `round${round}-${'x'.repeat(40)}`)))
+      }
+      t.deepEqual(files(dir, '.recycle'), [])
+    }
+    t.true(db.stats().compactions > 0)
     await db.close()
   })
 

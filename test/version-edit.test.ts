@@ -79,6 +79,7 @@ test('file names parse back to their kind and number', t => {
   t.deepEqual(parseFileName('000012.log'), { kind: 'wal', number: 12 })
   t.deepEqual(parseFileName('1234567.sst'), { kind: 'table', number: 1234567 })
   t.deepEqual(parseFileName('MANIFEST-000003'), { kind: 'manifest', number: 3 })
+  t.deepEqual(parseFileName('000042.recycle'), { kind: 'recycle', number: 42 })
   t.is(parseFileName('CURRENT'), undefined)
   t.is(parseFileName('12.log'), undefined)
 })

@@ -244,6 +244,7 @@ export class DB extends EventEmitter {
     this.lock = lock
     this.caches = core.newCaches({ blockCacheBytes: opts.blockCacheSize, maxOpenFiles: opts.maxOpenFiles, mmapReads: opts.mmapReads })
     this.versions = new VersionSet(location, core, this.caches)
+    this.versions.recycleLimit = opts.recycleTableFiles
     this.tableOptions = { blockSize: opts.blockSize, bitsPerKey: opts.bitsPerKey, compression: opts.compression }
     this.queue = new WriteQueue(seg => this.commitGroup(seg), opts.maxGroupBytes, opts.groupCommitDelay)
     // Only the native core reads off the JS thread: the TS engine's reads stay synchronous (no trial rounds).
@@ -844,10 +845,15 @@ export class DB extends EventEmitter {
     for (const n of outNumbers) versions.pendingOutputs.add(n)
     try {
       check('compact', join(this.location, fileNames.table(outNumbers[0]!)))
+      // Dead tables to write the outputs over: about as many as each part
+      // is expected to write (its input bytes in target-size tables), never
+      // more than it has names for.
+      const recycle = parts.map(part => versions.takeRecycled(Math.min(part.outNumbers.length,
+        Math.ceil(part.files.reduce((n, f) => n + f.fileSize, 0) / this.opts.targetFileSize) + 1)))
       const smallestSnapshot = this.smallestSnapshot()
       // The parts merge in parallel (each native job on a thread of its own);
       // their outputs, in key order, replace the inputs in one manifest edit.
-      const settled = await Promise.allSettled(parts.map(part => this.core.compact({
+      const settled = await Promise.allSettled(parts.map((part, i) => this.core.compact({
         inputs: part.files.map(f => join(this.location, fileNames.table(f.fileNumber))),
         outputs: part.outNumbers.map(n => join(this.location, fileNames.table(n))),
         smallestSnapshot,
@@ -856,7 +862,11 @@ export class DB extends EventEmitter {
         tableOptions: this.tableOptions,
         ...(part.start && { start: part.start }),
         ...(part.end && { end: part.end }),
+        ...(recycle[i]!.length > 0 && { recycle: recycle[i] }),
       })))
+      // Files a part did not reach go back to the pool; a failed part's are
+      // deleted, as what it did with them is unknown.
+      settled.forEach((r, i) => versions.settleRecycled(recycle[i]!, r.status === 'fulfilled' ? r.value.length : undefined))
       const failed = settled.find(r => r.status === 'rejected')
       // A failed job removed its own outputs; the tables the other parts
       // finished are in no version, so the collectGarbage below deletes them.
@@ -928,8 +938,9 @@ export class DB extends EventEmitter {
       })
     }
     // The replaced files are unlinked in the background: resolve once their
-    // space is given back (files a snapshot or iterator pins stay).
-    await this.versions.settleDeletes()
+    // space is given back (files a snapshot or iterator pins stay), those
+    // kept for recycling included.
+    await this.versions.emptyRecyclePool()
   }
 
   // ----------------------------------------------------------------- reads
@@ -1127,7 +1138,7 @@ export class DB extends EventEmitter {
     // mapped, and freeing it later lands in someone else's fsync).
     this.state.unpin()
     await this.wal.settle()
-    await this.versions.settleDeletes()
+    await this.versions.emptyRecyclePool(true)
     try {
       this.wal.close()
     } finally {

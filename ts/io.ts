@@ -188,6 +188,12 @@ export async function unlink(path: string): Promise<void> {
   await fs.promises.unlink(path)
 }
 
+/** rename on the libuv pool. */
+export async function rename(from: string, to: string): Promise<void> {
+  check('rename', from)
+  await fs.promises.rename(from, to)
+}
+
 export function readFileSync(path: string): Buffer {
   check('read', path)
   return fs.readFileSync(path)

@@ -68,6 +68,17 @@ export interface OpenOptions {
    */
   maxSubcompactions?: number | 'auto'
   /**
+   * How many dead table files are kept for compactions to write their new
+   * tables over (default 16; 0 deletes every dead table at once). Rewriting
+   * a file whose pages are already in the page cache costs the kernel far
+   * less than filling a new file's fresh pages (docs/PERFORMANCE.md). The
+   * kept files hold only dead data, are never read, count towards disk use
+   * while the database is open (at most this many × about `targetFileSize`;
+   * more for flushed L0 tables) and are deleted at close and by
+   * `compactRange`.
+   */
+  recycleTableFiles?: number
+  /**
    * Data block size in tables, before compression (default 2048). A point
    * read that misses the block cache verifies and decompresses one whole
    * block, so smaller blocks make such reads cheaper: against 4096, the
@@ -183,6 +194,7 @@ export const DEFAULTS: ResolvedOptions = {
   maxBytesForLevelBase: 'auto',
   levelMultiplier: 10,
   maxSubcompactions: 'auto',
+  recycleTableFiles: 16,
   blockSize: 2048,
   bitsPerKey: 10,
   compression: 'snappy',
@@ -227,6 +239,7 @@ export function resolveOptions(o: OpenOptions | undefined): ResolvedOptions {
   if (r.maxBytesForLevelBase !== 'auto') int('maxBytesForLevelBase', r.maxBytesForLevelBase, 1024)
   int('levelMultiplier', r.levelMultiplier, 2, 1000)
   if (r.maxSubcompactions !== 'auto') int('maxSubcompactions', r.maxSubcompactions, 1, 64)
+  int('recycleTableFiles', r.recycleTableFiles, 0, 10_000)
   int('blockSize', r.blockSize, 64, 1 << 24)
   int('bitsPerKey', r.bitsPerKey, 0, 64)
   int('maxGroupBytes', r.maxGroupBytes, 1024)

@@ -9,8 +9,8 @@
  * torn last record is an edit nobody was told about.
  */
 import { existsSync, readdirSync } from 'node:fs'
-import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, unlink, unlinkSync, writeAllSync } from './io.js'
-import { join } from 'node:path'
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, rename, unlink, unlinkSync, writeAllSync } from './io.js'
+import { basename, join } from 'node:path'
 import { corruption, LsmError } from './errors.js'
 import { ioError, setCurrent, syncDir } from './env.js'
 import type { Core, CoreCaches, CoreTable } from './core/core.js'
@@ -35,8 +35,22 @@ export class VersionSet {
   private readonly tables = new Map<number, CoreTable>()
   /** Files being written by a running job: GC must not touch them. */
   readonly pendingOutputs = new Set<number>()
-  /** Files being unlinked in the background, by name. */
+  /** Files being unlinked (or renamed into the recycle pool) in the background, by name. */
   private readonly deleting = new Map<string, Promise<void>>()
+  /**
+   * Dead table files kept for compactions to write over, as paths, oldest
+   * first: writing a table into a file's existing page-cache pages is much
+   * cheaper here than into fresh ones (docs/PERFORMANCE.md, thirty-second
+   * session). At most {@link recycleLimit}; emptied at close, and any a crash
+   * leaves are deleted by the next open's GC.
+   */
+  private readonly recyclePool: string[] = []
+  /** Names of files being renamed into the pool: GC must not delete them meanwhile. */
+  private readonly recycling = new Set<string>()
+  /** Paths taken from the pool by running jobs: GC must not delete them either. */
+  private readonly lent = new Set<string>()
+  /** How many dead tables the pool keeps (the `recycleTableFiles` option; 0 = none). */
+  recycleLimit = 0
   private manifestFd = -1
   private manifestNumber = 0
   private manifestSize = 0
@@ -280,6 +294,10 @@ export class VersionSet {
       let remove = false
       if (p === undefined) remove = name === fileNames.currentTmp
       else if (p.kind === 'table') remove = !liveTables.has(p.number)
+      else if (p.kind === 'recycle') {
+        const full = join(this.dir, name)
+        remove = !this.recycling.has(name) && !this.lent.has(full) && !this.recyclePool.includes(full)
+      }
       else if (p.kind === 'wal') remove = p.number < this.logNumber && !keepWals.has(p.number)
       else if (p.kind === 'manifest') remove = p.number !== this.manifestNumber
       if (!remove || this.deleting.has(name)) continue
@@ -287,6 +305,32 @@ export class VersionSet {
       const failed = (e: unknown) => {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         return ioError(e, `cannot delete ${name}`)
+      }
+      if (p?.kind === 'table' && onError !== undefined && this.recyclePool.length + this.recycling.size < this.recycleLimit) {
+        // Kept for a compaction to write over instead of deleted. The table
+        // left `tables` above and no live version lists it: nothing reads it.
+        const target = fileNames.recycle(p.number)
+        this.recycling.add(target)
+        const done = rename(path, join(this.dir, target)).then(
+          () => {
+            this.recyclePool.push(join(this.dir, target))
+          },
+          (e: unknown) => {
+            // Not kept: the next GC deletes whichever name is left.
+            const err = (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : ioError(e, `cannot recycle ${name}`)
+            try {
+              if (err !== undefined) onError(err)
+            } catch {
+              // A throwing error listener must not become an unhandled rejection here.
+            }
+          },
+        ).finally(() => {
+          this.recycling.delete(target)
+          this.deleting.delete(name)
+        })
+        this.deleting.set(name, done)
+        deleted.push(name)
+        continue
       }
       if (onError === undefined) {
         try {
@@ -313,6 +357,54 @@ export class VersionSet {
       }
     }
     return { deleted }
+  }
+
+  /**
+   * Lends up to `n` files of the recycle pool to a compaction job
+   * ({@link CompactionJob.recycle}); hand them back with
+   * {@link settleRecycled} when the job ends.
+   */
+  takeRecycled(n: number): string[] {
+    const taken = this.recyclePool.splice(0, Math.min(n, this.recyclePool.length))
+    for (const p of taken) this.lent.add(p)
+    return taken
+  }
+
+  /**
+   * Ends a loan: the job wrote its first `used` outputs over the first
+   * `used` files (now tables of their own); the rest go back to the pool, or
+   * are deleted beyond its limit. `used` undefined (the job failed, so what
+   * it did with them is unknown) deletes whichever are left.
+   */
+  settleRecycled(paths: readonly string[], used: number | undefined): void {
+    paths.forEach((p, i) => {
+      this.lent.delete(p)
+      if (used !== undefined && i < used) return
+      if (used !== undefined && this.recyclePool.length < this.recycleLimit) this.recyclePool.push(p)
+      else this.unlinkQuietly(p)
+    })
+  }
+
+  /**
+   * Deletes every file of the recycle pool once the renames into it have
+   * ended, and resolves when they are gone: what `compactRange` frees is then
+   * given back, and a closed database keeps only live files. With `stop`, no
+   * file is kept from then on (at close).
+   */
+  async emptyRecyclePool(stop = false): Promise<void> {
+    if (stop) this.recycleLimit = 0
+    await this.settleDeletes()
+    for (const p of this.recyclePool.splice(0)) this.unlinkQuietly(p)
+    await this.settleDeletes()
+  }
+
+  private unlinkQuietly(path: string): void {
+    const name = basename(path)
+    const done = unlink(path).then(
+      () => undefined,
+      () => undefined, // Whatever is left is deleted by a later GC (at the next open at the latest).
+    ).finally(() => this.deleting.delete(name))
+    this.deleting.set(name, done)
   }
 
   /** Resolves when every deletion started by {@link VersionSet.collectGarbage} has ended (it never rejects). */

@@ -106,6 +106,16 @@ export interface CompactionJob {
   start?: Uint8Array
   /** Merge only user keys < `end` (all keys when absent). */
   end?: Uint8Array
+  /**
+   * Dead table files (no version lists them, nothing reads them) the job may
+   * reuse, in order: output `i` is written over `recycle[i]` (renamed to
+   * `outputs[i]`, overwritten from offset 0, cut to the new table's length,
+   * fsynced) instead of into a new file, so the kernel fills page-cache pages
+   * the old file already had rather than fresh ones. The table is the same
+   * either way. Files beyond the outputs the job writes are left where they
+   * are; one that cannot be renamed is skipped for a new file.
+   */
+  recycle?: string[]
 }
 
 /** One table a compaction wrote (fsynced). */

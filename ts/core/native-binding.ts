@@ -131,6 +131,7 @@ export interface NativeCompactionJob {
   tableOptions?: NativeTableOptions
   start?: Uint8Array
   end?: Uint8Array
+  recycle?: string[]
 }
 
 const require = createRequire(import.meta.url)

@@ -245,6 +245,7 @@ fn main() {
                 table_options: TableOptions::default(),
                 start: None,
                 end: None,
+                recycle: Vec::new(),
             };
             run_compaction(&job).expect("compaction");
             (cpu_ns() - t) as f64 / entries as f64

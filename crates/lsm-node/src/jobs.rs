@@ -54,6 +54,8 @@ pub struct JsCompactionJob {
     pub start: Option<Buffer>,
     /// User key to stop before (exclusive); all keys when absent.
     pub end: Option<Buffer>,
+    /// Dead table files the job may write its outputs over, in order.
+    pub recycle: Option<Vec<String>>,
 }
 
 fn written(w: WrittenTable) -> JsWrittenTable {
@@ -256,6 +258,12 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
         table_options: table_options(job.table_options)?,
         start: job.start.map(|b| b.to_vec()),
         end: job.end.map(|b| b.to_vec()),
+        recycle: job
+            .recycle
+            .unwrap_or_default()
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
     };
     run_job(
         env,

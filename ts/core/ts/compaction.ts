@@ -3,7 +3,7 @@
  * they run inside the pure-TS core's worker thread (ts/core/ts/worker.ts), so
  * the JS event loop never waits for them.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import type { CompactionJob, CompactionOutput, TableOptions, WrittenTable } from '../core.js'
 import { Cursor, DecodeError } from './coding.js'
 import { LsmError } from '../../errors.js'
@@ -16,16 +16,40 @@ import { Table, TableBuilder } from './sst.js'
 /**
  * Writes a whole buffer to a new file and, with `sync` (default), fsyncs it:
  * a table must be durable before the manifest names it (without `sync` the
- * caller fsyncs it later).
+ * caller fsyncs it later). With `recycle` (a dead table file, see
+ * {@link CompactionJob.recycle}) that file is renamed to `path` and
+ * overwritten in place, cut to the new length; when it cannot be renamed a
+ * new file is made instead. `path` itself must not exist. A file left partly
+ * written by a failure is removed.
  */
-export function writeFileDurably(path: string, bytes: Uint8Array, sync = true): void {
-  const fd = openSync(path, 'wx')
+export function writeFileDurably(path: string, bytes: Uint8Array, sync = true, recycle?: string): void {
+  let fd = -1
+  if (recycle !== undefined && !existsSync(path)) {
+    try {
+      renameSync(recycle, path)
+      fd = openSync(path, 'r+')
+    } catch {
+      fd = -1
+    }
+  }
+  const recycled = fd >= 0
+  if (!recycled) fd = openSync(path, 'wx')
   try {
     let off = 0
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off)
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, off)
+    if (recycled) ftruncateSync(fd, bytes.length)
     if (sync) fsyncSync(fd)
-  } finally {
+  } catch (e) {
     closeSync(fd)
+    fd = -1
+    try {
+      unlinkSync(path)
+    } catch {
+      // The write's error below is the one that counts.
+    }
+    throw e
+  } finally {
+    if (fd >= 0) closeSync(fd)
   }
 }
 
@@ -68,7 +92,7 @@ export function runCompaction(job: CompactionJob): CompactionOutput[] {
       const path = job.outputs[outputs.length]
       if (path === undefined) throw new RangeError(`compaction needs more than ${job.outputs.length} output files`)
       const { bytes, properties } = builder.finish()
-      writeFileDurably(path, bytes)
+      writeFileDurably(path, bytes, true, job.recycle?.[outputs.length])
       outputs.push({ path, fileSize: bytes.length, properties })
       builder = undefined
     }

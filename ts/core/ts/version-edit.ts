@@ -133,15 +133,17 @@ export const fileNames = {
   wal: (n: number) => `${String(n).padStart(6, '0')}.log`,
   table: (n: number) => `${String(n).padStart(6, '0')}.sst`,
   manifest: (n: number) => `MANIFEST-${String(n).padStart(6, '0')}`,
+  /** A dead table kept for a compaction to write over (`recycleTableFiles`); never read. */
+  recycle: (n: number) => `${String(n).padStart(6, '0')}.recycle`,
   current: 'CURRENT',
   currentTmp: 'CURRENT.tmp',
   lock: 'LOCK',
 } as const
 
 /** Parses a file name into its kind and number, or undefined for a name that isn't ours. */
-export function parseFileName(name: string): { kind: 'wal' | 'table' | 'manifest'; number: number } | undefined {
-  let m = /^(\d{6,})\.(log|sst)$/.exec(name)
-  if (m) return { kind: m[2] === 'log' ? 'wal' : 'table', number: Number(m[1]) }
+export function parseFileName(name: string): { kind: 'wal' | 'table' | 'manifest' | 'recycle'; number: number } | undefined {
+  let m = /^(\d{6,})\.(log|sst|recycle)$/.exec(name)
+  if (m) return { kind: m[2] === 'log' ? 'wal' : m[2] === 'sst' ? 'table' : 'recycle', number: Number(m[1]) }
   m = /^MANIFEST-(\d{6,})$/.exec(name)
   if (m) return { kind: 'manifest', number: Number(m[1]) }
   return undefined

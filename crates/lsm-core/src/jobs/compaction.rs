@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::iter::KvIter;
-use crate::jobs::{write_new_file, WrittenTable};
+use crate::jobs::{write_table_file, WrittenTable};
 use crate::key::{
     append_internal_key, compare_bytes, compare_internal, lookup_key, parse_internal_key, user_key,
     Kind, MAX_SEQUENCE,
@@ -49,6 +49,10 @@ pub struct CompactionJob {
     pub start: Option<Vec<u8>>,
     /// Merge only user keys < this one (all of them when `None`).
     pub end: Option<Vec<u8>>,
+    /// Dead table files the job may reuse, in order: output `i` is written
+    /// over `recycle[i]` (renamed to its output path) when there is one.
+    /// Those it does not reach stay where they are.
+    pub recycle: Vec<PathBuf>,
 }
 
 /// One table the compaction wrote (fsynced).
@@ -90,7 +94,8 @@ impl Outputs<'_> {
             Error::invalid(format!("compaction needs more than {n} output files"))
         })?;
         let (bytes, properties) = builder.finish_with_properties()?;
-        write_new_file(path, &bytes, true)?;
+        let recycle = self.job.recycle.get(n).map(PathBuf::as_path);
+        write_table_file(path, &bytes, true, recycle)?;
         self.done.push(CompactionOutput {
             path: path.clone(),
             table: WrittenTable {

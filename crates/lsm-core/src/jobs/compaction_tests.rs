@@ -78,6 +78,19 @@ fn write_inputs(dir: &TempDir, inputs: &[Vec<Entry>]) -> Vec<PathBuf> {
     paths
 }
 
+/// Dead files for a job to write over (none for a quarter of the seeds), of
+/// random sizes around a small output's, holding junk no reader may see.
+fn recycled_files(rng: &mut Rng, dir: &TempDir) -> Vec<PathBuf> {
+    let n = [0, 1, 3, 40][rng.below(4) as usize];
+    (0..n)
+        .map(|i| {
+            let p = dir.join(&format!("{i:06}.recycle"));
+            std::fs::write(&p, vec![0xA5u8; rng.below(4000) as usize]).unwrap();
+            p
+        })
+        .collect()
+}
+
 fn visible(view: &ReadView, snapshot: u64) -> Vec<Entry> {
     let mut c = view.cursor(CursorOptions {
         snapshot,
@@ -111,8 +124,13 @@ fn outputs_match_the_model_and_readers_see_no_difference() {
             },
             start: None,
             end: None,
+            recycle: recycled_files(&mut rng, &dir),
         };
         let outs = run_compaction(&job).unwrap();
+        // Recycled files the job reached became outputs; the rest stay.
+        for (i, r) in job.recycle.iter().enumerate() {
+            assert_eq!(r.exists(), i >= outs.len(), "seed {seed} recycle {i}");
+        }
         let mut all: Vec<Entry> = inputs.concat();
         all.sort_by(|a, b| compare_internal(&a.0, &b.0));
         let expected = model(&all, s, drop_deletes);
@@ -185,6 +203,7 @@ fn everything_dropped_writes_nothing() {
         table_options: TableOptions::default(),
         start: None,
         end: None,
+        recycle: Vec::new(),
     };
     assert_eq!(run_compaction(&job).unwrap(), vec![]);
     assert!(!dir.join("out.sst").exists());
@@ -212,6 +231,7 @@ fn running_out_of_outputs_fails_and_removes_what_was_written() {
         table_options: TableOptions::default(),
         start: None,
         end: None,
+        recycle: Vec::new(),
     };
     let e = run_compaction(&job).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
@@ -242,6 +262,7 @@ fn a_corrupt_input_is_reported_with_its_name() {
         table_options: TableOptions::default(),
         start: None,
         end: None,
+        recycle: Vec::new(),
     };
     let e = run_compaction(&job).unwrap_err();
     assert!(
@@ -319,6 +340,7 @@ fn level_shaped_inputs_merge_like_the_model() {
             table_options: TableOptions::default(),
             start: None,
             end: None,
+            recycle: Vec::new(),
         };
         let outs = run_compaction(&job).unwrap();
         let mut all: Vec<Entry> = inputs.concat();
@@ -424,6 +446,7 @@ fn sub_ranges_together_write_what_one_whole_job_writes() {
                 table_options: TableOptions::default(),
                 start: w[0].clone(),
                 end: w[1].clone(),
+                recycle: Vec::new(),
             };
             for o in run_compaction(&job).unwrap() {
                 let t = Table::open_file(&o.path, None).unwrap();
@@ -460,8 +483,36 @@ fn an_empty_or_reversed_range_is_refused() {
             table_options: TableOptions::default(),
             start: Some(start),
             end: Some(end),
+            recycle: Vec::new(),
         };
         let e = run_compaction(&job).unwrap_err();
         assert!(e.to_string().contains("range"), "{e}");
     }
+}
+
+#[test]
+fn a_recycled_file_is_renamed_overwritten_and_cut() {
+    use crate::jobs::write_table_file;
+    let dir = TempDir::new("recycle");
+    let old = dir.join("old.recycle");
+    // Longer than what replaces it: the tail must go.
+    std::fs::write(&old, vec![7u8; 10_000]).unwrap();
+    let out = dir.join("new.sst");
+    write_table_file(&out, b"fresh bytes", true, Some(&old)).unwrap();
+    assert!(!old.exists());
+    assert_eq!(std::fs::read(&out).unwrap(), b"fresh bytes");
+    // Shorter than what replaces it.
+    std::fs::write(&old, b"xy").unwrap();
+    let out2 = dir.join("new2.sst");
+    write_table_file(&out2, &[9u8; 5000], true, Some(&old)).unwrap();
+    assert_eq!(std::fs::read(&out2).unwrap(), vec![9u8; 5000]);
+    // A recycle file that is gone: a new file instead.
+    let out3 = dir.join("new3.sst");
+    write_table_file(&out3, b"abc", true, Some(&old)).unwrap();
+    assert_eq!(std::fs::read(&out3).unwrap(), b"abc");
+    // An output that exists is never replaced, recycled or not.
+    std::fs::write(&old, b"junk").unwrap();
+    assert!(write_table_file(&out3, b"other", true, Some(&old)).is_err());
+    assert_eq!(std::fs::read(&out3).unwrap(), b"abc");
+    assert!(old.exists());
 }

@@ -115,6 +115,7 @@ fn world(seed: u64) -> World {
             table_options: opts,
             start: None,
             end: None,
+            recycle: Vec::new(),
         };
         for o in run_compaction(&job).unwrap() {
             l1.push(Table::open_file(&o.path, Some(&caches)).unwrap());
