@@ -205,55 +205,38 @@ for (const engine of engines()) {
   })
 }
 
-for (const engine of engines()) {
-  serial(`[${engine}] a table that cannot be deleted in the background is reported, and deleted later`, async t => {
-    const dir = tempDir(t)
-    // Dead tables are deleted, not kept for recycling (that path is the next test's).
-    const db = await DB.open(dir, { engine, ...small, recycleTableFiles: 0 })
-    const errors: LsmError[] = []
-    db.on('error', e => errors.push(e as LsmError))
-    failNth((op, path) => op === 'unlink' && path.endsWith('.sst'), 1)
-    for (let i = 0; i < 400; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, j) => db.put(`key${i + j}`, 'v'.repeat(60))))
-    }
-    await db.compactRange()
-    setFaultHook(undefined)
-    t.is(errors.length, 1, 'the failed unlink is reported once')
-    t.is(errors[0]?.code, 'IO_ERROR')
-    t.regex(errors[0]?.message ?? '', /cannot delete \d+\.sst/)
-    t.is((await db.get('key7'))?.toString(), 'v'.repeat(60), 'reads and writes go on')
-    await db.put('more', 'x')
-    // A later GC retries the file (at the latest the one at the next open).
-    await db.close()
-    const again = await DB.open(dir, { engine, ...small })
-    const live = again.stats().levels.reduce((n, l) => n + l.files, 0)
-    t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
-    await again.close()
-  })
+// A dead table is deleted (recycleTableFiles: 0) or renamed into the recycle
+// pool; when that fails in the background, the failure is reported once and
+// a later GC (at the latest the one at the next open) retries the file.
+const deadTableFaults = [
+  { what: 'a table that cannot be deleted in the background', op: 'unlink', recycleTableFiles: 0, message: /cannot delete \d+\.sst/ },
+  { what: 'a dead table that cannot be moved into the recycle pool', op: 'rename', recycleTableFiles: 16, message: /cannot recycle \d+\.sst/ },
+] as const
 
-  serial(`[${engine}] a dead table that cannot be moved into the recycle pool is reported, and deleted later`, async t => {
-    const dir = tempDir(t)
-    const db = await DB.open(dir, { engine, ...small })
-    const errors: LsmError[] = []
-    db.on('error', e => errors.push(e as LsmError))
-    failNth((op, path) => op === 'rename' && path.endsWith('.sst'), 1)
-    for (let i = 0; i < 400; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, j) => db.put(`key${i + j}`, 'v'.repeat(60))))
-    }
-    await db.compactRange()
-    setFaultHook(undefined)
-    t.is(errors.length, 1, 'the failed rename is reported once')
-    t.is(errors[0]?.code, 'IO_ERROR')
-    t.regex(errors[0]?.message ?? '', /cannot recycle \d+\.sst/)
-    t.is((await db.get('key7'))?.toString(), 'v'.repeat(60), 'reads and writes go on')
-    await db.put('more', 'x')
-    await db.close()
-    const live = (await DB.open(dir, { engine, ...small }).then(async again => {
-      const n = again.stats().levels.reduce((k, l) => k + l.files, 0)
+for (const engine of engines()) {
+  for (const c of deadTableFaults) {
+    serial(`[${engine}] ${c.what} is reported, and deleted later`, async t => {
+      const dir = tempDir(t)
+      const db = await DB.open(dir, { engine, ...small, recycleTableFiles: c.recycleTableFiles })
+      const errors: LsmError[] = []
+      db.on('error', e => errors.push(e as LsmError))
+      failNth((op, path) => op === c.op && path.endsWith('.sst'), 1)
+      for (let i = 0; i < 400; i += 20) {
+        await Promise.all(Array.from({ length: 20 }, (_, j) => db.put(`key${i + j}`, 'v'.repeat(60))))
+      }
+      await db.compactRange()
+      setFaultHook(undefined)
+      t.is(errors.length, 1, `the failed ${c.op} is reported once`)
+      t.is(errors[0]?.code, 'IO_ERROR')
+      t.regex(errors[0]?.message ?? '', c.message)
+      t.is((await db.get('key7'))?.toString(), 'v'.repeat(60), 'reads and writes go on')
+      await db.put('more', 'x')
+      await db.close()
+      const again = await DB.open(dir, { engine, ...small })
+      const live = again.stats().levels.reduce((n, l) => n + l.files, 0)
       await again.close()
-      return n
-    }))
-    t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
-    t.deepEqual(readdirSync(dir).filter(f => f.endsWith('.recycle')), [])
-  })
+      t.is(readdirSync(dir).filter(f => f.endsWith('.sst')).length, live, 'only live tables remain')
+      t.deepEqual(readdirSync(dir).filter(f => f.endsWith('.recycle')), [])
+    })
+  }
 }
