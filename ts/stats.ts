@@ -104,7 +104,7 @@ export interface Stats {
   compactionMs: number
   /** Bytes of torn WAL tail (an unfinished last write) discarded during recovery at open. */
   walTornBytes: number
-  /** Obsolete files (tables, WALs, old MANIFESTs) deleted by garbage collection since open (start-up cleanup not counted). */
+  /** Obsolete files (tables, WALs, old MANIFESTs) deleted by garbage collection since open, dead tables moved into the recycle pool (`recycleTableFiles`) included; start-up cleanup not counted. */
   filesDeleted: number
   /** Point lookups ({@link DB.get} calls) since open. */
   gets: number

@@ -302,9 +302,18 @@ export class VersionSet {
       else if (p.kind === 'manifest') remove = p.number !== this.manifestNumber
       if (!remove || this.deleting.has(name)) continue
       const path = join(this.dir, name)
-      const failed = (e: unknown) => {
+      const failed = (e: unknown, verb = 'delete') => {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-        return ioError(e, `cannot delete ${name}`)
+        return ioError(e, `cannot ${verb} ${name}`)
+      }
+      // A background failure goes to the listener; a throwing listener must
+      // not become an unhandled rejection here.
+      const report = (err: LsmError | undefined) => {
+        try {
+          if (err !== undefined) onError?.(err)
+        } catch {
+          // Nothing more to do with it.
+        }
       }
       if (p?.kind === 'table' && onError !== undefined && this.recyclePool.length + this.recycling.size < this.recycleLimit) {
         // Kept for a compaction to write over instead of deleted. The table
@@ -315,15 +324,8 @@ export class VersionSet {
           () => {
             this.recyclePool.push(join(this.dir, target))
           },
-          (e: unknown) => {
-            // Not kept: the next GC deletes whichever name is left.
-            const err = (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : ioError(e, `cannot recycle ${name}`)
-            try {
-              if (err !== undefined) onError(err)
-            } catch {
-              // A throwing error listener must not become an unhandled rejection here.
-            }
-          },
+          // Not kept: the next GC deletes whichever name is left.
+          (e: unknown) => report(failed(e, 'recycle')),
         ).finally(() => {
           this.recycling.delete(target)
           this.deleting.delete(name)
@@ -343,14 +345,7 @@ export class VersionSet {
       } else {
         const done = unlink(path).then(
           () => undefined,
-          (e: unknown) => {
-            const err = failed(e)
-            try {
-              if (err !== undefined) onError(err)
-            } catch {
-              // A throwing error listener must not become an unhandled rejection here.
-            }
-          },
+          (e: unknown) => report(failed(e)),
         ).finally(() => this.deleting.delete(name))
         this.deleting.set(name, done)
         deleted.push(name)
