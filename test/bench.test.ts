@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ALL_ENGINES } from '../bench/lib/engines.js'
 import { ALL_WORKLOADS } from '../bench/lib/workloads.js'
-import type { Report } from '../bench/lib/report.js'
+import { renderMarkdown, type Report } from '../bench/lib/report.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -115,4 +115,25 @@ test('bench at tiny N writes a well-formed report for every engine × workload',
   } finally {
     rmSync(out, { recursive: true, force: true })
   }
+})
+
+test('a multi-run report shows every run\'s ratio to classic-level beside the medians', t => {
+  // The committed three-run bench: its per-run table is recomputed here from the raw runs.
+  const report = JSON.parse(readFileSync(join(root, 'bench', 'results', 'results.json'), 'utf8')) as Report
+  const runs = report.allRuns!
+  t.true(runs.length > 1)
+  const md = renderMarkdown(report)
+  const at = md.indexOf('Per run (')
+  t.true(at > md.indexOf('## Ratio to classic-level'), 'the per-run table follows the ratio table')
+  const section = md.slice(at, md.indexOf('\n## ', at))
+  const header = section.split('\n').find(l => l.startsWith('| workload'))!
+  const cols = header.split('|').map(s => s.trim()).filter(Boolean)
+  t.false(cols.includes('classic-level'))
+  const row = section.split('\n').find(l => l.startsWith('| fillrandom |'))!
+  const cells = row.split('|').map(s => s.trim()).filter(Boolean)
+  const ops = (run: (typeof runs)[number], engine: string) => (run.find(e => e.engine === engine)!.workloads.fillrandom as { opsPerSec: number }).opsPerSec
+  const want = runs.map(run => `${(ops(run, 'lsm-native') / ops(run, 'classic-level')).toFixed(2)}×`).join(' / ')
+  t.is(cells[cols.indexOf('lsm-native')], want)
+  // One run: no per-run table.
+  t.false(renderMarkdown({ ...report, allRuns: undefined }).includes('Per run ('))
 })

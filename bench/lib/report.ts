@@ -112,6 +112,30 @@ export function renderMarkdown(r: Report): string {
       ),
     )
     lines.push('')
+    const runs = r.allRuns ?? []
+    if (runs.length > 1) {
+      // The medians above can pair runs that did not run together; the spread
+      // between runs minutes apart is part of the result.
+      lines.push(`Per run (each engine's run *i* ÷ ${BASELINE}'s run *i*, in run order):`)
+      lines.push('')
+      lines.push(
+        table(
+          ['workload', ...names.filter(n => n !== BASELINE)],
+          meta.workloads.map(w => [
+            w,
+            ...names.filter(n => n !== BASELINE).map(n => {
+              const ratios = runs.map(run => {
+                const a = cellOps(run.find(e => e.engine === n)?.workloads[w])
+                const b = cellOps(run.find(e => e.engine === BASELINE)?.workloads[w])
+                return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a'
+              })
+              return ratios.every(x => x === 'n/a') ? 'n/a' : ratios.join(' / ')
+            }),
+          ]),
+        ),
+      )
+      lines.push('')
+    }
   } else {
     lines.push(`(${BASELINE} did not run, so there are no ratios.)`)
     lines.push('')
