@@ -113,6 +113,7 @@ export function renderMarkdown(r: Report): string {
     )
     lines.push('')
     const runs = r.allRuns ?? []
+    const others = names.filter(n => n !== BASELINE)
     if (runs.length > 1) {
       // The medians above can pair runs that did not run together; the spread
       // between runs minutes apart is part of the result.
@@ -120,10 +121,10 @@ export function renderMarkdown(r: Report): string {
       lines.push('')
       lines.push(
         table(
-          ['workload', ...names.filter(n => n !== BASELINE)],
+          ['workload', ...others],
           meta.workloads.map(w => [
             w,
-            ...names.filter(n => n !== BASELINE).map(n => {
+            ...others.map(n => {
               const ratios = runs.map(run => {
                 const a = cellOps(run.find(e => e.engine === n)?.workloads[w])
                 const b = cellOps(run.find(e => e.engine === BASELINE)?.workloads[w])
