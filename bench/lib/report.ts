@@ -49,6 +49,13 @@ function workloadCell(e: EngineResult, w: WorkloadName): WorkloadResult | undefi
   return c !== undefined && !isUnavailable(c) ? c : undefined
 }
 
+/** `engine`'s ops/s on `w` ÷ `base`'s, as a table cell ('n/a' when either has none). */
+function ratioCell(engine: EngineResult | undefined, base: EngineResult | undefined, w: WorkloadName): string {
+  const a = cellOps(engine?.workloads[w])
+  const b = cellOps(base?.workloads[w])
+  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a'
+}
+
 function table(header: string[], rows: string[][]): string {
   const out = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`]
   for (const r of rows) out.push(`| ${r.join(' | ')} |`)
@@ -103,11 +110,7 @@ export function renderMarkdown(r: Report): string {
         ['workload', ...names],
         meta.workloads.map(w => [
           w,
-          ...engines.map(e => {
-            const a = cellOps(e.workloads[w])
-            const b = cellOps(base.workloads[w])
-            return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a'
-          }),
+          ...engines.map(e => ratioCell(e, base, w)),
         ]),
       ),
     )
@@ -125,11 +128,7 @@ export function renderMarkdown(r: Report): string {
           meta.workloads.map(w => [
             w,
             ...others.map(n => {
-              const ratios = runs.map(run => {
-                const a = cellOps(run.find(e => e.engine === n)?.workloads[w])
-                const b = cellOps(run.find(e => e.engine === BASELINE)?.workloads[w])
-                return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a'
-              })
+              const ratios = runs.map(run => ratioCell(run.find(e => e.engine === n), run.find(e => e.engine === BASELINE), w))
               return ratios.every(x => x === 'n/a') ? 'n/a' : ratios.join(' / ')
             }),
           ]),
