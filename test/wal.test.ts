@@ -1,12 +1,12 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { LsmError } from '../ts/errors.js'
 import { DecodeError } from '../ts/core/ts/coding.js'
 import { encodeLogFileHeader, encodeRecord, LOG_FILE_HEADER_SIZE, MANIFEST_MAGIC, readLog, WAL_MAGIC } from '../ts/core/ts/log-format.js'
-import { BYTES_PER_SYNC, readWal, readWalBytes, RUNWAY_BYTES, WalWriter } from '../ts/core/ts/wal.js'
+import { BYTES_PER_SYNC, prepareSpareWal, readWal, readWalBytes, RUNWAY_BYTES, WalWriter } from '../ts/core/ts/wal.js'
 import { errnoError, setFaultHook, setSyncListener } from '../ts/io.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -248,4 +248,59 @@ test.serial('synced writes keep a zeroed runway ahead of the data; retiring or c
   w.close()
   t.is(statSync(path).size, w.size, 'close cuts the runway')
   t.is(readWal(path, 13, false).groups.length, 5)
+})
+
+test.serial('a WAL started from a spare writes over its durable zeros; retiring cuts it back to its records', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const synced: [string, number][] = []
+  setSyncListener((p, n) => synced.push([basename(p), n]))
+  t.teardown(() => setSyncListener(undefined))
+  const sparePath = join(dir, 'WAL.spare')
+  const length = 64 * 1024
+  await prepareSpareWal(sparePath, length)
+  const bytes = readFileSync(sparePath)
+  t.is(bytes.length, length)
+  t.deepEqual(new Uint8Array(bytes.subarray(0, LOG_FILE_HEADER_SIZE)), encodeLogFileHeader(WAL_MAGIC))
+  t.true(bytes.subarray(LOG_FILE_HEADER_SIZE).every(b => b === 0), 'zeros after the header')
+  t.deepEqual(synced, [['WAL.spare', length]], 'the spare is durable before it is used')
+
+  const path = join(dir, '000014.log')
+  const w = new WalWriter(path, 14, 16 * 1024, { path: sparePath, length })
+  t.false(existsSync(sparePath), 'renamed, not copied')
+  w.append(enc('one'))
+  await w.appendAsync(enc('two'))
+  t.is(statSync(path).size, length, 'records overwrite the zeros')
+  const live = readWal(path, 14, true)
+  t.deepEqual(live.groups.map(g => Buffer.from(g).toString()), ['one', 'two'], 'the newest WAL reads up to the zeros')
+  t.is(live.tornBytes, 0)
+  await w.sync()
+  t.is(synced.at(-1)![1], w.size)
+  t.is(statSync(path).size, length, 'no runway written: the zeros ahead are durable already')
+  const big = new Uint8Array(length).fill(9)
+  w.append(big)
+  t.is(statSync(path).size, w.size, 'a WAL that outgrows its spare extends the file')
+  await w.retire()
+  t.is(statSync(path).size, w.size)
+  w.close()
+  const r = readWal(path, 14, false)
+  t.is(r.groups.length, 3, 'a retired WAL reads as complete')
+  t.deepEqual(Buffer.from(r.groups[2]!), Buffer.from(big))
+})
+
+test.serial('a spare WAL used in part is cut back to its records when retired or closed', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'lsm-wal-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const how of ['retire', 'close'] as const) {
+    const sparePath = join(dir, 'WAL.spare')
+    await prepareSpareWal(sparePath, 32 * 1024)
+    const path = join(dir, how === 'retire' ? '000015.log' : '000016.log')
+    const w = new WalWriter(path, how === 'retire' ? 15 : 16, RUNWAY_BYTES, { path: sparePath, length: 32 * 1024 })
+    w.append(enc(how))
+    t.throws(() => readWal(path, w.fileNumber, false), { message: /torn tail/ }, 'until then it ends in zeros, as only the newest WAL may')
+    if (how === 'retire') await w.retire()
+    w.close()
+    t.is(statSync(path).size, w.size, how)
+    t.deepEqual(readWal(path, w.fileNumber, false).groups.map(g => Buffer.from(g).toString()), [how])
+  }
 })

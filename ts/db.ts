@@ -13,16 +13,17 @@
  */
 import { Buffer } from 'node:buffer'
 import { EventEmitter } from 'node:events'
-import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { LsmError, invalidArgument } from './errors.js'
 import { ioError, syncDir } from './env.js'
-import { check, syncDirAsync, syncFile } from './io.js'
+import { check, syncDirAsync, syncFile, unlinkSync } from './io.js'
 import type { CompactionOutput, Core, CoreCaches, CoreMemtable, CursorOptions, Lookup, TableOptions } from './core/core.js'
 import { selectCore } from './core/select.js'
 import { Kind, MAX_KEY_LENGTH } from './core/ts/internal-key.js'
 import { fileNames, parseFileName, type FileMeta, type VersionEdit } from './core/ts/version-edit.js'
-import { readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
+import { MAX_SPARE_BYTES, prepareSpareWal, readWal, RUNWAY_BYTES, WalWriter } from './core/ts/wal.js'
+import { LOG_FILE_HEADER_SIZE } from './core/ts/log-format.js'
 import { readShared, shareTurn } from './turn.js'
 import { asBuffer, getFixed32, getFixed64 } from './core/ts/coding.js'
 import { compactionOutputBound, maxBytesForLevel, pickCompaction, planManual, splitPlan, type CompactionPlan, type LevelOptions } from './compaction-picker.js'
@@ -204,6 +205,11 @@ export class DB extends EventEmitter {
   private readonly tableOptions: TableOptions
   private mem!: CoreMemtable
   private wal!: WalWriter
+  /**
+   * The next WAL, written ahead on the libuv pool (`prepareSpareWal`): a
+   * rotation that finds it ready renames it instead of creating a new file.
+   */
+  private spare: { path: string; length: number; ready: boolean; failed: boolean; job: Promise<void> } | undefined
   private imms: Immutable[] = []
   private state!: ReadState
   /** Last sequence number visible to readers. */
@@ -348,11 +354,18 @@ export class DB extends EventEmitter {
     for (const f of added) versions.pendingOutputs.delete(f.fileNumber)
     this.lastSeq = maxSeq
     this.mem = this.core.newMemtable()
+    // A spare a crash left behind: its contents are unknown.
+    try {
+      unlinkSync(join(location, fileNames.walSpare))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    }
     this.wal = new WalWriter(join(location, fileNames.wal(walNumber)), walNumber, this.walRunway())
     syncDir(location)
     this.state = this.buildState()
     // Start-up GC: old WALs and manifests, and tables the manifest doesn't list.
     versions.collectGarbage(new Set([walNumber]))
+    this.prepareSpare()
     this.maybeScheduleBackground()
   }
 
@@ -637,7 +650,7 @@ export class DB extends EventEmitter {
     let next: WalWriter
     try {
       await this.wal.retire()
-      next = new WalWriter(join(this.location, fileNames.wal(n)), n, this.walRunway())
+      next = this.newWal(n)
       await syncDirAsync(this.location)
     } catch (e) {
       throw this.setBackgroundError(ioError(e, 'cannot start a new WAL'))
@@ -652,7 +665,48 @@ export class DB extends EventEmitter {
     this.imms.unshift({ mem: this.mem, walNumber: old.fileNumber, lastSeq: this.lastSeq })
     this.mem = this.core.newMemtable()
     this.refreshState()
+    this.prepareSpare()
     this.maybeScheduleBackground()
+  }
+
+  /**
+   * Creates WAL `n`: from the spare when it is ready (the rename is made
+   * durable by the caller's directory sync, before any write to the WAL can
+   * be acknowledged as synced), else as a new file.
+   */
+  private newWal(n: number): WalWriter {
+    const path = join(this.location, fileNames.wal(n))
+    const spare = this.spare
+    if (spare?.ready === true) {
+      this.spare = undefined
+      try {
+        const w = new WalWriter(path, n, this.walRunway(), spare)
+        this.statsData.walSpares++
+        return w
+      } catch (e) {
+        // Not renamed (else the new file's creation below fails with the rename's target taken).
+        if (!existsSync(path)) return new WalWriter(path, n, this.walRunway())
+        throw e
+      }
+    }
+    return new WalWriter(path, n, this.walRunway())
+  }
+
+  /**
+   * Starts writing the next WAL's spare on the pool, unless one is there or
+   * being written. A failure only means no spare: the next WAL is created
+   * the ordinary way.
+   */
+  private prepareSpare(): void {
+    if ((this.spare !== undefined && !this.spare.failed) || this.closed || this.closing !== undefined || this.bgError !== undefined) return
+    // About what one WAL holds; a WAL that outgrows it extends the file.
+    const length = LOG_FILE_HEADER_SIZE + Math.min(this.memtableSize, MAX_SPARE_BYTES)
+    const spare = { path: join(this.location, fileNames.walSpare), length, ready: false, failed: false, job: Promise.resolve() }
+    spare.job = prepareSpareWal(spare.path, length).then(
+      () => { spare.ready = true },
+      () => { spare.failed = true },
+    )
+    this.spare = spare
   }
 
   /** A WAL's zeroed runway for synced writes: no more than the WAL will hold before it is retired. */
@@ -1138,6 +1192,16 @@ export class DB extends EventEmitter {
     // mapped, and freeing it later lands in someone else's fsync).
     this.state.unpin()
     await this.wal.settle()
+    const spare = this.spare
+    if (spare !== undefined) {
+      this.spare = undefined
+      await spare.job
+      try {
+        unlinkSync(spare.path)
+      } catch {
+        // Deleted at the next open.
+      }
+    }
     await this.versions.emptyRecyclePool(true)
     try {
       this.wal.close()

@@ -460,7 +460,8 @@ export function verifyDB(dir: string): VerifyReport {
 export function verifyLocked(dir: string): VerifyReport {
   const files: FileReport[] = []
   const names = readdirSync(dir)
-  const referenced = new Set<string>([fileNames.current, fileNames.lock])
+  // The spare WAL, like LOCK, belongs to the engine and is never read.
+  const referenced = new Set<string>([fileNames.current, fileNames.lock, fileNames.walSpare])
 
   // CURRENT
   const cur = report(fileNames.current, 'current')

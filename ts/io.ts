@@ -64,6 +64,16 @@ export function openSync(path: string, flags: string): number {
   return fd
 }
 
+const openAsync = promisify(fs.open)
+
+/** {@link openSync} on the libuv pool. */
+export async function open(path: string, flags: string): Promise<number> {
+  check('open', path)
+  const fd = await openAsync(path, flags)
+  fdPaths.set(fd, path)
+  return fd
+}
+
 export function closeSync(fd: number): void {
   fdPaths.delete(fd)
   fs.closeSync(fd)
@@ -76,17 +86,20 @@ export function writeAllSync(fd: number, buf: Uint8Array): void {
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off)
 }
 
-/** Writes all of `bufs` in order with as few syscalls as possible. */
-export function writevAllSync(fd: number, bufs: Uint8Array[]): void {
+/**
+ * Writes all of `bufs` in order at `position` with as few syscalls as
+ * possible (a positional write: the file offset does not move).
+ */
+export function writevAllSync(fd: number, bufs: Uint8Array[], position: number): void {
   check('write', pathOf(fd))
   let total = 0
   for (const b of bufs) total += b.length
-  const n = fs.writevSync(fd, bufs)
+  const n = fs.writevSync(fd, bufs, position)
   if (n < total) {
     // Short write (rare): finish the rest in order.
     const rest = Buffer.concat(bufs).subarray(n)
     let off = 0
-    while (off < rest.length) off += fs.writeSync(fd, rest, off, rest.length - off)
+    while (off < rest.length) off += fs.writeSync(fd, rest, off, rest.length - off, position + n + off)
   }
 }
 
@@ -96,19 +109,17 @@ const writeAsync = promisify(fs.write)
 /**
  * {@link writevAllSync} on the libuv pool: the JS thread does not wait while
  * the bytes are copied into the page cache (milliseconds for a few MiB when
- * the kernel must find fresh pages). Like the synchronous form it writes at
- * the file's offset, so a caller must not start another write to `fd` before
- * this one settles.
+ * the kernel must find fresh pages).
  */
-export async function writevAll(fd: number, bufs: Uint8Array[]): Promise<void> {
+export async function writevAll(fd: number, bufs: Uint8Array[], position: number): Promise<void> {
   check('write', pathOf(fd))
   let total = 0
   for (const b of bufs) total += b.length
-  const n = (await writevAsync(fd, bufs)).bytesWritten
+  const n = (await writevAsync(fd, bufs, position)).bytesWritten
   if (n < total) {
     const rest = Buffer.concat(bufs).subarray(n)
     let off = 0
-    while (off < rest.length) off += (await writeAsync(fd, rest, off, rest.length - off)).bytesWritten
+    while (off < rest.length) off += (await writeAsync(fd, rest, off, rest.length - off, position + n + off)).bytesWritten
   }
 }
 
@@ -116,7 +127,7 @@ const ZEROS = Buffer.alloc(256 * 1024)
 
 /**
  * Writes `length` zero bytes at `position` (a positional write: the file
- * offset that appends use does not move).
+ * offset does not move).
  */
 export function writeZerosSync(fd: number, position: number, length: number): void {
   check('write', pathOf(fd))
@@ -124,6 +135,16 @@ export function writeZerosSync(fd: number, position: number, length: number): vo
   while (off < length) {
     const n = Math.min(length - off, ZEROS.length)
     off += fs.writeSync(fd, ZEROS, 0, n, position + off)
+  }
+}
+
+/** {@link writeZerosSync} on the libuv pool. */
+export async function writeZeros(fd: number, position: number, length: number): Promise<void> {
+  check('write', pathOf(fd))
+  let off = 0
+  while (off < length) {
+    const n = Math.min(length - off, ZEROS.length)
+    off += (await writeAsync(fd, ZEROS, 0, n, position + off)).bytesWritten
   }
 }
 

@@ -54,6 +54,8 @@ export interface Stats {
   writeGroups: number
   /** WAL fsyncs done for `sync: true` writes since open. */
   walSyncs: number
+  /** WALs since open that started from a spare written ahead on the libuv pool, not as new files. */
+  walSpares: number
   /** Memtables flushed to L0 tables since open. */
   flushes: number
   /** Compactions that merged and rewrote tables since open (trivial moves not included). */
@@ -136,6 +138,7 @@ export class DBStats {
   userBytes = 0
   walBytes = 0
   walSyncs = 0
+  walSpares = 0
   flushBytes = 0
   flushes = 0
   flushMs = 0
@@ -186,6 +189,7 @@ export class DBStats {
     return {
       ...shape,
       walSyncs: this.walSyncs,
+      walSpares: this.walSpares,
       flushes: this.flushes,
       compactions: this.compactions,
       trivialMoves: this.trivialMoves,

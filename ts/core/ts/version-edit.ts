@@ -135,6 +135,8 @@ export const fileNames = {
   manifest: (n: number) => `MANIFEST-${String(n).padStart(6, '0')}`,
   /** A dead table kept for a compaction to write over (`recycleTableFiles`); never read. */
   recycle: (n: number) => `${String(n).padStart(6, '0')}.recycle`,
+  /** The next WAL, written ahead as a header and zeros; renamed to a `.log` name when used. */
+  walSpare: 'WAL.spare',
   current: 'CURRENT',
   currentTmp: 'CURRENT.tmp',
   lock: 'LOCK',
