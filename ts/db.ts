@@ -210,6 +210,8 @@ export class DB extends EventEmitter {
    * rotation that finds it ready renames it instead of creating a new file.
    */
   private spare: { path: string; length: number; ready: boolean; failed: boolean; job: Promise<void> } | undefined
+  /** Size of the last WAL retired because its memtable was full (sizes the next spare). */
+  private fullWalBytes: number | undefined
   private imms: Immutable[] = []
   private state!: ReadState
   /** Last sequence number visible to readers. */
@@ -648,6 +650,7 @@ export class DB extends EventEmitter {
   private async rotateMemtable(): Promise<void> {
     const n = this.versions.newFileNumber()
     let next: WalWriter
+    if (this.mem.approximateSize >= this.memtableSize) this.fullWalBytes = this.wal.size
     try {
       await this.wal.retire()
       next = this.newWal(n)
@@ -699,8 +702,12 @@ export class DB extends EventEmitter {
    */
   private prepareSpare(): void {
     if ((this.spare !== undefined && !this.spare.failed) || this.closed || this.closing !== undefined || this.bgError !== undefined) return
-    // About what one WAL holds; a WAL that outgrows it extends the file.
-    const length = LOG_FILE_HEADER_SIZE + Math.min(this.memtableSize, MAX_SPARE_BYTES)
+    // About what one WAL holds: an eighth more than the last WAL retired with a
+    // full memtable (its records take less room than the memtable's accounting
+    // of them: 2.9 MiB per 4 MiB native memtable of 16-byte keys and 100-byte
+    // values), else the memtable size. A WAL that outgrows it extends the file.
+    const expected = this.fullWalBytes === undefined ? this.memtableSize : this.fullWalBytes + (this.fullWalBytes >> 3)
+    const length = LOG_FILE_HEADER_SIZE + Math.min(expected, MAX_SPARE_BYTES)
     const spare = { path: join(this.location, fileNames.walSpare), length, ready: false, failed: false, job: Promise.resolve() }
     spare.job = prepareSpareWal(spare.path, length).then(
       () => { spare.ready = true },
