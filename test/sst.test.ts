@@ -42,6 +42,48 @@ test('keys out of order are refused by the builder', t => {
   t.throws(() => new TableBuilder().finish(), { instanceOf: RangeError })
 })
 
+test('property: the builder refuses a key exactly when it does not sort after the previous one', t => {
+  // Short keys over a small alphabet: equal user keys, prefixes and equal sequences come up often.
+  const ikey = fc.tuple(fc.uint8Array({ maxLength: 4, min: 97, max: 98 }), fc.integer({ min: 0, max: 3 }), fc.constantFrom(Kind.Put, Kind.Delete))
+    .map(([k, seq, kind]) => makeInternalKey(k, seq, kind))
+  fc.assert(fc.property(fc.array(ikey, { minLength: 2, maxLength: 40 }), keys => {
+    const b = new TableBuilder({ blockSize: 64 })
+    let prev: Uint8Array | undefined
+    for (const k of keys) {
+      if (prev !== undefined && compareInternalKeys(prev, k) >= 0) {
+        t.throws(() => b.add(k, enc('v')), { instanceOf: RangeError })
+        continue
+      }
+      b.add(k, enc('v'))
+      prev = k
+    }
+  }), { numRuns: 300 })
+})
+
+test('property: entries added by offset into shared buffers make the same table as views', t => {
+  fc.assert(fc.property(sortedEntries(200), fc.integer({ min: 64, max: 1024 }), fc.uint8Array({ minLength: 0, maxLength: 7 }), (model, blockSize, pad) => {
+    const views = new TableBuilder({ blockSize })
+    const offsets = new TableBuilder({ blockSize })
+    // Keys and values laid out one after another in one buffer, after some padding.
+    const total = pad.length + model.reduce((n, [k, v]) => n + k.length + v.length, 0)
+    const arena = new Uint8Array(total)
+    arena.set(pad)
+    let off = pad.length
+    for (const [k, v] of model) {
+      views.add(k, v)
+      arena.set(k, off)
+      arena.set(v, off + k.length)
+      offsets.addFrom(arena, off, k.length, arena, off + k.length, v.length)
+      off += k.length + v.length
+    }
+    if (model.length === 0) return
+    const a = views.finish()
+    const b = offsets.finish()
+    t.deepEqual(b.bytes, a.bytes)
+    t.deepEqual(b.properties, a.properties)
+  }), { numRuns: 100 })
+})
+
 test('property: table iterator and point lookups agree with a sorted model', t => {
   fc.assert(fc.property(
     sortedEntries(300), fc.integer({ min: 64, max: 2048 }), fc.constantFrom(0, 10),

@@ -75,6 +75,47 @@ export class BlockBuilder {
     this.counter++
   }
 
+  /**
+   * {@link BlockBuilder.add} of the key `src[off..off+len)` and the value
+   * `vsrc[voff..voff+vlen)`, without views of them. `common` is the length of
+   * the prefix the key shares with the previous key given to this builder
+   * (the caller has compared them already); it is used when that key is in
+   * this block and no restart is due. A builder takes its entries through
+   * `add` or through `addFrom`, not both.
+   */
+  addFrom(src: Uint8Array, off: number, len: number, vsrc: Uint8Array, voff: number, vlen: number, common: number): void {
+    let shared = 0
+    if (this.counter < this.restartInterval) {
+      if (this.out.length > 0) shared = common
+    } else {
+      if (this.restartCount < this.restarts.length) this.restarts[this.restartCount] = this.out.length
+      else this.restarts.push(this.out.length)
+      this.restartCount++
+      this.counter = 0
+    }
+    const unshared = len - shared
+    const w = this.out
+    const buf = w.reserve(15 + unshared + vlen)
+    let p = w.length
+    p = putVarint(buf, p, shared)
+    p = putVarint(buf, p, unshared)
+    p = putVarint(buf, p, vlen)
+    const k = off + shared
+    if (unshared < 64) {
+      for (let i = 0; i < unshared; i++) buf[p + i] = src[k + i]!
+    } else {
+      buf.set(src.subarray(k, off + len), p)
+    }
+    p += unshared
+    if (vlen < 32) {
+      for (let i = 0; i < vlen; i++) buf[p + i] = vsrc[voff + i]!
+    } else {
+      buf.set(vsrc.subarray(voff, voff + vlen), p)
+    }
+    w.length = p + vlen
+    this.counter++
+  }
+
   /** The finished block contents (without trailer), as an own copy. */
   finish(): Uint8Array {
     return this.finishView().slice()

@@ -4,6 +4,7 @@
  * 2^53 − 1; decoders report malformed input by throwing {@link DecodeError},
  * which the file-level readers turn into a `CORRUPTION` error naming the file.
  */
+import { Buffer } from 'node:buffer'
 
 /** A `Buffer` over the same bytes as `u` (no copy; `u` itself when it is one). */
 export function asBuffer(u: Uint8Array): Buffer {
@@ -162,12 +163,23 @@ export class Cursor {
 }
 
 /** A growable byte buffer for encoders. */
+/**
+ * A plain Uint8Array of `n` bytes whose contents are undefined: large ones
+ * skip the zero fill (a table builder's buffer grows to megabytes, and only
+ * the bytes written are ever read). Not a Buffer: `slice` must copy.
+ */
+function uninitialized(n: number): Uint8Array {
+  if (n < 64 * 1024) return new Uint8Array(n)
+  const b = Buffer.allocUnsafe(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
 export class ByteWriter {
   private buf: Uint8Array
   length = 0
 
   constructor(initial = 256) {
-    this.buf = new Uint8Array(initial)
+    this.buf = uninitialized(initial)
   }
 
   private ensure(extra: number): void {
@@ -175,7 +187,7 @@ export class ByteWriter {
     if (need <= this.buf.length) return
     let cap = this.buf.length * 2
     while (cap < need) cap *= 2
-    const next = new Uint8Array(cap)
+    const next = uninitialized(cap)
     next.set(this.buf.subarray(0, this.length))
     this.buf = next
   }

@@ -9,7 +9,7 @@ import { Cursor, DecodeError } from './coding.js'
 import { LsmError } from '../../errors.js'
 import { compareBytes, comparePrefix, Kind, lookupKey, MAX_SEQUENCE, TRAILER_LENGTH } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
-import { forEachFrozenEntry, type FrozenMemtable } from './memtable.js'
+import { addFrozenEntries, type FrozenMemtable } from './memtable.js'
 import { MergingIterator } from './merge-iterator.js'
 import { Table, TableBuilder } from './sst.js'
 
@@ -55,8 +55,12 @@ export function writeFileDurably(path: string, bytes: Uint8Array, sync = true, r
 
 /** Builds a table from a frozen memtable's entries and writes it (fsynced when `sync`). */
 export function flushFrozen(mem: FrozenMemtable, path: string, options?: TableOptions, sync = true): WrittenTable {
-  const b = new TableBuilder(options)
-  forEachFrozenEntry(mem, (k, v) => b.add(k, v))
+  // About the table's size: the chunks hold its keys and values whole (the
+  // table shares key prefixes and Snappy shrinks its blocks).
+  let expected = 64 * 1024
+  for (const c of mem.chunks) expected += c.length
+  const b = new TableBuilder(options, expected)
+  addFrozenEntries(mem, b)
   const { bytes, properties } = b.finish()
   writeFileDurably(path, bytes, sync)
   return { fileSize: bytes.length, properties }

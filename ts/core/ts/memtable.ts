@@ -444,7 +444,7 @@ export class Memtable {
 
   /**
    * The arena of a memtable that takes no more writes, shared (not copied)
-   * with whoever it is posted to: read it with {@link forEachFrozenEntry}.
+   * with whoever it is posted to: read it with {@link addFrozenEntries}.
    * The memtable must not be written afterwards.
    */
   frozen(): FrozenMemtable {
@@ -458,15 +458,20 @@ export interface FrozenMemtable {
   chunks: Uint8Array[]
 }
 
-/** Calls `fn` with every entry of a frozen memtable in internal-key order (views of its chunks). */
-export function forEachFrozenEntry(m: FrozenMemtable, fn: (internalKey: Uint8Array, value: Uint8Array) => void): void {
+/** Where {@link addFrozenEntries} adds entries (a table builder). */
+export interface EntrySink {
+  /** Adds the internal key `src[off..off+len)` with the value `vsrc[voff..voff+vlen)`. */
+  addFrom(src: Uint8Array, off: number, len: number, vsrc: Uint8Array, voff: number, vlen: number): void
+}
+
+/** Adds every entry of a frozen memtable to `sink` in internal-key order, by offsets into its chunks (no views made). */
+export function addFrozenEntries(m: FrozenMemtable, sink: EntrySink): void {
   const n = m.nodes
+  const chunks = m.chunks
   for (let r = n[F_NEXT]!; r !== 0; r = n[r + F_NEXT]!) {
-    const koff = n[r + F_KOFF]!
     const vlen = n[r + F_VLEN]!
-    const voff = n[r + F_VOFF]!
-    fn(m.chunks[n[r + F_CHUNK]!]!.subarray(koff, koff + n[r + F_KLEN]! + TRAILER_LENGTH),
-      vlen === 0 ? EMPTY : m.chunks[n[r + F_VCHUNK]!]!.subarray(voff, voff + vlen))
+    sink.addFrom(chunks[n[r + F_CHUNK]!]!, n[r + F_KOFF]!, n[r + F_KLEN]! + TRAILER_LENGTH,
+      vlen === 0 ? EMPTY : chunks[n[r + F_VCHUNK]!]!, vlen === 0 ? 0 : n[r + F_VOFF]!, vlen)
   }
 }
 

@@ -118,7 +118,7 @@ export function decodeProperties(b: Uint8Array): TableProperties {
  * internal-key order. `finish()` returns the complete file bytes.
  */
 export class TableBuilder {
-  private readonly out = new ByteWriter(64 * 1024)
+  private readonly out: ByteWriter
   private readonly data: BlockBuilder
   private readonly index = new BlockBuilder(1)
   private readonly blockSize: number
@@ -127,11 +127,20 @@ export class TableBuilder {
   /** murmur3 hashes of the distinct user keys added so far (the filter is built from them), `[0..distinctKeys)`. */
   private filterHashes = new Uint32Array(1024)
   private distinctKeys = 0
-  private lastKey: Uint8Array | undefined
+  /** The last key added is `lastSrc[lastOff..lastOff+lastLen)`; `lastLen` is -1 before the first. */
+  private lastSrc: Uint8Array = new Uint8Array(0)
+  private lastOff = 0
+  private lastLen = -1
   private smallest: Uint8Array | undefined
   private props = { entryCount: 0, deletionCount: 0, dataBlockCount: 0, rawKeyBytes: 0, rawValueBytes: 0, minSeq: Infinity, maxSeq: 0 }
 
-  constructor(options: TableBuilderOptions = {}) {
+  /**
+   * @param expectedBytes About how large the table will be (a flush knows its
+   *   memtable's size): the output buffer starts that large instead of
+   *   growing by doubling and copying.
+   */
+  constructor(options: TableBuilderOptions = {}, expectedBytes = 64 * 1024) {
+    this.out = new ByteWriter(Math.min(Math.max(expectedBytes, 4096), 256 * 1024 * 1024))
     this.blockSize = options.blockSize ?? 2048
     this.bitsPerKey = options.bitsPerKey ?? 10
     const compression = options.compression ?? 'snappy'
@@ -152,38 +161,78 @@ export class TableBuilder {
 
   /** Adds an entry (internal key, value). */
   add(ikey: Uint8Array, value: Uint8Array): void {
-    const last = this.lastKey
-    if (last !== undefined && compareInternalKeys(last, ikey) >= 0) {
-      throw new RangeError('table keys must be added in strictly ascending order')
+    this.addFrom(ikey, 0, ikey.length, value, 0, value.length)
+  }
+
+  /**
+   * {@link TableBuilder.add} of the internal key `src[off..off+len)` and the
+   * value `vsrc[voff..voff+vlen)`, without views of them (a flush adds
+   * straight from the memtable's chunks). The bytes must not change until
+   * the builder is finished: the last key is kept by reference.
+   */
+  addFrom(src: Uint8Array, off: number, len: number, vsrc: Uint8Array, voff: number, vlen: number): void {
+    const ulen = len - TRAILER_LENGTH
+    if (ulen < 0) throw new DecodeError(`internal key of ${len} bytes is shorter than its trailer`)
+    // One pass over the previous key gives the order check, whether the user
+    // key is new, and the prefix the data block shares.
+    let common = 0
+    let newUserKey = true
+    const alen = this.lastLen
+    if (alen >= 0) {
+      const a = this.lastSrc
+      const ao = this.lastOff
+      const n = alen < len ? alen : len
+      while (common < n && a[ao + common] === src[off + common]) common++
+      const aulen = alen - TRAILER_LENGTH
+      let c: number
+      if (common < (aulen < ulen ? aulen : ulen)) {
+        c = a[ao + common]! - src[off + common]!
+      } else if (aulen !== ulen) {
+        c = aulen - ulen
+      } else {
+        newUserKey = false
+        // Another version of the same user key: the larger trailer (newer sequence) sorts first.
+        const ahi = getFixed32(a, ao + aulen + 4)
+        const bhi = getFixed32(src, off + ulen + 4)
+        c = ahi !== bhi ? bhi - ahi : getFixed32(src, off + ulen) - getFixed32(a, ao + aulen)
+      }
+      if (c >= 0) throw new RangeError('table keys must be added in strictly ascending order')
+    } else {
+      this.smallest = src.slice(off, off + len)
     }
-    const ulen = ikey.length - TRAILER_LENGTH
-    if (ulen < 0) throw new DecodeError(`internal key of ${ikey.length} bytes is shorter than its trailer`)
     // A new user key (not another version of the last one) goes into the filter.
-    if (last === undefined || !sameBytes(last, ulen + TRAILER_LENGTH, ikey, ulen)) {
+    if (newUserKey) {
       if (this.bitsPerKey > 0) {
         if (this.distinctKeys === this.filterHashes.length) {
           const grown = new Uint32Array(this.filterHashes.length * 2)
           grown.set(this.filterHashes)
           this.filterHashes = grown
         }
-        this.filterHashes[this.distinctKeys] = murmur3At(ikey, 0, ulen)
+        this.filterHashes[this.distinctKeys] = murmur3At(src, off, ulen)
       }
       this.distinctKeys++
     }
-    this.smallest ??= ikey
-    this.lastKey = ikey
+    this.lastSrc = src
+    this.lastOff = off
+    this.lastLen = len
     // The trailer, decoded in place (seqOf / kindOf without their bounds checks).
-    const lo = (ikey[ulen]! | (ikey[ulen + 1]! << 8) | (ikey[ulen + 2]! << 16)) + ikey[ulen + 3]! * 0x100_0000
-    const seq = ((ikey[ulen + 4]! | (ikey[ulen + 5]! << 8) | (ikey[ulen + 6]! << 16)) + ikey[ulen + 7]! * 0x100_0000) * 0x100_0000 + Math.floor(lo / 256)
+    const t = off + ulen
+    const lo = (src[t]! | (src[t + 1]! << 8) | (src[t + 2]! << 16)) + src[t + 3]! * 0x100_0000
+    const seq = ((src[t + 4]! | (src[t + 5]! << 8) | (src[t + 6]! << 16)) + src[t + 7]! * 0x100_0000) * 0x100_0000 + Math.floor(lo / 256)
     const p = this.props
     p.entryCount++
     if ((lo & 0xff) === Kind.Delete) p.deletionCount++
     p.rawKeyBytes += ulen
-    p.rawValueBytes += value.length
+    p.rawValueBytes += vlen
     if (seq < p.minSeq) p.minSeq = seq
     if (seq > p.maxSeq) p.maxSeq = seq
-    this.data.add(ikey, value)
+    this.data.addFrom(src, off, len, vsrc, voff, vlen, common)
     if (this.data.estimatedSize >= this.blockSize) this.flushDataBlock()
+  }
+
+  /** The last key added, as a view. */
+  private lastKeyView(): Uint8Array {
+    return this.lastSrc.subarray(this.lastOff, this.lastOff + this.lastLen)
   }
 
   /** Appends `stored ‖ type ‖ mcrc(stored ‖ type)`; the handle's size is the stored size. */
@@ -210,7 +259,7 @@ export class TableBuilder {
     this.data.reset()
     this.props.dataBlockCount++
     const hv = new ByteWriter(20).varint(handle.offset).varint(handle.size).finish()
-    this.index.add(this.lastKey!, hv)
+    this.index.add(this.lastKeyView(), hv)
   }
 
   /** Finishes the table and returns its bytes and properties. */
@@ -228,8 +277,8 @@ export class TableBuilder {
     const properties: TableProperties = {
       ...this.props,
       dataBytes,
-      smallest: this.smallest!.slice(),
-      largest: this.lastKey!.slice(),
+      smallest: this.smallest!,
+      largest: this.lastKeyView().slice(),
     }
     const propsHandle = this.writeBlock(encodeProperties(properties))
     const indexHandle = this.writeBlock(this.index.finishView())
