@@ -33,7 +33,7 @@ import { ReadBatcher } from './read-batcher.js'
 import { ReadState } from './read-state.js'
 import { DirLock } from './lock.js'
 import { VersionSet } from './version-set.js'
-import { entrySize, WriteQueue, type EncodedOp, type Pipelined, type PlainOp, type Segment } from './write-queue.js'
+import { entrySize, WriteQueue, type EncodedOp, type PlainOp, type Segment } from './write-queue.js'
 import { DBStats, type Stats } from './stats.js'
 import { verifyLocked, type VerifyReport } from './inspect.js'
 
@@ -212,12 +212,6 @@ export class DB extends EventEmitter {
   private spare: { path: string; length: number; ready: boolean; failed: boolean; job: Promise<void> } | undefined
   /** Size of the last WAL retired because its memtable was full (sizes the next spare). */
   private fullWalBytes: number | undefined
-  /**
-   * The memtable apply of the last large group without sync, while it runs
-   * (see commitLarge), and the last sequence of that group.
-   */
-  private applying: Promise<void> | undefined
-  private applyingLastSeq = 0
   private imms: Immutable[] = []
   private state!: ReadState
   /** Last sequence number visible to readers. */
@@ -500,37 +494,21 @@ export class DB extends EventEmitter {
    * publish. The common case (room in the memtable, no fsync, a small group)
    * runs synchronously and returns undefined; a promise only when it waits.
    */
-  private commitGroup(seg: Segment): Promise<void | Pipelined> | undefined {
+  private commitGroup(seg: Segment): Promise<void> | undefined {
     if (this.bgError) throw this.bgError
-    // Only a large group without sync may start while the previous large
-    // group's apply runs (commitLarge); any other group waits for it.
-    if (this.applying !== undefined && (seg.sync || seg.length < ASYNC_APPLY_BYTES)) return this.afterApply(seg)
     const l0 = this.versions.current.levels[0]!.length
     if (l0 >= this.opts.l0SlowdownTrigger || this.mem.approximateSize >= this.memtableSize) return this.commitAfterRoom(seg)
     return this.commitNow(seg)
   }
 
-  private async afterApply(seg: Segment): Promise<void | Pipelined> {
-    await this.settleApply()
-    return this.commitGroup(seg)
-  }
-
-  /** Waits for the apply of the last large group, if one runs (its failure is its group's, and stops writes). */
-  private async settleApply(): Promise<void> {
-    if (this.applying !== undefined) await this.applying.catch(() => undefined)
-  }
-
-  private async commitAfterRoom(seg: Segment): Promise<void | Pipelined> {
-    // A memtable is frozen only once no apply into it runs.
-    await this.settleApply()
+  private async commitAfterRoom(seg: Segment): Promise<void> {
     await this.makeRoomForWrite()
     if (this.bgError) throw this.bgError
-    return this.commitNow(seg)
+    await this.commitNow(seg)
   }
 
-  private commitNow(seg: Segment): Promise<void | Pipelined> | undefined {
-    // Sequences follow those of a group still being applied.
-    const firstSeq = (this.applying !== undefined ? this.applyingLastSeq : this.lastSeq) + 1
+  private commitNow(seg: Segment): Promise<void> | undefined {
+    const firstSeq = this.lastSeq + 1
     seg.seal(firstSeq)
     const group = seg.group
     if (group.length >= ASYNC_APPLY_BYTES) return this.commitLarge(seg, group, firstSeq)
@@ -561,36 +539,14 @@ export class DB extends EventEmitter {
    * thread. The leader waits for each commit, so appends stay in order and
    * never overlap.
    */
-  private async commitLarge(seg: Segment, group: Uint8Array, firstSeq: number): Promise<void | Pipelined> {
+  private async commitLarge(seg: Segment, group: Uint8Array, firstSeq: number): Promise<void> {
     try {
       await this.wal.appendAsync(group)
     } catch (e) {
       throw this.setBackgroundError(ioError(e, 'WAL write failed'))
     }
     this.statsData.walBytes += group.length + 16
-    if (seg.sync) return this.finishCommit(seg, group, firstSeq)
-    // Without sync the group is committed once applied, and the apply runs
-    // while the leader writes the next large group's WAL record: the pool's
-    // write and the apply lane's insert overlap instead of taking turns. The
-    // previous group's apply finishes first, so groups become visible in
-    // order and one memtable takes one insert at a time.
-    if (this.applying !== undefined) this.statsData.overlappedGroups++
-    await this.settleApply()
-    if (this.bgError) throw this.bgError
-    const last = firstSeq + seg.count - 1
-    const done: Promise<void> = this.mem.applyAsync(group).then(
-      () => {
-        this.lastSeq = last
-        this.applying = undefined
-      },
-      (e: unknown) => {
-        this.applying = undefined
-        throw this.applyFailed(e)
-      },
-    )
-    this.applying = done
-    this.applyingLastSeq = last
-    return { done }
+    await this.finishCommit(seg, group, firstSeq)
   }
 
   /**

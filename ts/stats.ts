@@ -56,11 +56,6 @@ export interface Stats {
   walSyncs: number
   /** WALs since open that started from a spare written ahead on the libuv pool, not as new files. */
   walSpares: number
-  /**
-   * Large write groups (64 KiB or more, without sync) since open whose WAL
-   * record was written while the previous group's memtable insert still ran.
-   */
-  overlappedGroups: number
   /** Memtables flushed to L0 tables since open. */
   flushes: number
   /** Compactions that merged and rewrote tables since open (trivial moves not included). */
@@ -144,7 +139,6 @@ export class DBStats {
   walBytes = 0
   walSyncs = 0
   walSpares = 0
-  overlappedGroups = 0
   flushBytes = 0
   flushes = 0
   flushMs = 0
@@ -196,7 +190,6 @@ export class DBStats {
       ...shape,
       walSyncs: this.walSyncs,
       walSpares: this.walSpares,
-      overlappedGroups: this.overlappedGroups,
       flushes: this.flushes,
       compactions: this.compactions,
       trivialMoves: this.trivialMoves,

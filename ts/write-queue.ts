@@ -108,19 +108,8 @@ function putEntry(buf: Buffer, off: number, kind: Kind, key: Uint8Array, value: 
 }
 
 /**
- * What `commit` resolves to for a group it finishes in the background: the
- * leader goes on to the next group at once, and this group's writers are
- * settled with `done`. The committer must keep groups in order itself (it
- * finishes at most one group this way before the next one's work needs it).
- */
-export interface Pipelined {
-  readonly done: Promise<void>
-}
-
-/**
  * The queue and its leader loop. `commit` does the work for one group and
- * resolves when the group is durable (as asked) and visible, or with a
- * {@link Pipelined} handle.
+ * resolves when the group is durable (as asked) and visible.
  */
 export class WriteQueue {
   private readonly queue: Segment[] = []
@@ -146,7 +135,7 @@ export class WriteQueue {
 
   constructor(
     /** Commits a group: synchronously (returns undefined) or by the promise it returns. */
-    private readonly commit: (seg: Segment) => Promise<void | Pipelined> | undefined,
+    private readonly commit: (seg: Segment) => Promise<void> | undefined,
     private readonly maxGroupBytes: number,
     private readonly delayMs: number,
   ) {}
@@ -234,55 +223,30 @@ export class WriteQueue {
     // promise continuations still queued as microtasks) join the first group.
     if (this.delayMs > 0) await new Promise(r => setTimeout(r, this.delayMs))
     else await new Promise(r => setImmediate(r))
-    /** Settles once the last group finished in the background has been settled. */
-    let background: Promise<void> | undefined
     try {
       for (;;) {
         const seg = this.take()
-        if (seg === undefined) {
-          // Idle only once every group is settled; writers may queue meanwhile.
-          if (background === undefined) break
-          await background
-          background = undefined
-          continue
-        }
+        if (seg === undefined) break
         try {
           if (seg.control !== undefined) {
-            if (background !== undefined) await background
-            background = undefined
             await seg.control()
             seg.resolve()
             continue
           }
           const waiting = this.commit(seg)
-          const handle = waiting === undefined ? undefined : await waiting
-          if (handle !== undefined) background = handle.done.then(() => this.committed(seg), (e: unknown) => this.failed(seg, e))
-          else this.committed(seg)
+          if (waiting !== undefined) await waiting
+          this.groups++
+          this.writes += seg.count
+          seg.resolve()
         } catch (e) {
-          this.failed(seg, e)
+          seg.reject(e as Error)
         }
+        if (seg.buf.length === INITIAL_GROUP_BYTES && this.spare.length < POOLED_BUFFERS) this.spare.push(seg.buf)
+        else if (seg.buf.length === this.maxGroupBytes && this.spareLarge.length < POOLED_LARGE_BUFFERS) this.spareLarge.push(seg.buf)
         if (this.delayMs > 0 && this.head < this.queue.length) await new Promise(r => setTimeout(r, this.delayMs))
       }
     } finally {
       this.running = undefined
     }
-  }
-
-  private committed(seg: Segment): void {
-    this.groups++
-    this.writes += seg.count
-    seg.resolve()
-    this.recycle(seg)
-  }
-
-  private failed(seg: Segment, e: unknown): void {
-    seg.reject(e as Error)
-    this.recycle(seg)
-  }
-
-  /** Keeps a settled group's buffer for a later group (nothing reads it any more). */
-  private recycle(seg: Segment): void {
-    if (seg.buf.length === INITIAL_GROUP_BYTES && this.spare.length < POOLED_BUFFERS) this.spare.push(seg.buf)
-    else if (seg.buf.length === this.maxGroupBytes && this.spareLarge.length < POOLED_LARGE_BUFFERS) this.spareLarge.push(seg.buf)
   }
 }
