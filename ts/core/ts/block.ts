@@ -110,7 +110,7 @@ export class BlockBuilder {
     if (vlen < 32) {
       for (let i = 0; i < vlen; i++) buf[p + i] = vsrc[voff + i]!
     } else {
-      buf.set(vsrc.subarray(voff, voff + vlen), p)
+      buf.set(voff === 0 && vlen === vsrc.length ? vsrc : vsrc.subarray(voff, voff + vlen), p)
     }
     w.length = p + vlen
     this.counter++
