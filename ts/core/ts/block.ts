@@ -39,40 +39,14 @@ export class BlockBuilder {
 
   /** Appends an entry; keys must arrive in strictly ascending order (the caller's job). */
   add(key: Uint8Array, value: Uint8Array): void {
-    let shared = 0
+    let common = 0
     if (this.counter < this.restartInterval) {
       const last = this.lastKey
       const n = Math.min(last.length, key.length)
-      while (shared < n && last[shared] === key[shared]) shared++
-    } else {
-      if (this.restartCount < this.restarts.length) this.restarts[this.restartCount] = this.out.length
-      else this.restarts.push(this.out.length)
-      this.restartCount++
-      this.counter = 0
+      while (common < n && last[common] === key[common]) common++
     }
-    const unshared = key.length - shared
-    const vlen = value.length
-    const w = this.out
-    // One capacity check for the entry; short keys and values copy inline (no views).
-    const buf = w.reserve(15 + unshared + vlen)
-    let p = w.length
-    p = putVarint(buf, p, shared)
-    p = putVarint(buf, p, unshared)
-    p = putVarint(buf, p, vlen)
-    if (unshared < 64) {
-      for (let i = 0; i < unshared; i++) buf[p + i] = key[shared + i]!
-    } else {
-      buf.set(key.subarray(shared), p)
-    }
-    p += unshared
-    if (vlen < 64) {
-      for (let i = 0; i < vlen; i++) buf[p + i] = value[i]!
-    } else {
-      buf.set(value, p)
-    }
-    w.length = p + vlen
+    this.addFrom(key, 0, key.length, value, 0, value.length, common)
     this.lastKey = key
-    this.counter++
   }
 
   /**
@@ -95,6 +69,7 @@ export class BlockBuilder {
     }
     const unshared = len - shared
     const w = this.out
+    // One capacity check for the entry; short keys and values copy inline (no views).
     const buf = w.reserve(15 + unshared + vlen)
     let p = w.length
     p = putVarint(buf, p, shared)
