@@ -162,7 +162,6 @@ export class Cursor {
   }
 }
 
-/** A growable byte buffer for encoders. */
 /**
  * A plain Uint8Array of `n` bytes whose contents are undefined: large ones
  * skip the zero fill (a table builder's buffer grows to megabytes, and only
@@ -174,6 +173,7 @@ function uninitialized(n: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, n)
 }
 
+/** A growable byte buffer for encoders. */
 export class ByteWriter {
   private buf: Uint8Array
   length = 0

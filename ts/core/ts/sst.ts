@@ -167,8 +167,8 @@ export class TableBuilder {
   /**
    * {@link TableBuilder.add} of the internal key `src[off..off+len)` and the
    * value `vsrc[voff..voff+vlen)`, without views of them (a flush adds
-   * straight from the memtable's chunks). The bytes must not change until
-   * the builder is finished: the last key is kept by reference.
+   * straight from the memtable's chunks). The key's bytes must not change
+   * before the next add or `finish`: the last key is kept by reference.
    */
   addFrom(src: Uint8Array, off: number, len: number, vsrc: Uint8Array, voff: number, vlen: number): void {
     const ulen = len - TRAILER_LENGTH
