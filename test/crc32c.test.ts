@@ -95,3 +95,42 @@ test('property: slicing-by-16 crc32c equals the previous slicing-by-8 one on ran
     t.is(crc32cRange(view, f, view.length, seed), slice8Crc(view.subarray(f), seed))
   }), { numRuns: 300 })
 })
+
+test('property: crc32cRange gives the same answer whatever buffer, offset and alignment the bytes lie at', t => {
+  // The word loop reads the underlying buffer through one cached Int32Array view:
+  // switching between buffers (plain, shared, pooled Node Buffers, odd lengths,
+  // one that grows) must never reuse a stale view.
+  const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(64, { maxByteLength: 8192 })
+  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(7), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (data, pad, a, b, seed) => {
+    const n = data.length
+    const from = a % (n + 1)
+    const to = from + (b % (n - from + 1))
+    const want = slowCrcRange(data, from, to, seed)
+    const odd = new Uint8Array(new ArrayBuffer(pad + n + (pad & 3)), pad, n)
+    odd.set(data)
+    const shared = new Uint8Array(new SharedArrayBuffer(pad + n + 4), pad, n)
+    shared.set(data)
+    const pooled = Buffer.from(data)
+    const grown = resizable as ArrayBuffer & { resize(n: number): void }
+    grown.resize(Math.min(8192, pad + n + 1))
+    const inResizable = pad + n <= 8192 ? new Uint8Array(grown, pad, n) : odd
+    inResizable.set(data)
+    for (const v of [data, odd, shared, pooled, inResizable]) t.is(crc32cRange(v, from, to, seed), want)
+    // The same buffer again, grown: the bytes now lie past the end of the last view of it.
+    grown.resize(8192)
+    const past = new Uint8Array(grown, 8192 - n, n)
+    past.set(data)
+    t.is(crc32cRange(past, from, to, seed), want)
+    t.is(crc32cRange(odd, from, to, seed), want)
+  }), { numRuns: 300 })
+})
+
+/** Bitwise CRC-32C of `data[from..to)` extending `crc`: the reference, no tables. */
+function slowCrcRange(data: Uint8Array, from: number, to: number, crc: number): number {
+  let c = ~crc >>> 0
+  for (let i = from; i < to; i++) {
+    c ^= data[i]!
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1
+  }
+  return ~c >>> 0
+}
