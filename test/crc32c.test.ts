@@ -83,7 +83,7 @@ test('crc32c known values over long inputs (slicing-by-16 path)', t => {
 })
 
 test('property: slicing-by-16 crc32c equals the previous slicing-by-8 one on random inputs, seeds and ranges', t => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 0, max: 0xffffffff }), fc.nat(), fc.nat(), (data, seed, a, b) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 5000, size: 'max' }), fc.integer({ min: 0, max: 0xffffffff }), fc.nat(), fc.nat(), (data, seed, a, b) => {
     t.is(crc32c(data), slice8Crc(data))
     t.is(crc32c(data, seed), slice8Crc(data, seed))
     const from = a % (data.length + 1)
@@ -101,7 +101,7 @@ test('property: crc32cRange gives the same answer whatever buffer, offset and al
   // switching between buffers (plain, shared, pooled Node Buffers, odd lengths,
   // one that grows) must never reuse a stale view.
   const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer)(64, { maxByteLength: 8192 })
-  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.nat(7), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (data, pad, a, b, seed) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 3000, size: 'max' }), fc.nat(7), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (data, pad, a, b, seed) => {
     const n = data.length
     const from = a % (n + 1)
     const to = from + (b % (n - from + 1))
