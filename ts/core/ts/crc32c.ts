@@ -74,7 +74,8 @@ let viewedWords: Int32Array<ArrayBufferLike> = new Int32Array(0)
 /**
  * The whole of `buffer` as 32-bit words. The last buffer's view is kept:
  * checksums mostly run over the same few buffers (a read scratch, a table
- * being built), so most calls make no view at all. A buffer whose length is
+ * being built), so most calls make no view at all; the kept view holds that
+ * one buffer alive until a checksum runs over another. A buffer whose length is
  * not a multiple of 4 gets a view of its whole words: the word loop never
  * reads past the checksummed range, which lies inside the buffer.
  */
