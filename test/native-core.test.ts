@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions } from '../ts/core/core.js'
-import { nativeLoadError, type NativeCachesHandle } from '../ts/core/native-binding.js'
+import { nativeBinding, nativeLoadError, type NativeCachesHandle } from '../ts/core/native-binding.js'
 import { nativeCore } from '../ts/core/native-core.js'
 import { tsCore } from '../ts/core/ts-core.js'
 import { Kind } from '../ts/core/ts/internal-key.js'
@@ -312,6 +312,9 @@ test('property: read views over memtables, L0 and L1 answer alike, and each core
           for (const n of [1, 5, 16]) {
             deepStrictEqual(normChunk(scanner.scan!(o, n)), normChunk(va.cursor(o).nextChunk(n)), `scan of ${n}`)
           }
+          for (const mb of [0, 1, 50]) {
+            deepStrictEqual(normChunk(scanner.scan!(o, 16, mb)), normChunk(va.cursor(o).nextChunk(16, mb)), `scan of 16 within ${mb} bytes`)
+          }
         }
         // The native view after release (its tables may be unmapped): a cursor
         // opened before keeps its own references, and a stray read (which the
@@ -596,6 +599,50 @@ test('point reads of large values, and keys that are values read earlier, answer
       t.is(Buffer.from(key).toString(), `k${expected}`)
     }
   }
+})
+
+test('scans larger than the staging buffer, and scan entries that outlive the next scan, read alike', async t => {
+  const dir = tempDir(t)
+  // Values of 40–200 KiB: a chunk of a few of them exceeds the 64 KiB staging buffer.
+  const ops: WriteOp[] = Array.from({ length: 12 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${String(i).padStart(2, '0')}`), value: Buffer.alloc(40_000 + i * 15_000, i + 1) }))
+  ops.push(...Array.from({ length: 50 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`s${String(i).padStart(2, '0')}`), value: Buffer.from(`small ${i}`) })))
+  const g = encodeWriteGroup(1, ops)
+  const path = join(dir, '000001.sst')
+  await native.flush(memtableWith(native, [g]), path)
+  const views = cores().map(core => {
+    const table = core.openTable(path)
+    t.teardown(() => table.close())
+    return core.newReadView([], [[table]])
+  })
+  const [tsView, nativeView] = views as [CoreReadView, CoreReadView]
+  if (nativeView.scan === undefined) return t.fail('the native view has no scan')
+  const kept: Chunk[] = []
+  for (const lower of ['k00', 'k05', 'k11', 's00', 's40']) {
+    for (const n of [1, 3, 16]) {
+      const o: CursorOptions = { snapshotSeq: MAX_SEQ, lower: Buffer.from(lower) }
+      const got = nativeView.scan(o, n)
+      t.deepEqual(normChunk(got), normChunk(tsView.cursor(o).nextChunk(n)), `scan from ${lower} of ${n}`)
+      kept.push(got)
+    }
+  }
+  // Every chunk still holds its own entries after the scans that followed it.
+  let i = 0
+  for (const lower of ['k00', 'k05', 'k11', 's00', 's40']) {
+    for (const n of [1, 3, 16]) {
+      t.deepEqual(normChunk(kept[i++]!), normChunk(tsView.cursor({ snapshotSeq: MAX_SEQ, lower: Buffer.from(lower) }).nextChunk(n)), `kept scan from ${lower} of ${n}`)
+    }
+  }
+})
+
+test('a raw readViewScan into a buffer that overlaps a bound is INVALID_ARGUMENT', t => {
+  const b = nativeBinding
+  if (b?.readViewScan === undefined) return t.fail('the addon has no readViewScan')
+  const reader = new b.NativeReadView([], []).reader
+  const out = Buffer.alloc(1024)
+  const e = t.throws(() => b.readViewScan!(reader, MAX_SEQ, 1, out.subarray(10, 20), Buffer.alloc(0), 10, 1e9, out))
+  t.regex(String(e?.message), /overlap/)
+  t.is(b.readViewScan(reader, MAX_SEQ, 1, Buffer.from('a'), Buffer.alloc(0), 10, 1e9, out), 8, 'an empty view packs only the header')
+  t.deepEqual([...out.subarray(0, 8)], [0, 0, 0, 0, 1, 0, 0, 0])
 })
 
 test('bad arguments become LsmError INVALID_ARGUMENT, not crashes', t => {

@@ -40,6 +40,18 @@ export interface NativeBinding {
    * u32 length and the UTF-8 message of that key's error.
    */
   readViewGetBatch?(reader: NativeReadViewReader, keys: Uint8Array, ends: Float64Array, seqs: Float64Array): Promise<Buffer>
+  /**
+   * `NativeReadViewHandle.scan` through the view's `reader`, the options as
+   * arguments (`flags`: 1 `lower` given, 2 exclusive, 4 `upper` given, 8
+   * inclusive, 16 reverse; a bound not given is ignored), the chunk written
+   * into `out` (which must not overlap the bounds). Returns the packed length,
+   * or minus the length needed when `out` is too small (nothing written).
+   * Absent from addons built before it.
+   */
+  readViewScan?(
+    reader: NativeReadViewReader, snapshotSeq: number, flags: number, lower: Uint8Array, upper: Uint8Array,
+    maxEntries: number, maxBytes: number, out: Uint8Array,
+  ): number
   /** Runs on a Rust thread; resolves once the table is fsynced. */
   flush(memtable: NativeMemtableHandle, path: string, options?: NativeTableOptions, sync?: boolean): Promise<NativeWrittenTable>
   /** Runs on a Rust thread; resolves once every output is fsynced. */

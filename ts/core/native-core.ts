@@ -25,7 +25,7 @@ import type {
 } from './core.js'
 import {
   nativeBinding, type NativeBinding, type NativeCachesHandle, type NativeCursorHandle, type NativeCursorOptions, type NativeMemtableHandle,
-  type NativeProperties, type NativeReadViewHandle, type NativeTableHandle,
+  type NativeProperties, type NativeReadViewHandle, type NativeReadViewReader, type NativeTableHandle,
 } from './native-binding.js'
 import { asBuffer } from './ts/coding.js'
 import type { Kind } from './ts/internal-key.js'
@@ -247,11 +247,11 @@ class NativeCursor implements CoreCursor {
 function unpackChunk(b: Buffer): Chunk {
   // Its entries are views of one buffer: transferring one entry's memory away
   // must not empty the entries the iterator has yet to hand out.
-  markAsUntransferable(b.buffer)
+  const ab = b.buffer
+  markAsUntransferable(ab)
   const n = b.readUInt32LE(0)
   const keys: Uint8Array[] = new Array<Uint8Array>(n)
   const values: Uint8Array[] = new Array<Uint8Array>(n)
-  const ab = b.buffer
   const base = b.byteOffset
   let pos = 8
   for (let i = 0; i < n; i++) {
@@ -277,11 +277,26 @@ function nativeCursorOptions(o: CursorOptions): NativeCursorOptions {
   return options
 }
 
+/** `readViewScan` flags (see NativeBinding). */
+const SCAN_LOWER = 1
+const SCAN_LOWER_EXCLUSIVE = 2
+const SCAN_UPPER = 4
+const SCAN_UPPER_INCLUSIVE = 8
+const SCAN_REVERSE = 16
+/** Stands for a bound not given. */
+const NO_BOUND = new Uint8Array(0)
+/** Size of the buffer `readViewScan` writes into: a seek's few entries fit many times over. */
+const SCAN_STAGING_BYTES = 64 << 10
+/** Where `readViewScan` writes a chunk, made on first use; its bytes are copied out at once. */
+let scanStaging: Buffer | undefined
+
 class NativeReadView implements CoreReadView {
   /** Point reads go through `readViewGet` on the view's `reader`. */
   private readonly point: PointReader
+  /** The view as `readViewGet` and `readViewScan` take it (the getter makes a new one per call). */
+  private readonly reader: NativeReadViewReader
   constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[], private readonly b: NativeBinding) {
-    const reader = handle.reader
+    const reader = (this.reader = handle.reader)
     const get = b.readViewGet
     this.point = { get: (key, seq, out, off) => get(reader, key, seq, out, off) }
     if (typeof b.readViewGetBatch === 'function') this.getBatch = (k, s) => this.readBatch(k, s)
@@ -315,8 +330,36 @@ class NativeReadView implements CoreReadView {
     return new NativeCursor(call(() => this.handle.cursor(options)), this.files)
   }
   scan(o: CursorOptions, maxEntries: number, maxBytes?: number): Chunk {
-    const options = nativeCursorOptions(o)
-    return unpackChunk(call(() => this.handle.scan(options, maxEntries, maxBytes), this.files))
+    const scanInto = this.b.readViewScan
+    if (scanInto === undefined) {
+      const options = nativeCursorOptions(o)
+      return unpackChunk(call(() => this.handle.scan(options, maxEntries, maxBytes), this.files))
+    }
+    const lower = o.lower
+    const upper = o.upper
+    let flags = o.reverse === true ? SCAN_REVERSE : 0
+    if (lower !== undefined) flags |= o.lowerExclusive === true ? SCAN_LOWER | SCAN_LOWER_EXCLUSIVE : SCAN_LOWER
+    if (upper !== undefined) flags |= o.upperInclusive === true ? SCAN_UPPER | SCAN_UPPER_INCLUSIVE : SCAN_UPPER
+    const mb = maxBytes ?? Infinity
+    let out = (scanStaging ??= Buffer.allocUnsafeSlow(SCAN_STAGING_BYTES))
+    let n: number
+    try {
+      n = scanInto(this.reader, o.snapshotSeq, flags, lower ?? NO_BOUND, upper ?? NO_BOUND, maxEntries, mb, out)
+      if (n < 0) {
+        // Too large for the staging buffer: ask again with room (the view
+        // is immutable, so the answer is the same) and hand that buffer out.
+        out = Buffer.allocUnsafeSlow(-n)
+        n = scanInto(this.reader, o.snapshotSeq, flags, lower ?? NO_BOUND, upper ?? NO_BOUND, maxEntries, mb, out)
+        if (n < 0) throw new LsmError('IO_ERROR', `internal error in the native core: a scan needed ${-n} bytes after asking for ${out.length}`)
+        return unpackChunk(out.subarray(0, n))
+      }
+    } catch (e) {
+      throw mapError(e, this.files)
+    }
+    // The staging buffer is reused by the next scan: the entries get bytes of their own.
+    const b = Buffer.allocUnsafe(n)
+    out.copy(b, 0, 0, n)
+    return unpackChunk(b)
   }
   release(): void {
     call(() => this.handle.release())

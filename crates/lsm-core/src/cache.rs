@@ -314,7 +314,8 @@ impl BlockCache {
     /// on its second miss (see the module comment). A point read told no
     /// decodes just what it needs of the block, into scratch memory.
     pub fn admit_miss(&self, key: CacheKey, size: usize) -> bool {
-        self.shard(key).admit_miss(key, size.saturating_add(ENTRY_OVERHEAD))
+        self.shard(key)
+            .admit_miss(key, size.saturating_add(ENTRY_OVERHEAD))
     }
 
     /// Caches a block that [`BlockCache::admit_miss`] admitted, evicting

@@ -153,9 +153,10 @@ fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
     needed as f64
 }
 
-/// `out[offset..]` as a writable slice for the length of one call. The key
-/// being read must not lie in `out` (callers copy such a key first).
-fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'a mut [u8]> {
+/// `out[offset..]` as a writable slice for the length of one call. Nothing
+/// else the call reads from JS memory (the key, scan bounds) may lie in
+/// `out`: callers copy such input first, or refuse it.
+pub fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'a mut [u8]> {
     let start = usize::try_from(whole(offset, "outOffset")?)
         .ok()
         .filter(|&s| s <= out.len())
@@ -164,9 +165,9 @@ fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'
     // memory behind Rust's back. It cannot here: the call is synchronous, so
     // no JS runs (nothing can write, detach or resize the buffer) until we
     // return, and the returned borrow ends with the call. The only other
-    // Rust reference into JS memory the call uses from here on is the key,
-    // which the caller has checked (or copied) not to overlap it, so this
-    // `&mut` aliases nothing.
+    // Rust references into JS memory the call uses are its inputs (a key,
+    // scan bounds), which the caller has checked (or copied) not to overlap
+    // it, so this `&mut` aliases nothing.
     let all = unsafe { out.as_mut() };
     Ok(&mut all[start..])
 }

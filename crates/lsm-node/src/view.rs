@@ -15,7 +15,7 @@ use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{invalid, limit, panic_error, point_read, snapshot, to_js};
+use crate::convert::{invalid, limit, panic_error, point_read, scratch, snapshot, to_js};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
@@ -73,7 +73,11 @@ impl NativeReadView {
     #[napi(catch_unwind)]
     pub fn cursor(&self, options: JsCursorOptions) -> NativeCursor {
         NativeCursor {
-            inner: Some(self.inner.borrow().cursor(cursor_options(options))),
+            inner: Some(
+                self.inner
+                    .borrow()
+                    .cursor(cursor_options((&options).into())),
+            ),
             buf: Vec::new(),
         }
     }
@@ -90,7 +94,10 @@ impl NativeReadView {
         max_entries: f64,
         max_bytes: Option<f64>,
     ) -> napi::Result<BufferSlice<'env>> {
-        let mut cursor = self.inner.borrow().cursor(cursor_options(options));
+        let mut cursor = self
+            .inner
+            .borrow()
+            .cursor(cursor_options((&options).into()));
         let (out, _) = pack_chunk(env, &mut cursor, Vec::new(), max_entries, max_bytes);
         out
     }
@@ -116,6 +123,75 @@ pub fn read_view_get(
         snapshot_seq,
         |key, snap, visit| view.get_with(key, snap, visit).map_err(to_js),
     )
+}
+
+/// `readViewScan` flags: which bounds are given and how they apply.
+const SCAN_LOWER: u32 = 1;
+const SCAN_LOWER_EXCLUSIVE: u32 = 2;
+const SCAN_UPPER: u32 = 4;
+const SCAN_UPPER_INCLUSIVE: u32 = 8;
+const SCAN_REVERSE: u32 = 16;
+
+thread_local! {
+    /// Staging area of [`read_view_scan`] (JS thread only), kept between calls.
+    static SCAN_STAGING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `NativeReadView.scan` through the view's `reader`, with the options as
+/// plain arguments and the chunk written into `out` (a buffer the caller
+/// keeps) rather than into a new Buffer: a seek that reads a few entries
+/// then costs no N-API object, no property lookups and no native allocation
+/// handed to V8. `flags`: 1 `lower` is given, 2 it is exclusive, 4 `upper`
+/// is given, 8 it is inclusive, 16 reverse; a bound not given is ignored
+/// (pass an empty array). Returns the packed length (`count u32 ‖ done u32 ‖
+/// (klen u32 ‖ vlen u32 ‖ key ‖ value)*`), or minus the length the chunk
+/// needs when `out` is too small (nothing written; ask again with room).
+#[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
+pub fn read_view_scan(
+    #[napi(ts_arg_type = "ExternalObject<unknown>")] reader: &External<SharedView>,
+    snapshot_seq: f64,
+    flags: u32,
+    lower: &[u8],
+    upper: &[u8],
+    max_entries: f64,
+    max_bytes: f64,
+    mut out: Uint8ArraySlice,
+) -> napi::Result<f64> {
+    let o = out.as_ptr_range();
+    let overlaps = |b: &[u8]| {
+        let r = b.as_ptr_range();
+        !b.is_empty() && r.start < o.end && o.start < r.end
+    };
+    if !out.is_empty() && (overlaps(lower) || overlaps(upper)) {
+        return Err(invalid("out must not overlap the bounds"));
+    }
+    let options = cursor_options(JsCursorBounds {
+        snapshot_seq,
+        lower: (flags & SCAN_LOWER != 0).then_some(lower),
+        lower_exclusive: flags & SCAN_LOWER_EXCLUSIVE != 0,
+        upper: (flags & SCAN_UPPER != 0).then_some(upper),
+        upper_inclusive: flags & SCAN_UPPER_INCLUSIVE != 0,
+        reverse: flags & SCAN_REVERSE != 0,
+    });
+    let mut cursor = reader.borrow().cursor(options);
+    SCAN_STAGING.with(|staging| {
+        let buf = std::mem::take(&mut *staging.borrow_mut());
+        let (packed, buf) = pack(&mut cursor, buf, max_entries, limit(max_bytes));
+        let result = packed.and_then(|()| {
+            if buf.len() <= out.len() {
+                // `out` overlaps neither bound (checked above).
+                scratch(&mut out, 0.0)?[..buf.len()].copy_from_slice(&buf);
+                Ok(buf.len() as f64)
+            } else {
+                Ok(-(buf.len() as f64))
+            }
+        });
+        if buf.capacity() <= SCRATCH_KEEP {
+            *staging.borrow_mut() = buf;
+        }
+        result
+    })
 }
 
 /// Point reads of many keys on a libuv pool thread. `keys` holds the user
@@ -209,7 +285,7 @@ impl Task for GetBatchTask {
 }
 
 /// The core's cursor options from their JS form.
-fn cursor_options(options: JsCursorOptions) -> CursorOptions {
+fn cursor_options(options: JsCursorBounds<'_>) -> CursorOptions {
     let Some(snap) = snapshot(options.snapshot_seq) else {
         // Nothing is visible at a NaN or negative snapshot. Snapshot 0 would
         // not do: the bottom level holds entries with sequence 0
@@ -220,32 +296,53 @@ fn cursor_options(options: JsCursorOptions) -> CursorOptions {
             lower_exclusive: false,
             upper: Some(Vec::new()),
             upper_inclusive: false,
-            reverse: options.reverse.unwrap_or(false),
+            reverse: options.reverse,
         };
     };
     CursorOptions {
         snapshot: snap,
-        lower: options.lower.map(|b| b.to_vec()),
-        lower_exclusive: options.lower_exclusive.unwrap_or(false),
-        upper: options.upper.map(|b| b.to_vec()),
-        upper_inclusive: options.upper_inclusive.unwrap_or(false),
-        reverse: options.reverse.unwrap_or(false),
+        lower: options.lower.map(<[u8]>::to_vec),
+        lower_exclusive: options.lower_exclusive,
+        upper: options.upper.map(<[u8]>::to_vec),
+        upper_inclusive: options.upper_inclusive,
+        reverse: options.reverse,
     }
 }
 
-/// Packs the next chunk of `cursor` (see `Packer`) into a buffer V8 owns,
-/// using `scratch` as the staging area; hands the scratch back for reuse.
-fn pack_chunk<'env>(
-    env: &'env Env,
+/// Cursor options with borrowed bounds, from either calling convention.
+struct JsCursorBounds<'a> {
+    snapshot_seq: f64,
+    lower: Option<&'a [u8]>,
+    lower_exclusive: bool,
+    upper: Option<&'a [u8]>,
+    upper_inclusive: bool,
+    reverse: bool,
+}
+
+impl<'a> From<&'a JsCursorOptions> for JsCursorBounds<'a> {
+    fn from(o: &'a JsCursorOptions) -> Self {
+        JsCursorBounds {
+            snapshot_seq: o.snapshot_seq,
+            lower: o.lower.as_deref(),
+            lower_exclusive: o.lower_exclusive.unwrap_or(false),
+            upper: o.upper.as_deref(),
+            upper_inclusive: o.upper_inclusive.unwrap_or(false),
+            reverse: o.reverse.unwrap_or(false),
+        }
+    }
+}
+
+/// Packs the next chunk of `cursor` (see `Packer`) into `buf` (cleared
+/// first) and hands `buf` back, also on error.
+fn pack(
     cursor: &mut Cursor,
     mut buf: Vec<u8>,
     max_entries: f64,
-    max_bytes: Option<f64>,
-) -> (napi::Result<BufferSlice<'env>>, Vec<u8>) {
+    max_bytes: usize,
+) -> (napi::Result<()>, Vec<u8>) {
     buf.clear();
     buf.extend_from_slice(&[0u8; 8]);
     let mut p = Packer { buf, count: 0 };
-    let max_bytes = max_bytes.map_or(usize::MAX, limit);
     let done = cursor
         .next_chunk(limit(max_entries), max_bytes, &mut p)
         .map_err(to_js);
@@ -256,7 +353,28 @@ fn pack_chunk<'env>(
     };
     buf[..4].copy_from_slice(&count.to_le_bytes());
     buf[4..8].copy_from_slice(&u32::from(done).to_le_bytes());
-    (BufferSlice::copy_from(env, &buf), buf)
+    (Ok(()), buf)
+}
+
+/// Packs the next chunk of `cursor` (see `Packer`) into a buffer V8 owns,
+/// using `scratch` as the staging area; hands the scratch back for reuse.
+fn pack_chunk<'env>(
+    env: &'env Env,
+    cursor: &mut Cursor,
+    buf: Vec<u8>,
+    max_entries: f64,
+    max_bytes: Option<f64>,
+) -> (napi::Result<BufferSlice<'env>>, Vec<u8>) {
+    let (packed, buf) = pack(
+        cursor,
+        buf,
+        max_entries,
+        max_bytes.map_or(usize::MAX, limit),
+    );
+    match packed {
+        Ok(()) => (BufferSlice::copy_from(env, &buf), buf),
+        Err(e) => (Err(e), buf),
+    }
 }
 
 /// `CursorOptions` of ts/core/core.ts.
