@@ -9,7 +9,7 @@ import { LsmError } from './errors.js'
 import { ioError } from './env.js'
 import type { Chunk, CoreCursor, CursorOptions } from './core/core.js'
 import type { ReadState } from './read-state.js'
-import { readShared, shareTurn } from './turn.js'
+import { shareTurn } from './turn.js'
 import { asBuffer } from './core/ts/coding.js'
 
 /** Range and direction of an iteration. Bounds are keys (Buffer, Uint8Array or string). */
@@ -126,11 +126,15 @@ export class DBIterator implements AsyncIterableIterator<[Buffer, Buffer]> {
 
   /** The next `[key, value]` entry; `done` at the end or once closed. Closes the iterator at the end. */
   next(): Promise<IteratorResult<[Buffer, Buffer]>> {
-    // Entries come from memory: share the event loop (see turn.ts).
-    return readShared<IteratorResult<[Buffer, Buffer]>>(() => {
-      const e = this.closed ? undefined : this.nextSync()
-      return e === undefined ? { done: true, value: undefined } : { done: false, value: e }
-    })
+    // Entries come from memory: share the event loop (see turn.ts). This is
+    // readShared's work without a closure per step.
+    let e: [Buffer, Buffer] | undefined
+    try {
+      e = this.closed ? undefined : this.nextSync()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return shareTurn<IteratorResult<[Buffer, Buffer]>>(e === undefined ? { done: true, value: undefined } : { done: false, value: e })
   }
 
   /** Up to `n` entries at once. An empty array means the end. */
