@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions } from '../ts/core/core.js'
 import { nativeBinding, nativeLoadError, type NativeCachesHandle } from '../ts/core/native-binding.js'
-import { nativeCore } from '../ts/core/native-core.js'
+import { mapError, nativeCore } from '../ts/core/native-core.js'
 import { tsCore } from '../ts/core/ts-core.js'
 import { Kind } from '../ts/core/ts/internal-key.js'
 import { Table, type TableProperties } from '../ts/core/ts/sst.js'
@@ -643,6 +643,43 @@ test('a raw readViewScan into a buffer that overlaps a bound is INVALID_ARGUMENT
   t.regex(String(e?.message), /overlap/)
   t.is(b.readViewScan(reader, MAX_SEQ, 1, Buffer.from('a'), Buffer.alloc(0), 10, 1e9, out), 8, 'an empty view packs only the header')
   t.deepEqual([...out.subarray(0, 8)], [0, 0, 0, 0, 1, 0, 0, 0])
+})
+
+test('readViewGetRaw answers as readViewGet does, and refuses bad arguments with errors, not crashes', async t => {
+  const b = nativeBinding
+  if (b?.readViewGetRaw === undefined) return t.fail('the addon has no readViewGetRaw')
+  const raw = b.readViewGetRaw
+  const m = new b.NativeMemtable()
+  m.apply(encodeWriteGroup(1, [{ kind: Kind.Put, key: Buffer.from('a'), value: Buffer.from('value of a') }, { kind: Kind.Delete, key: Buffer.from('b') }]))
+  const reader = new b.NativeReadView([m], []).reader
+  for (const key of ['a', 'b', 'c', '']) {
+    for (const seq of [0, 1, 2, MAX_SEQ, -1, Number.NaN]) {
+      const [o1, o2] = [Buffer.alloc(64, 7), Buffer.alloc(64, 7)]
+      t.is(raw(reader, Buffer.from(key), seq, o1, 3), b.readViewGet(reader, Buffer.from(key), seq, o2, 3), `${key} at ${seq}`)
+      t.deepEqual(o1, o2)
+    }
+  }
+  // Too small an output: minus the room needed, as readViewGet says.
+  t.is(raw(reader, Buffer.from('a'), MAX_SEQ, Buffer.alloc(4), 0), b.readViewGet(reader, Buffer.from('a'), MAX_SEQ, Buffer.alloc(4), 0))
+  // A key lying in the output is read before the output is written.
+  const out = Buffer.alloc(64)
+  out.write('a', 40)
+  t.is(raw(reader, out.subarray(40, 41), MAX_SEQ, out, 36), 18)
+  t.is(out.subarray(44, 54).toString(), 'value of a')
+  const bad: [string, () => unknown][] = [
+    ['a string key', () => raw(reader, 'a' as unknown as Uint8Array, 1, out, 0)],
+    ['a Uint16Array key', () => raw(reader, new Uint16Array(2) as unknown as Uint8Array, 1, out, 0)],
+    ['no reader', () => raw({}, Buffer.from('a'), 1, out, 0)],
+    ['a foreign external', () => raw(new b.NativeCaches(1 << 20, 4), Buffer.from('a'), 1, out, 0)],
+    ['an offset past the end', () => raw(reader, Buffer.from('a'), 1, out, 65)],
+    ['a fractional offset', () => raw(reader, Buffer.from('a'), 1, out, 0.5)],
+    ['a string snapshot', () => raw(reader, Buffer.from('a'), '1' as unknown as number, out, 0)],
+    ['too few arguments', () => (raw as (...a: unknown[]) => number)(reader, Buffer.from('a'))],
+  ]
+  for (const [what, fn] of bad) {
+    const e = t.throws(fn, undefined, what)
+    t.is(mapError(e) instanceof LsmError && (mapError(e) as LsmError).code, 'INVALID_ARGUMENT', what)
+  }
 })
 
 test('bad arguments become LsmError INVALID_ARGUMENT, not crashes', t => {

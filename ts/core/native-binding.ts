@@ -34,6 +34,11 @@ export interface NativeBinding {
   /** `NativeReadViewHandle.get` through the view's `reader` (a free function: less per-call work in napi-rs than a method). */
   readViewGet(reader: NativeReadViewReader, userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
   /**
+   * {@link readViewGet} as a plain N-API callback, without napi-rs's per-call
+   * argument bookkeeping (~90 ns less per read). Absent from addons built before it.
+   */
+  readViewGetRaw?(reader: NativeReadViewReader, userKey: Uint8Array, snapshotSeq: number, out: Uint8Array, outOffset: number): number
+  /**
    * Point reads of many keys on a libuv pool thread: `keys` back to back, key `i`
    * ending at `ends[i]`, read at `seqs[i]`. Resolves to one record per key: an
    * i32 `n`, then the entry's `n` bytes when `n >= 0`; -1 not found; -2, then a

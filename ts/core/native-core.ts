@@ -291,13 +291,13 @@ const SCAN_STAGING_BYTES = 64 << 10
 let scanStaging: Buffer | undefined
 
 class NativeReadView implements CoreReadView {
-  /** Point reads go through `readViewGet` on the view's `reader`. */
+  /** Point reads go through `readViewGetRaw` (else `readViewGet`) on the view's `reader`. */
   private readonly point: PointReader
   /** The view as `readViewGet` and `readViewScan` take it (the getter makes a new one per call). */
   private readonly reader: NativeReadViewReader
   constructor(private readonly handle: NativeReadViewHandle, private readonly files: readonly string[], private readonly b: NativeBinding) {
     const reader = (this.reader = handle.reader)
-    const get = b.readViewGet
+    const get = b.readViewGetRaw ?? b.readViewGet
     this.point = { get: (key, seq, out, off) => get(reader, key, seq, out, off) }
     if (typeof b.readViewGetBatch === 'function') this.getBatch = (k, s) => this.readBatch(k, s)
   }

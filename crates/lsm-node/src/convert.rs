@@ -157,10 +157,7 @@ fn write_entry(out: &mut [u8], seq: u64, kind: Kind, value: &[u8]) -> f64 {
 /// else the call reads from JS memory (the key, scan bounds) may lie in
 /// `out`: callers copy such input first, or refuse it.
 pub fn scratch<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: f64) -> napi::Result<&'a mut [u8]> {
-    let start = usize::try_from(whole(offset, "outOffset")?)
-        .ok()
-        .filter(|&s| s <= out.len())
-        .ok_or_else(|| invalid(format!("outOffset {offset} lies outside the output buffer")))?;
+    let start = out_start(out.len(), offset)?;
     // SAFETY: `as_mut` is unsafe because JS could change the typed array's
     // memory behind Rust's back. It cannot here: the call is synchronous, so
     // no JS runs (nothing can write, detach or resize the buffer) until we
@@ -199,9 +196,28 @@ pub fn point_read(
             .then(|| user_key.to_vec());
     let key: &[u8] = copied.as_deref().unwrap_or(user_key);
     let out = scratch(out, out_offset)?;
+    point_read_at(out, key, snapshot_seq, read)
+}
+
+/// [`point_read`] once `out` (from the offset on) is writable and the key
+/// lies outside it.
+pub fn point_read_at(
+    out: &mut [u8],
+    key: &[u8],
+    snapshot_seq: f64,
+    read: impl FnOnce(&[u8], u64, Visit<'_>) -> napi::Result<Option<f64>>,
+) -> napi::Result<f64> {
     let Some(snap) = snapshot(snapshot_seq) else {
         return Ok(NOT_FOUND);
     };
     let mut visit = |seq: u64, kind: Kind, value: &[u8]| write_entry(out, seq, kind, value);
     Ok(read(key, snap, &mut visit)?.unwrap_or(NOT_FOUND))
+}
+
+/// Where `out[offset..]` starts, checked like [`scratch`] does.
+pub fn out_start(len: usize, offset: f64) -> napi::Result<usize> {
+    usize::try_from(whole(offset, "outOffset")?)
+        .ok()
+        .filter(|&s| s <= len)
+        .ok_or_else(|| invalid(format!("outOffset {offset} lies outside the output buffer")))
 }

@@ -16,6 +16,7 @@
 mod convert;
 mod jobs;
 mod memtable;
+mod raw;
 mod table;
 mod view;
 

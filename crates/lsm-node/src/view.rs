@@ -22,7 +22,7 @@ use crate::table::NativeTable;
 /// The read view shared by a `NativeReadView` and the `External` handed to
 /// `readViewGet` (JS-thread only, like the class itself). The view itself is
 /// behind an `Arc` so a batch read on a pool thread can hold it.
-type SharedView = Rc<RefCell<Arc<ReadView>>>;
+pub(crate) type SharedView = Rc<RefCell<Arc<ReadView>>>;
 
 #[napi]
 pub struct NativeReadView {
