@@ -189,11 +189,11 @@ pub fn point_read(
     snapshot_seq: f64,
     read: impl FnOnce(&[u8], u64, Visit<'_>) -> napi::Result<Option<f64>>,
 ) -> napi::Result<f64> {
-    let o = out.as_ptr_range();
-    let k = user_key.as_ptr_range();
-    let copied: Option<Vec<u8>> =
-        (!out.is_empty() && !user_key.is_empty() && o.start < k.end && k.start < o.end)
-            .then(|| user_key.to_vec());
+    let copied: Option<Vec<u8>> = overlap(
+        (out.as_ptr(), out.len()),
+        (user_key.as_ptr(), user_key.len()),
+    )
+    .then(|| user_key.to_vec());
     let key: &[u8] = copied.as_deref().unwrap_or(user_key);
     let out = scratch(out, out_offset)?;
     point_read_at(out, key, snapshot_seq, read)
@@ -212,6 +212,12 @@ pub fn point_read_at(
     };
     let mut visit = |seq: u64, kind: Kind, value: &[u8]| write_entry(out, seq, kind, value);
     Ok(read(key, snap, &mut visit)?.unwrap_or(NOT_FOUND))
+}
+
+/// Whether two non-empty byte ranges, each a start and a length, share a byte.
+pub fn overlap(a: (*const u8, usize), b: (*const u8, usize)) -> bool {
+    let (a0, b0) = (a.0 as usize, b.0 as usize);
+    a.1 > 0 && b.1 > 0 && a0 < b0.saturating_add(b.1) && b0 < a0.saturating_add(a.1)
 }
 
 /// Where `out[offset..]` starts, checked like [`scratch`] does.

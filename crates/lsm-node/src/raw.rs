@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{External, FromNapiRef, JsObjectValue, Object};
 use napi::{sys, Env, JsError};
 use napi_derive::napi;
 
-use crate::convert::{invalid, out_start, panic_error, point_read_at, to_js};
+use crate::convert::{invalid, out_start, overlap, panic_error, point_read_at, to_js};
 use crate::view::SharedView;
 
 /// Adds the callbacks of this module to the addon's exports.
@@ -106,10 +106,7 @@ unsafe fn read_view_get(env: sys::napi_env, info: sys::napi_callback_info) -> na
     let start = out_start(out_len, out_offset)?;
     // A key that lies in the output (a value handed out earlier, read back
     // as a key) is copied before the output is written.
-    let overlaps = key_len > 0
-        && out_len > 0
-        && (key_ptr as usize) < out_ptr as usize + out_len
-        && (out_ptr as usize) < key_ptr as usize + key_len;
+    let overlaps = overlap((key_ptr, key_len), (out_ptr, out_len));
     // SAFETY: both ranges are the live contents of typed arrays for the
     // length of this synchronous call (no JS runs before it returns, so
     // nothing can detach or resize them); the key slice is only read, and
@@ -157,12 +154,10 @@ unsafe fn uint8_array(
         return Err(invalid(format!("{what} must be a Uint8Array")));
     }
     // An empty array may have no backing memory.
-    let data = if data.is_null() || len == 0 {
-        ptr::NonNull::<u8>::dangling().as_ptr()
-    } else {
-        data.cast()
-    };
-    Ok((data, if data.is_null() { 0 } else { len }))
+    if data.is_null() || len == 0 {
+        return Ok((ptr::NonNull::<u8>::dangling().as_ptr(), 0));
+    }
+    Ok((data.cast(), len))
 }
 
 /// A JS number argument.

@@ -15,7 +15,7 @@ use napi_derive::napi;
 
 use lsm_core::view::{ChunkSink, Cursor, CursorOptions, ReadView};
 
-use crate::convert::{invalid, limit, panic_error, point_read, scratch, snapshot, to_js};
+use crate::convert::{invalid, limit, overlap, panic_error, point_read, scratch, snapshot, to_js};
 use crate::memtable::NativeMemtable;
 use crate::table::NativeTable;
 
@@ -158,12 +158,8 @@ pub fn read_view_scan(
     max_bytes: f64,
     mut out: Uint8ArraySlice,
 ) -> napi::Result<f64> {
-    let o = out.as_ptr_range();
-    let overlaps = |b: &[u8]| {
-        let r = b.as_ptr_range();
-        !b.is_empty() && r.start < o.end && o.start < r.end
-    };
-    if !out.is_empty() && (overlaps(lower) || overlaps(upper)) {
+    let o = (out.as_ptr(), out.len());
+    if overlap(o, (lower.as_ptr(), lower.len())) || overlap(o, (upper.as_ptr(), upper.len())) {
         return Err(invalid("out must not overlap the bounds"));
     }
     let options = cursor_options(JsCursorBounds {
