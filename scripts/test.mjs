@@ -10,6 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = name => join(root, 'node_modules', '.bin', name)
 let passed = 0
 let failed = 0
+/** Lines naming failed tests, repeated before the summary so a truncated log still shows them. */
+const failures = []
 const started = Date.now()
 
 function run(label, cmd, args, parse) {
@@ -22,6 +24,17 @@ function run(label, cmd, args, parse) {
     child.stderr.on('data', d => { out += d; process.stderr.write(d) })
     child.on('close', code => {
       const r = parse(out, code)
+      const lines = out.split('\n')
+      lines.forEach((line, i) => {
+        if (!/^not ok \d+/.test(line) && !/^test .+ \.\.\. FAILED$/.test(line)) return
+        failures.push(`${label}: ${line.trim()}`)
+        // TAP puts the reason in an indented YAML block under the line: keep its first lines.
+        for (const more of lines.slice(i + 1, i + 13)) {
+          if (!/^\s+\S/.test(more) || /^\s+\.\.\.$/.test(more)) break
+          failures.push(`    ${more.trim().slice(0, 200)}`)
+        }
+      })
+      if (r.failed > 0 && !failures.some(f => f.startsWith(`${label}: `))) failures.push(`${label}: ${r.failed} failed (exit ${code}); see its output above`)
       passed += r.passed
       failed += r.failed
       console.log(`=== ${label}: ${r.passed} passed, ${r.failed} failed (exit ${code}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`)
@@ -68,6 +81,11 @@ await run('abstract-level suite', process.execPath, ['--import', 'tsx', 'test/le
   return { passed: p, failed: f }
 })
 
+if (failures.length > 0) {
+  console.log('\nfailures:')
+  for (const f of failures.slice(0, 50)) console.log(`  ${f}`)
+  if (failures.length > 50) console.log(`  … and ${failures.length - 50} more`)
+}
 console.log(`\ntotal time ${((Date.now() - started) / 1000).toFixed(1)} s`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)

@@ -142,7 +142,10 @@ export class WalWriter {
   async retire(): Promise<void> {
     if (this.bg !== undefined) await this.bg
     if (this.bgError !== undefined) throw this.bgError
-    this.trim()
+    if (this.end > this.size) {
+      await io.ftruncate(this.fd, this.size)
+      this.end = this.size
+    }
     await io.fdatasync(this.fd, this.size)
   }
 
