@@ -8,8 +8,10 @@ import test from 'ava'
 import fc from 'fast-check'
 import { deepStrictEqual, equal, ok } from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import type { Chunk, Core, CoreCursor, CoreMemtable, CoreReadView, CoreTable, CursorOptions, Lookup, TableOptions } from '../ts/core/core.js'
 import { nativeBinding, nativeLoadError, type NativeCachesHandle } from '../ts/core/native-binding.js'
 import { mapError, nativeCore } from '../ts/core/native-core.js'
@@ -210,6 +212,43 @@ test('flush refuses an existing file with IO_ERROR and a foreign memtable with I
   t.is((e2 as LsmError).code, 'INVALID_ARGUMENT')
   const e3 = await t.throwsAsync(native.flush(native.newMemtable(), join(dir, 'z.sst')))
   t.is((e3 as LsmError).code, 'INVALID_ARGUMENT', 'a table is never empty')
+})
+
+test('background jobs settle in a worker thread, keep it alive until they do, and a worker ended mid-job takes nothing down', async t => {
+  // The addon loaded by plain CommonJS in the worker: its jobs' promises
+  // settle through a wake-up handle of that worker's own event loop.
+  const worker = (path: string, rounds: number) => new Worker(`
+    const { workerData: w, parentPort } = require('node:worker_threads')
+    const b = require(w.gyp)(w.root)
+    ;(async () => {
+      for (let r = 0; r < w.rounds; r++) {
+        const m = new b.NativeMemtable()
+        for (const g of w.groups) await m.applyAsync(g)
+        const out = await b.flush(m, w.path + '.' + r)
+        parentPort.postMessage(out.fileSize)
+      }
+    })()`, {
+    eval: true,
+    workerData: { gyp: createRequire(import.meta.url).resolve('node-gyp-build'), root: join(import.meta.dirname, '..'), path, rounds, groups },
+  })
+  const groups = Array.from({ length: 4 }, (_, g) => encodeWriteGroup(1 + g * 5000, Array.from({ length: 5000 }, (_, i) => ({ kind: Kind.Put, key: Buffer.from(`k${g}-${String(i).padStart(5, '0')}`), value: Buffer.alloc(100, i) }))))
+  const dir = tempDir(t)
+  // Nothing but the pending jobs keeps the worker's loop running.
+  const w1 = worker(join(dir, 'w1'), 1)
+  const sizes: number[] = []
+  w1.on('message', (n: number) => sizes.push(n))
+  t.is(await new Promise<number>(resolve => w1.on('exit', resolve)), 0)
+  t.is(sizes.length, 1)
+  const table = native.openTable(join(dir, 'w1.0'))
+  t.is(table.properties.entryCount, 20000)
+  t.is(table.fileSize, sizes[0]!)
+  table.close()
+  // Ended while its jobs run: the rest of the process goes on.
+  const w2 = worker(join(dir, 'w2'), 1000)
+  await new Promise(resolve => w2.once('message', resolve))
+  await w2.terminate()
+  const m = memtableWith(native, [groups[0]!])
+  t.true((await native.flush(m, join(dir, 'after.sst'))).fileSize > 0)
 })
 
 // ---------------------------------------------------------------- read views

@@ -16,7 +16,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
-use napi::{Env, JsDeferred};
+use napi::Env;
 use napi_derive::napi;
 
 use lsm_core::jobs::{flush_memtable, run_compaction, CompactionJob, WrittenTable};
@@ -25,6 +25,7 @@ use crate::convert::{
     invalid, panic_error, properties, table_options, to_js, whole, JsProperties, JsTableOptions,
 };
 use crate::memtable::NativeMemtable;
+use crate::settle::promise;
 
 /// What writing a table produced (`WrittenTable` of ts/core/core.ts).
 #[napi(object)]
@@ -87,33 +88,6 @@ const JOB_NICE: i32 = 10;
 /// compaction (a write group waits on it; a compaction waits on nothing).
 const LANE_NICE: i32 = 5;
 
-/// A promise's settle side, shared between the thread that settles it and
-/// the caller (which rejects it itself when the work cannot be started).
-type Slot<D> = Arc<Mutex<Option<JsDeferred<D, Resolver<D>>>>>;
-/// Makes a promise's value on the JS thread.
-type Resolver<D> = Box<dyn FnOnce(Env) -> napi::Result<D> + Send>;
-
-/// Runs `work`, catching a panic, and settles the promise in `slot` with
-/// `convert(result)` (on the JS thread) or the error.
-fn run_and_settle<T, D>(
-    slot: &Slot<D>,
-    work: impl FnOnce() -> lsm_core::Result<T>,
-    convert: fn(T) -> D,
-) where
-    T: Send + 'static,
-    D: ToNapiValue + 'static,
-{
-    let outcome = catch_unwind(AssertUnwindSafe(work));
-    let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) else {
-        return;
-    };
-    match outcome {
-        Ok(Ok(value)) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
-        Ok(Err(e)) => deferred.reject(to_js(e)),
-        Err(payload) => deferred.reject(panic_error(payload)),
-    }
-}
-
 /// Where a job runs.
 pub(crate) enum Runner {
     /// A new thread of this name, at nice [`JOB_NICE`] (flush, compaction).
@@ -126,25 +100,38 @@ pub(crate) enum Runner {
     Lane,
 }
 
-/// Runs `work` as `runner` says and settles the returned promise with
-/// `convert(result)` on the JS thread. A panic in `work` rejects the promise.
-pub(crate) fn run_job<'env, T, D>(
+/// Runs `work(&keep)` as `runner` says and settles the returned promise with
+/// `convert(result)` on the JS thread (through [`crate::settle`]), where
+/// `keep` (what the work reads, such as a JS buffer) is also dropped. A panic
+/// in `work` rejects the promise; so does a job that cannot be started.
+pub(crate) fn run_job<'env, K, T, D>(
     env: &'env Env,
     runner: Runner,
-    work: impl FnOnce() -> lsm_core::Result<T> + Send + 'static,
+    keep: K,
+    work: impl FnOnce(&K) -> lsm_core::Result<T> + Send + 'static,
     convert: fn(T) -> D,
 ) -> napi::Result<Object<'env>>
 where
+    K: Send + 'static,
     T: Send + 'static,
     D: ToNapiValue + 'static,
 {
-    let (deferred, promise) = env.create_deferred()?;
-    // Kept reachable from here so that, if the work cannot be handed to a
-    // thread, the promise is still rejected instead of left pending forever.
-    let slot: Slot<D> = Arc::new(Mutex::new(Some(deferred)));
-    let theirs = Arc::clone(&slot);
-    let job: LaneJob = Box::new(move || run_and_settle(&theirs, work, convert));
-    let started = match runner {
+    let (promise, ticket) = promise(env)?;
+    let job: LaneJob = Box::new(move || {
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(&keep)));
+        ticket.settle(Box::new(move |env| {
+            drop(keep);
+            match outcome {
+                // SAFETY: called on the JS thread of `env` (see `settle`).
+                Ok(Ok(value)) => unsafe { D::to_napi_value(env, convert(value)) },
+                Ok(Err(e)) => Err(to_js(e)),
+                Err(payload) => Err(panic_error(payload)),
+            }
+        }));
+    });
+    // A job that cannot be handed to a thread is dropped with its ticket,
+    // which rejects the promise.
+    let _ = match runner {
         Runner::Thread(name) => std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
@@ -154,13 +141,6 @@ where
             .map(drop),
         Runner::Lane => lane_submit(Some(job)),
     };
-    if let Err(e) = started {
-        if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-            deferred.reject(napi::Error::from_reason(format!(
-                "IO_ERROR: cannot start a thread: {e}"
-            )));
-        }
-    }
     Ok(promise)
 }
 
@@ -224,7 +204,8 @@ pub fn flush<'env>(
     run_job(
         env,
         Runner::Thread("lsm-flush"),
-        move || flush_memtable(&mem, Path::new(&path), opts, sync),
+        (),
+        move |()| flush_memtable(&mem, Path::new(&path), opts, sync),
         written,
     )
 }
@@ -268,7 +249,8 @@ pub fn compact<'env>(env: &'env Env, job: JsCompactionJob) -> napi::Result<Objec
     run_job(
         env,
         Runner::Thread("lsm-compaction"),
-        move || run_compaction(&core_job),
+        (),
+        move |()| run_compaction(&core_job),
         |outs| {
             outs.into_iter()
                 .map(|o| JsCompactionOutput {

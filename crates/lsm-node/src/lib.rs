@@ -17,6 +17,7 @@ mod convert;
 mod jobs;
 mod memtable;
 mod raw;
+mod settle;
 mod table;
 mod view;
 

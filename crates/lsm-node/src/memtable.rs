@@ -88,12 +88,13 @@ impl NativeMemtable {
         group: Uint8Array,
     ) -> napi::Result<Object<'env>> {
         let mem = Arc::clone(self.mem()?);
-        // `group` moves into the job: it holds the JS bytes alive until the
-        // job is done (napi-rs releases the reference on the JS thread).
+        // `group` stays alive until the job is done and is let go of on the
+        // JS thread.
         run_job(
             env,
             Runner::Lane,
-            move || mem.apply(&group).map(drop),
+            group,
+            move |group| mem.apply(group).map(drop),
             |()| (),
         )
     }
