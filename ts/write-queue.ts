@@ -11,7 +11,7 @@
  * (one put, del or batch) is never split across groups: batches stay atomic.
  */
 import { Buffer } from 'node:buffer'
-import { putFixed32, putFixed64, putVarint, varintLength } from './core/ts/coding.js'
+import { putFixed32, putFixed64, putVarint, setBytes, varintLength } from './core/ts/coding.js'
 import { Kind } from './core/ts/internal-key.js'
 import { WRITE_GROUP_HEADER_LENGTH } from './core/ts/write-group.js'
 
@@ -97,11 +97,11 @@ export function entrySize(kind: Kind, key: Uint8Array, value: Uint8Array | undef
 function putEntry(buf: Buffer, off: number, kind: Kind, key: Uint8Array, value: Uint8Array | undefined): number {
   buf[off++] = kind
   off = putVarint(buf, off, key.length)
-  buf.set(key, off)
+  setBytes(buf, key, off)
   off += key.length
   if (kind === Kind.Put) {
     off = putVarint(buf, off, value!.length)
-    buf.set(value!, off)
+    setBytes(buf, value!, off)
     off += value!.length
   }
   return off
@@ -176,13 +176,18 @@ export class WriteQueue {
 
   /** {@link submitMany} for operations in their API form (`type` 'put' or 'del', bytes). */
   submitPlain(ops: readonly PlainOp[], size: number, sync: boolean): Promise<void> {
-    return this.submitEncoded(size, ops.length, sync, (buf, off) => {
-      for (let i = 0; i < ops.length; i++) {
-        const op = ops[i]!
-        off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
-      }
-      return off
-    })
+    const seg = this.groupFor(size)
+    seg.reserve(size)
+    const buf = seg.buf
+    let off = seg.length
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!
+      off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
+    }
+    seg.length = off
+    seg.count += ops.length
+    if (sync) seg.sync = true
+    return seg.done
   }
 
   /** Puts `count` entries (`size` bytes, written by `encode` from the offset it is given) into one group. */

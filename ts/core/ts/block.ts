@@ -5,7 +5,7 @@
  * stored whole) and scans forward from there, so a 4 KiB block costs a few
  * key comparisons plus at most `restartInterval` decodes per seek.
  */
-import { ByteWriter, DecodeError, getFixed32, getVarint, putVarint } from './coding.js'
+import { ByteWriter, DecodeError, getFixed32, getVarint, putVarint, setBytes } from './coding.js'
 import { compareInternalKeyAt, compareInternalKeys } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import type { PartialDecode } from './snappy.js'
@@ -79,13 +79,13 @@ export class BlockBuilder {
     if (unshared < 64) {
       for (let i = 0; i < unshared; i++) buf[p + i] = src[k + i]!
     } else {
-      buf.set(src.subarray(k, off + len), p)
+      setBytes(buf, src.subarray(k, off + len), p)
     }
     p += unshared
     if (vlen < 32) {
       for (let i = 0; i < vlen; i++) buf[p + i] = vsrc[voff + i]!
     } else {
-      buf.set(voff === 0 && vlen === vsrc.length ? vsrc : vsrc.subarray(voff, voff + vlen), p)
+      setBytes(buf, voff === 0 && vlen === vsrc.length ? vsrc : vsrc.subarray(voff, voff + vlen), p)
     }
     w.length = p + vlen
     this.counter++
@@ -388,12 +388,12 @@ export class BlockIterator implements InternalIterator {
     if (shared < 64) {
       for (let i = 0; i < shared; i++) key[i] = prev[i]!
     } else {
-      key.set(prev.subarray(0, shared), 0)
+      setBytes(key, prev.subarray(0, shared), 0)
     }
     if (unshared < 64) {
       for (let i = 0; i < unshared; i++) key[shared + i] = d[p + i]!
     } else {
-      key.set(d.subarray(p, p + unshared), shared)
+      setBytes(key, d.subarray(p, p + unshared), shared)
     }
     this.curKey = key
     this.valStart = p + unshared

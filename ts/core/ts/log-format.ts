@@ -9,7 +9,7 @@
  * bytes that fail a checksum anywhere — the last record included — are
  * corruption, never silently dropped.
  */
-import { DecodeError, getFixed32, putFixed32 } from './coding.js'
+import { DecodeError, getFixed32, putFixed32, setBytes } from './coding.js'
 import { mcrc } from './crc32c.js'
 
 export const LOG_FILE_HEADER_SIZE = 16
@@ -50,7 +50,7 @@ export function writeRecordHeader(buf: Uint8Array, off: number, payload: Uint8Ar
 export function encodeRecord(payload: Uint8Array, fileNumber: number): Uint8Array {
   const out = new Uint8Array(LOG_RECORD_HEADER_SIZE + payload.length)
   writeRecordHeader(out, 0, payload, fileNumber)
-  out.set(payload, LOG_RECORD_HEADER_SIZE)
+  setBytes(out, payload, LOG_RECORD_HEADER_SIZE)
   return out
 }
 

@@ -22,7 +22,7 @@
 import { Kind, MAX_KEY_LENGTH, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
 import type { InternalIterator } from './iterator.js'
 import { forEachInGroup, type GroupWalker } from './write-group.js'
-import { DecodeError } from './coding.js'
+import { DecodeError, setBytes } from './coding.js'
 import { invalidArgument, LsmError } from '../../errors.js'
 
 /** Tallest tower. With branching 4, 12 levels keep searches logarithmic up to ~16M entries. */
@@ -347,7 +347,7 @@ class SkipList {
 function copyInto(dst: Uint8Array, off: number, src: Uint8Array): void {
   const len = src.length
   if (len <= 24) for (let i = 0; i < len; i++) dst[off + i] = src[i]!
-  else dst.set(src, off)
+  else setBytes(dst, src, off)
 }
 
 /**

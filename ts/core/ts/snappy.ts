@@ -61,7 +61,7 @@
  * (the worker thread compresses one block at a time) and one output buffer
  * reused across calls.
  */
-import { DecodeError, getVarint, putVarint } from './coding.js'
+import { copyWithinBytes, DecodeError, fillBytes, getVarint, putVarint, setBytes } from './coding.js'
 
 /** Largest uncompressed length the decoder accepts (1 GiB + 1 MiB); the table builder never compresses a larger block. */
 export const MAX_DECOMPRESSED_LENGTH = 2 ** 30 + 2 ** 20
@@ -110,7 +110,7 @@ function emitLiteral(out: Uint8Array, op: number, src: Uint8Array, from: number,
     for (let i = from; i < to; i++) out[op++] = src[i]!
     return op
   }
-  out.set(src.subarray(from, to), op)
+  setBytes(out, src.subarray(from, to), op)
   return op + len
 }
 
@@ -273,7 +273,7 @@ export function decompressRange(input: Uint8Array, from: number, to: number, out
     buf = new Uint8Array(inLen + n)
     if (inLen + n <= MAX_WORK) work = buf
   }
-  buf.set(start === 0 && to === input.length ? input : input.subarray(start, to), 0)
+  setBytes(buf, start === 0 && to === input.length ? input : input.subarray(start, to), 0)
   return decodeWithin(buf, 0, inLen, n, out)
 }
 
@@ -303,7 +303,7 @@ function decodeWithin(buf: Uint8Array, ip: number, end: number, n: number, out?:
   if (decodedTo !== oend) throw new DecodeError(`snappy output of ${decodedTo - base} bytes is shorter than the declared ${n}`)
   if (out === undefined) return buf.slice(base, oend)
   const copy = new Uint8Array(out.take(n), 0, n)
-  copy.set(buf.subarray(base, oend))
+  setBytes(copy, buf.subarray(base, oend), 0)
   return copy
 }
 
@@ -340,7 +340,7 @@ function decodeElements(buf: Uint8Array, ip: number, end: number, base: number, 
       if (len < 16) {
         for (let i = 0; i < len; i++) buf[op + i] = buf[ip + i]!
       } else {
-        buf.copyWithin(op, ip, ip + len)
+        copyWithinBytes(buf, op, ip, ip + len)
       }
       ip += len
       op += len
@@ -370,13 +370,13 @@ function decodeElements(buf: Uint8Array, ip: number, end: number, base: number, 
       // Byte by byte, front to back: an overlapping copy repeats its pattern.
       for (let i = 0; i < len; i++) buf[op + i] = buf[src + i]!
     } else if (offset >= len) {
-      buf.copyWithin(op, src, src + len)
+      copyWithinBytes(buf, op, src, src + len)
     } else {
       // Overlapping: a run of one byte (common: padding, repeated characters) is a fill.
       const b = buf[src]!
       let i = 1
       while (i < offset && buf[src + i] === b) i++
-      if (i === offset) buf.fill(b, op, op + len)
+      if (i === offset) fillBytes(buf, b, op, op + len)
       else for (let j = 0; j < len; j++) buf[op + j] = buf[src + j]!
     }
     op += len

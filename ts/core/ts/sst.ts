@@ -16,7 +16,7 @@ import { basename } from 'node:path'
 import { corruption } from '../../errors.js'
 import { Block, BlockBuilder, pointHit, pointKey, scanPoint, type BlockIterator } from './block.js'
 import { buildBloomFromHashes, bloomMayContainHash, murmur3, murmur3At } from './bloom.js'
-import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64 } from './coding.js'
+import { ByteWriter, Cursor, DecodeError, getFixed32, getFixed64, putFixed32, putFixed64, setBytes } from './coding.js'
 import { crc32c, crc32cRange, maskCrc, mcrc } from './crc32c.js'
 import { readFully, type BufferPool, type CacheOwner, type FdPool, type LruCache } from './cache.js'
 import { compareInternalKeyAt, compareInternalKeys, Kind, MAX_SEQUENCE, TRAILER_LENGTH, writeTrailer } from './internal-key.js'
@@ -369,7 +369,7 @@ export class FileSource implements RandomAccess {
     const end = offset + length
     if (offset >= this.windowStart && end <= this.windowEnd) {
       const at = offset - this.windowStart
-      dst.set(this.window!.subarray(at, at + length))
+      setBytes(dst, this.window!.subarray(at, at + length), 0)
     } else if (offset === this.lastEnd && length <= READ_AHEAD && end <= this.size) {
       const n = Math.min(READ_AHEAD, this.size - offset)
       this.window ??= new Uint8Array(READ_AHEAD)
@@ -377,7 +377,7 @@ export class FileSource implements RandomAccess {
       readFully(this.fd, offset, n, this.window)
       this.windowStart = offset
       this.windowEnd = offset + n
-      dst.set(this.window.subarray(0, length))
+      setBytes(dst, this.window.subarray(0, length), 0)
     } else {
       readFully(this.fd, offset, length, dst)
     }
@@ -729,7 +729,7 @@ export class Table {
     let at = 0
     for (let i = 0; i < n; i++) {
       starts[i] = at
-      bytes.set(keys[i]!, at)
+      setBytes(bytes, keys[i]!, at)
       at += keys[i]!.length
     }
     starts[n] = at
@@ -819,7 +819,7 @@ export class Table {
     const tlen = ulen + TRAILER_LENGTH
     if (targetScratch.length !== tlen) targetScratch = new Uint8Array(tlen)
     const target = targetScratch
-    target.set(userKey, 0)
+    setBytes(target, userKey, 0)
     writeTrailer(target, ulen, snapshotSeq, Kind.Put)
     const idx = this.point
     const n = idx.count
