@@ -176,18 +176,13 @@ export class WriteQueue {
 
   /** {@link submitMany} for operations in their API form (`type` 'put' or 'del', bytes). */
   submitPlain(ops: readonly PlainOp[], size: number, sync: boolean): Promise<void> {
-    const seg = this.groupFor(size)
-    seg.reserve(size)
-    const buf = seg.buf
-    let off = seg.length
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!
-      off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
-    }
-    seg.length = off
-    seg.count += ops.length
-    if (sync) seg.sync = true
-    return seg.done
+    return this.submitEncoded(size, ops.length, sync, (buf, off) => {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!
+        off = putEntry(buf, off, op.type === 'put' ? Kind.Put : Kind.Delete, op.key, op.value)
+      }
+      return off
+    })
   }
 
   /** Puts `count` entries (`size` bytes, written by `encode` from the offset it is given) into one group. */
