@@ -1,6 +1,7 @@
 /**
  * Spare WALs: the next WAL is written ahead on the libuv pool (a header and
- * durable zeros) and renamed when a memtable rotates. A spare is never read:
+ * durable zeros) and renamed when a memtable rotates. After open the first
+ * spare waits for the WAL's first few KiB of writes. A spare is never read:
  * one a crash leaves is deleted at open, close deletes it, and a spare that
  * cannot be written only means the next WAL is created the ordinary way.
  */
@@ -38,9 +39,12 @@ for (const engine of engines()) {
     const dir = tempDir(t)
     const db = await DB.open(dir, { engine, ...small })
     const spare = join(dir, fileNames.walSpare)
-    t.true(await eventually(() => existsSync(spare) && statSync(spare).size === 16 + small.memtableSize), 'a spare is written after open')
-    for (let i = 0; i < 3000; i += 300) {
-      await fill(db, i, i + 300)
+    await new Promise(r => setTimeout(r, 50))
+    t.false(existsSync(spare), 'no spare before the first writes')
+    await fill(db, 0, 50)
+    t.true(await eventually(() => existsSync(spare) && statSync(spare).size === 16 + small.memtableSize), 'a spare is written once the WAL has a few KiB')
+    for (let i = 50; i < 3000; i += 300) {
+      await fill(db, i, Math.min(3000, i + 300))
       // Give the pool time to write the next spare, as a slower writer would.
       await eventually(() => existsSync(spare))
     }
@@ -62,11 +66,33 @@ for (const engine of engines()) {
     writeFileSync(join(dir, fileNames.walSpare), Buffer.concat([encodeLogFileHeader(WAL_MAGIC), encodeRecord(new Uint8Array([1, 2, 3]), 1)]))
     const db2 = await DB.open(dir, { engine, ...small })
     t.is((await db2.get('a'))?.toString(), '1')
+    t.false(existsSync(join(dir, fileNames.walSpare)), 'the leftover is gone at open')
+    await fill(db2, 0, 50)
     t.true(await eventually(() => statSync(join(dir, fileNames.walSpare), { throwIfNoEntry: false })?.size === 16 + small.memtableSize))
     const spare = readFileSync(join(dir, fileNames.walSpare))
     t.true(spare.subarray(16).every(b => b === 0), 'replaced by a fresh spare')
     await db2.close()
     t.deepEqual(readdirSync(dir).filter(n => n.includes('spare')), [])
+  })
+
+  test.serial(`[${engine}] a DB opened to read or for a few writes writes no spare`, async t => {
+    const dir = tempDir(t)
+    const db = await DB.open(dir, { engine, ...small })
+    await fill(db, 0, 100)
+    await db.close()
+    let spareWrites = 0
+    setFaultHook((op, p) => {
+      if (p.endsWith(fileNames.walSpare) && op !== 'unlink') spareWrites++
+    })
+    const db2 = await DB.open(dir, { engine, ...small })
+    t.is((await db2.get('k000042'))?.toString(), value(42))
+    await db2.put('one', 'more')
+    await new Promise(r => setTimeout(r, 50))
+    await db2.close()
+    t.is(spareWrites, 0, 'no spare created, written or synced (open only deletes a leftover)')
+    const db3 = await DB.open(dir, { engine, ...small })
+    t.teardown(() => db3.close())
+    t.is((await db3.get('one'))?.toString(), 'more')
   })
 
   test.serial(`[${engine}] a spare that cannot be written costs nothing but the spare`, async t => {
