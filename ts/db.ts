@@ -220,7 +220,7 @@ export class DB extends EventEmitter {
    * started): a DB opened only to read, or for a few writes, does not write,
    * sync and delete a spare the size of a memtable. Small, so that a fill
    * still finds the spare ready at its first rotation (half a memtable
-   * measured 5–10% slower fillseq: the first rotation created its WAL).
+   * measured ~9% slower fillseq: the first rotation created its WAL).
    */
   private spareAt = 0
   private imms: Immutable[] = []
